@@ -1,0 +1,5 @@
+import sys
+
+from metarl_neuro.simulate import main
+
+sys.exit(main())

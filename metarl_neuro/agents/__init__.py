@@ -1,0 +1,23 @@
+"""A2C-LSTM agents: network, losses (pure functions), training loop and frozen-weight rollouts."""
+
+from metarl_neuro.agents.a2c_lstm import A2CLSTM
+from metarl_neuro.agents.evaluation import EvalRecord, run_frozen
+from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages
+from metarl_neuro.agents.training import A2CSettings, Carry, Rollout, TrainState, a2c_update, collect_rollout, train
+
+__all__ = [
+    "A2CLSTM",
+    "A2CLoss",
+    "A2CSettings",
+    "Carry",
+    "EvalRecord",
+    "Rollout",
+    "TrainState",
+    "a2c_loss",
+    "a2c_update",
+    "collect_rollout",
+    "discounted_returns",
+    "gae_advantages",
+    "run_frozen",
+    "train",
+]

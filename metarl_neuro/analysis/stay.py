@@ -1,0 +1,124 @@
+"""Stay probabilities of the two-step task (Daw et al. 2011, Fig. 2; Wang et al. 2018, Fig. 5b-c)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metarl_neuro.schema import validate_trials
+
+__all__ = ["stay_probability", "add_stay_columns"]
+
+_NEEDED = ("subject", "episode", "trial", "choice1", "common", "reward")
+
+
+def add_stay_columns(trials: pd.DataFrame) -> pd.DataFrame:
+    """Validate a trial table and add ``stay``, ``prev_rewarded`` and ``prev_common`` columns.
+
+    Within each subject and episode (rows sorted by ``trial``), "previous" means the previous row. The first
+    trial of each episode has no previous trial and is dropped.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Trial table (``subject``, ``episode``, ``trial``, ``choice1``, ``common``, ``reward``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The trials with a previous trial, with ``stay`` (bool: ``choice1`` equals the previous
+        ``choice1``), ``prev_rewarded`` (bool: previous ``reward > 0``) and ``prev_common`` (bool).
+
+    Raises
+    ------
+    ValueError
+        As :func:`metarl_neuro.schema.validate_trials`, or for an episode with a single trial.
+    """
+    df = validate_trials(trials, _NEEDED)
+    sizes = df.groupby(["subject", "episode"], sort=False).size()
+    if (sizes < 2).any():
+        first = sizes[sizes < 2].index[0]
+        raise ValueError(f"episode {first[1]!r} of subject {first[0]!r} has one trial; stay needs two")
+    g = df.groupby(["subject", "episode"], sort=False)
+    df["prev_choice1"] = g["choice1"].shift(1)
+    df["prev_rewarded"] = g["reward"].shift(1) > 0
+    df["prev_common"] = g["common"].shift(1)
+    df = df[df["prev_choice1"].notna()].copy()
+    df["stay"] = df["choice1"] == df["prev_choice1"].astype("int64")
+    df["prev_common"] = df["prev_common"].astype(bool)
+    return df.drop(columns="prev_choice1")
+
+
+def stay_probability(trials: pd.DataFrame, by_subject: bool = False) -> pd.DataFrame:
+    """P(stay at the first stage) by previous reward x previous transition.
+
+    A trial is a *stay* when its first-stage choice repeats that of the previous trial. Within each subject
+    and episode, "previous" means the previous row (after sorting by ``trial``); the first trial of each
+    episode has no previous trial and is not counted.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        One row per trial with columns ``subject``, ``episode``, ``trial`` (int), ``choice1`` (0/1),
+        ``common`` (bool) and ``reward`` (float; rewarded means ``> 0``).
+    by_subject : bool
+        If True, return one row per subject and condition instead of the pooled table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Pooled (default): 4 rows, ``rewarded`` (bool) x ``transition`` ("common"/"rare"), with ``p_stay``
+        (mean over subjects of each subject's stay fraction), ``sem`` (SEM across subjects; NaN for one
+        subject), ``n_subjects`` and ``n_trials``. With ``by_subject``: ``subject``, ``rewarded``,
+        ``transition``, ``p_stay``, ``n_trials``.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or has NaN, ``choice1`` lies outside {0, 1}, ``common`` is not boolean, a
+        trial key repeats, or an episode has a single trial.
+
+    References
+    ----------
+    Daw, N. D. et al. (2011). Neuron 69, 1204, Fig. 2. Wang, J. X. et al. (2018). Nat. Neurosci. 21, 860,
+    Fig. 5b-c.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"subject": "s", "episode": 0, "trial": range(5),
+    ...                    "choice1": [0, 0, 1, 1, 1], "common": [True, True, False, True, True],
+    ...                    "reward": [1.0, 0.0, 1.0, 0.0, 0.0]})
+    >>> stay_probability(df)[["rewarded", "transition", "p_stay", "n_trials"]]
+       rewarded transition  p_stay  n_trials
+    0     False     common     0.5         2
+    1     False       rare     NaN         0
+    2      True     common     1.0         1
+    3      True       rare     1.0         1
+    """
+    df = add_stay_columns(trials)
+    df["transition"] = np.where(df["prev_common"], "common", "rare")
+    df = df.rename(columns={"prev_rewarded": "rewarded"})
+    cells = pd.MultiIndex.from_product(
+        [pd.unique(df["subject"]), [False, True], ["common", "rare"]], names=["subject", "rewarded", "transition"]
+    )
+    per_subject = (
+        df.groupby(["subject", "rewarded", "transition"])["stay"]
+        .agg(p_stay="mean", n_trials="size")
+        .reindex(cells)
+        .fillna({"n_trials": 0})
+        .astype({"n_trials": "int64"})
+        .reset_index()
+    )
+    if by_subject:
+        return per_subject
+    pooled = (
+        per_subject.groupby(["rewarded", "transition"])
+        .agg(
+            p_stay=("p_stay", "mean"),
+            sem=("p_stay", "sem"),
+            n_subjects=("p_stay", "count"),
+            n_trials=("n_trials", "sum"),
+        )
+        .reset_index()
+    )
+    return pooled

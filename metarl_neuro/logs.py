@@ -1,0 +1,117 @@
+"""Turn a frozen evaluation record into the run folder's tables: the trial table and the activations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+import xarray as xr
+
+from metarl_neuro.agents.evaluation import EvalRecord
+from metarl_neuro.schema import TWO_STEP_COLUMNS
+
+__all__ = ["two_step_trials", "activations_dataset"]
+
+
+def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
+    """The two-step trial table (``metarl_neuro.schema.TWO_STEP_COLUMNS``) of a frozen evaluation.
+
+    Parameters
+    ----------
+    record : EvalRecord
+        From :func:`metarl_neuro.agents.run_frozen` on a :class:`~metarl_neuro.tasks.TwoStepTask`.
+    subject : str
+        Value of the ``subject`` column (the run's name).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (episode, trial); ``episode`` is the batch slot, ``reward`` the trial's outcome, then
+        the latent ``reward_prob_<k>`` columns.
+    """
+    log = record.log
+    ended = (record.active & log["trial_end"]).numpy()
+    steps, slots = np.nonzero(ended)
+    cols = {
+        "subject": pd.array([subject] * len(steps), dtype="string"),
+        "episode": slots.astype("int64"),
+        "trial": log["trial"].numpy()[steps, slots],
+        "choice1": log["choice1"].numpy()[steps, slots],
+        "state2": log["state2"].numpy()[steps, slots],
+        "common": log["common"].numpy()[steps, slots],
+        "choice2": log["choice2"].numpy()[steps, slots],
+        "reward": log["outcome"].numpy()[steps, slots].astype("float64"),
+    }
+    for k in sorted(k for k in log if k.startswith("reward_prob_")):
+        cols[k] = log[k].numpy()[steps, slots].astype("float64")
+    df = pd.DataFrame(cols).astype({c: d for c, (d, _) in TWO_STEP_COLUMNS.items()})
+    return df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
+
+
+def activations_dataset(record: EvalRecord, gamma: float, attrs: dict) -> xr.Dataset:
+    """The activations dataset of DESIGN.md from a frozen evaluation.
+
+    Parameters
+    ----------
+    record : EvalRecord
+        ``(S, B, ...)`` tensors; steps after an episode ended are masked (NaN, or -1 for integer
+        coordinates).
+    gamma : float
+        Discount used for the agent's TD error ``rpe = r_t + gamma * V_{t+1} - V_t`` (``V_{t+1} = 0`` at the
+        episode's last step).
+    attrs : dict
+        Dataset attributes (seed, config hash, package version, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims ``episode``, ``step``, ``unit``, ``action``. Variables ``h``, ``c`` ``(episode, step, unit)``
+        float32, ``value``, ``rpe`` ``(episode, step)`` float32, ``policy`` ``(episode, step, action)``
+        float32. Per-step coordinates ``trial``, ``stage``, ``action_taken`` (the dim ``action`` indexes ``policy``), ``reward``, ``done`` and the task's
+        other log fields.
+    """
+    active = record.active.T.numpy()  # (B, S)
+
+    def bs(x: torch.Tensor, fill=np.nan) -> np.ndarray:
+        a = x.transpose(0, 1).numpy()
+        if a.dtype == np.bool_:
+            return a & active.reshape(active.shape + (1,) * (a.ndim - 2))
+        mask = active.reshape(active.shape + (1,) * (a.ndim - 2))
+        if np.issubdtype(a.dtype, np.integer):
+            return np.where(mask, a, -1)
+        return np.where(mask, a, fill).astype(np.float32)
+
+    value = record.value
+    next_value = torch.cat([value[1:], torch.zeros_like(value[:1])])
+    rpe = record.reward + gamma * next_value * (~record.done).float() - value
+    B, S = active.shape
+    coords = {
+        "episode": np.arange(B),
+        "step": np.arange(S),
+        "unit": np.arange(record.h.shape[-1]),
+        "action": np.arange(record.policy.shape[-1]),
+        "action_taken": (("episode", "step"), bs(record.action)),
+        "reward": (("episode", "step"), bs(record.reward)),
+        "done": (("episode", "step"), bs(record.done)),
+        "active": (("episode", "step"), active),
+    }
+    for k, v in record.log.items():
+        coords[k] = (("episode", "step"), bs(v))
+    ds = xr.Dataset(
+        {
+            "h": (("episode", "step", "unit"), bs(record.h)),
+            "c": (("episode", "step", "unit"), bs(record.c)),
+            "value": (("episode", "step"), bs(record.value)),
+            "rpe": (("episode", "step"), bs(rpe)),
+            "policy": (("episode", "step", "action"), bs(record.policy)),
+        },
+        coords=coords,
+        attrs=dict(attrs),
+    )
+    ds["h"].attrs.update(long_name="LSTM hidden state h_t that produced the action at step t", units="a.u.")
+    ds["c"].attrs.update(long_name="LSTM cell state c_t", units="a.u.")
+    ds["value"].attrs.update(long_name="state value V(s_t)", units="reward")
+    ds["rpe"].attrs.update(long_name="TD error r_t + gamma V_{t+1} - V_t", units="reward")
+    ds["policy"].attrs.update(long_name="pi(a | s_t)", units="probability")
+    ds["step"].attrs.update(units="steps")
+    return ds

@@ -1,0 +1,58 @@
+"""Shared pieces of the batched task protocol (see DESIGN.md, "Tasks: one batched protocol").
+
+A task simulates ``B`` episodes at once as torch tensors on one device:
+
+- ``reset() -> obs`` with ``obs`` ``(B, obs_dim)`` float32;
+- ``step(action) -> (obs, reward, done, log)`` with ``action`` ``(B,)`` long, ``reward`` ``(B,)`` float32,
+  ``done`` ``(B,)`` bool and ``log`` a dict of ``(B,)`` tensors whose keys and dtypes are declared by the
+  task's ``log_schema``.
+
+An episode that ends is replaced at once by a fresh one in the same slot (``done`` marks the step that
+ended it and the returned observation is the first of the new episode), so slots never wait for each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class LogField:
+    """One field of a task's per-step log.
+
+    Attributes
+    ----------
+    name : str
+        Key in the ``log`` dict returned by ``step``.
+    dtype : torch.dtype
+        dtype of the ``(B,)`` tensor.
+    meaning : str
+        What the value is, with its index convention.
+    """
+
+    name: str
+    dtype: torch.dtype
+    meaning: str
+
+
+def make_generator(seed: int, device: torch.device | str) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed`` (all of a task's randomness comes from it)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+def check_actions(action: torch.Tensor, batch_size: int, n_actions: int, check_range: bool = True) -> None:
+    """Raise ``ValueError`` unless ``action`` is a ``(batch_size,)`` integer tensor with values in range.
+
+    The range check reads the tensor back to the host (a device sync); training loops whose actions come
+    from a categorical sample pass ``check_range=False``.
+    """
+    if action.shape != (batch_size,):
+        raise ValueError(f"action must have shape ({batch_size},), got {tuple(action.shape)}")
+    if action.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"action must be an integer tensor, got dtype {action.dtype}")
+    if check_range and bool(((action < 0) | (action >= n_actions)).any()):
+        raise ValueError(f"action values must lie in [0, {n_actions - 1}]")

@@ -1,0 +1,81 @@
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from metarl_neuro.analysis import stay_probability
+
+
+def table(choice1, common, reward, subject="s", episode=0):
+    return pd.DataFrame(
+        {"subject": subject, "episode": episode, "trial": range(len(choice1)), "choice1": choice1,
+         "common": common, "reward": reward}
+    )
+
+
+def cell(t, rewarded, transition, col="p_stay"):
+    return t.set_index(["rewarded", "transition"]).loc[(rewarded, transition), col]
+
+
+def test_eight_trial_table_by_hand():
+    # trial: 0  1  2  3  4  5  6  7
+    c1 = [0, 0, 1, 1, 0, 0, 0, 1]
+    cm = [True, False, True, True, False, True, True, False]
+    rw = [1, 1, 0, 1, 0, 0, 1, 0]
+    # previous (rewarded, common) -> stay for trials 1..7:
+    # 1: (R, C) stay; 2: (R, rare) switch; 3: (U, C) stay; 4: (R, C) switch; 5: (U, rare) stay;
+    # 6: (U, C) stay; 7: (R, C) switch
+    t = stay_probability(table(c1, cm, rw))
+    assert len(t) == 4
+    assert cell(t, True, "common") == pytest.approx(1 / 3) and cell(t, True, "common", "n_trials") == 3
+    assert cell(t, True, "rare") == 0.0 and cell(t, True, "rare", "n_trials") == 1
+    assert cell(t, False, "common") == 1.0 and cell(t, False, "common", "n_trials") == 2
+    assert cell(t, False, "rare") == 1.0 and cell(t, False, "rare", "n_trials") == 1
+    assert t["n_subjects"].tolist() == [1, 1, 1, 1] and t["sem"].isna().all()
+
+
+def test_previous_means_previous_row_within_episode_and_sem_across_subjects():
+    a = table([0, 0, 0], [True] * 3, [1, 1, 1], subject="a", episode=0)
+    b = table([1, 0], [True, True], [1, 1], subject="a", episode=1)  # first trial of an episode is not counted
+    c = table([0, 1, 1], [True] * 3, [1, 1, 1], subject="b")
+    t = stay_probability(pd.concat([a, b, c]))
+    # subject a: stays 2 of 3 (R, C); subject b: 1 of 2
+    per = stay_probability(pd.concat([a, b, c]), by_subject=True)
+    got = per[(per.rewarded) & (per.transition == "common")].set_index("subject")["p_stay"]
+    assert got["a"] == pytest.approx(2 / 3) and got["b"] == pytest.approx(0.5)
+    assert cell(t, True, "common") == pytest.approx((2 / 3 + 0.5) / 2)
+    assert cell(t, True, "common", "sem") == pytest.approx(np.std([2 / 3, 0.5], ddof=1) / np.sqrt(2))
+
+
+@pytest.mark.parametrize(
+    "mutate, match",
+    [
+        (lambda d: d.drop(columns="common"), r"missing column\(s\) \['common'\]"),
+        (lambda d: d.assign(choice1=[0, 2, 1]), "'choice1' must be 0 or 1"),
+        (lambda d: d.assign(reward=[1.0, np.nan, 0.0]), "'reward' has 1 missing"),
+        (lambda d: d.assign(common=["yes", "no", "yes"]), "'common' must be boolean"),
+        (lambda d: d.assign(episode=[0, 1, 1]), "has one trial"),
+        (lambda d: d.assign(trial=[0, 0, 1]), "repeat"),
+        (lambda d: d.to_numpy(), "DataFrame"),
+    ],
+)
+def test_bad_input_is_named(mutate, match):
+    with pytest.raises(ValueError, match=match):
+        stay_probability(mutate(table([0, 1, 1], [True, False, True], [1.0, 0.0, 1.0])))
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_sub=st.integers(1, 3))
+def test_row_and_episode_order_do_not_matter(seed, n_sub):
+    rng = np.random.default_rng(seed)
+    parts = [
+        table(rng.integers(0, 2, 12), rng.random(12) < 0.7, rng.integers(0, 2, 12).astype(float), f"s{s}", e)
+        for s in range(n_sub)
+        for e in range(3)
+    ]
+    df = pd.concat(parts, ignore_index=True)
+    shuffled = df.sample(frac=1.0, random_state=seed)
+    pd.testing.assert_frame_equal(stay_probability(df), stay_probability(shuffled))
+    renumbered = df.assign(episode=df["episode"].map({0: 7, 1: 3, 2: 5}))
+    pd.testing.assert_frame_equal(stay_probability(df), stay_probability(renumbered))

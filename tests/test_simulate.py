@@ -1,0 +1,133 @@
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+import xarray as xr
+
+from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.run import RUN_FILES, Run
+from metarl_neuro.schema import TWO_STEP_COLUMNS, validate_trials
+from metarl_neuro.simulate import main, make_parser, simulate_two_step
+
+SMALL = ["--episodes", "96", "--batch", "16", "--eval-episodes", "12", "--no-progress", "--device", "cpu"]
+
+
+def tiny(tmp_path, name="run", **kw):
+    cfg = TwoStepConfig(episodes=96, batch=16, eval_episodes=12, device="cpu", **kw)
+    return simulate_two_step(cfg, tmp_path / name, progress=False)
+
+
+def trials(run_dir):
+    return pd.read_parquet(run_dir / "trials.parquet").drop(columns="subject")
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return tiny(tmp_path_factory.mktemp("sim"))
+
+
+def test_run_folder_contents(run_dir, capsys):
+    for f in RUN_FILES:
+        assert (run_dir / f).is_file(), f
+    assert (run_dir / "figures" / "stay_probability.png").stat().st_size > 1000
+    run = Run.load(run_dir)
+    assert run.config == TwoStepConfig(episodes=96, batch=16, eval_episodes=12, device="cpu")
+    assert run.meta["experiment"] == "two-step" and len(run.meta["config_hash"]) == 16
+    assert list(run.trials.columns[: len(TWO_STEP_COLUMNS)]) == list(TWO_STEP_COLUMNS)
+    assert {"reward_prob_0", "reward_prob_1"} <= set(run.trials.columns)
+    assert len(run.trials) == 12 * 100 and run.trials.groupby("episode").size().eq(100).all()
+    validate_trials(run.trials)
+    training = run.training
+    assert training["episodes"].iloc[-1] >= 96 and training["update"].tolist() == list(range(1, len(training) + 1))
+
+
+def test_activations_dataset(run_dir):
+    ds = Run.load(run_dir).activations
+    assert ds["h"].dims == ("episode", "step", "unit") and ds["h"].shape == (12, 100, 48)
+    assert ds["h"].dtype == "float32" and ds["policy"].dims == ("episode", "step", "action")
+    assert ds.attrs["seed"] == 0 and "config_hash" in ds.attrs
+    for coord in ("trial", "stage", "action_taken", "reward", "choice1", "state2", "reward_prob_0"):
+        assert ds[coord].dims == ("episode", "step"), coord
+    assert float(abs(ds["policy"].sum("action") - 1).max()) < 1e-5
+    # the agent's TD error follows its definition, with V = 0 after the last step
+    v, r = ds["value"].values, ds["reward"].values
+    assert abs(ds["rpe"].values[:, :-1] - (r[:, :-1] + 0.9 * v[:, 1:] - v[:, :-1])).max() < 1e-5
+    assert abs(ds["rpe"].values[:, -1] - (r[:, -1] - v[:, -1])).max() < 1e-5
+
+
+def test_agent_reloads(run_dir):
+    agent = Run.load(run_dir).agent
+    ckpt = torch.load(run_dir / "checkpoint.pt", weights_only=False)
+    assert all(torch.equal(a, b) for a, b in zip(agent.state_dict().values(), ckpt["model"].values()))
+
+
+def test_same_seed_same_trials(tmp_path, run_dir):
+    again = tiny(tmp_path, "again")
+    # identical but for the subject column, which is the run folder's name
+    pd.testing.assert_frame_equal(trials(again), trials(run_dir))
+    other = tiny(tmp_path, "other", seed=1)
+    assert not pd.read_parquet(other / "trials.parquet")["choice1"].equals(pd.read_parquet(run_dir / "trials.parquet")["choice1"])
+
+
+def test_existing_folder_needs_resume(run_dir):
+    with pytest.raises(FileExistsError, match="--resume"):
+        simulate_two_step(TwoStepConfig(episodes=96, batch=16, eval_episodes=12), run_dir, progress=False)
+
+
+def test_incomplete_folder_is_named(run_dir, tmp_path):
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "config.json").write_text((run_dir / "config.json").read_text())
+    with pytest.raises(FileNotFoundError, match=r"missing \['checkpoint.pt'.*--resume"):
+        Run.load(partial)
+    with pytest.raises(FileNotFoundError, match="no run folder"):
+        Run.load(tmp_path / "nowhere")
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path):
+    args = ["two-step", "--episodes", "1600", "--batch", "16", "--eval-episodes", "12", "--no-progress",
+            "--device", "cpu", "--checkpoint-every-s", "0"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "metarl_neuro.simulate", *args, "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (killed / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (killed / "checkpoint.pt").exists() and not (killed / "trials.parquet").exists(), "kill came too late"
+    ckpt = torch.load(killed / "checkpoint.pt", weights_only=False)
+    assert 0 < ckpt["train"]["episodes"] < 1600
+    assert main([*args, "--out", str(killed), "--resume"]) == 0
+    straight = tmp_path / "straight"
+    assert main([*args, "--out", str(straight)]) == 0
+    pd.testing.assert_frame_equal(trials(killed), trials(straight))
+    a, b = xr.open_dataset(killed / "activations.nc"), xr.open_dataset(straight / "activations.nc")
+    assert (a["h"] == b["h"]).all()
+    a.close()
+    b.close()
+    cols = ["update", "episodes", "steps", "mean_episode_reward", "loss"]
+    pd.testing.assert_frame_equal(pd.read_csv(killed / "training.csv")[cols], pd.read_csv(straight / "training.csv")[cols])
+
+
+def test_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["two-step", "--help"])
+    text = capsys.readouterr().out
+    for opt in ("--seed", "--episodes", "--batch", "--device", "--out", "--resume", "--structure", "--lr"):
+        assert opt in text
+    for f in json.loads(json.dumps(TwoStepConfig().to_dict())):
+        assert f"--{f.replace('_', '-')}" in text
+
+
+def test_cli_errors_are_reported(tmp_path, capsys):
+    assert main(["two-step", *SMALL, "--common-prob", "1.5", "--out", str(tmp_path / "x")]) == 2
+    assert "common_prob" in capsys.readouterr().err
+    assert main(["two-step", *SMALL, "--resume", "--out", str(tmp_path / "none")]) == 2
+    assert "no run to resume" in capsys.readouterr().err

@@ -1,0 +1,55 @@
+"""Training and simulation throughput (pytest-benchmark).
+
+Run: ``pytest benchmarks --benchmark-enable -p no:randomly -o addopts=""``. Figures are environment steps per
+second (``extra_info["steps_per_s"]``): one step is one agent action in one episode of the batch.
+"""
+
+import pytest
+import torch
+
+from metarl_neuro.agents import A2CSettings, Carry, a2c_update, collect_rollout
+from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.simulate import build
+
+
+def _report(benchmark, steps: int, label: str) -> None:
+    """Record environment steps per second (skipped under --benchmark-disable, where nothing is timed)."""
+    if benchmark.stats is None:
+        return
+    rate = steps / benchmark.stats.stats.mean
+    benchmark.extra_info["steps_per_s"] = rate
+    print(f"\n{label}: {rate:,.0f} environment steps/s")
+
+
+@pytest.mark.parametrize("batch", [TwoStepConfig().batch, 128])
+def test_training_update_throughput(benchmark, batch):
+    """One A2C update (unroll + backward + RMSProp step) at the default config, on CPU."""
+    cfg = TwoStepConfig(batch=batch)
+    torch.set_num_threads(cfg.threads)
+    agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
+    settings = A2CSettings(cfg.unroll, cfg.gamma, cfg.gae_lambda, cfg.value_coef, cfg.entropy_coef, cfg.max_grad_norm)
+    sampler = torch.Generator().manual_seed(0)
+    carry = [Carry.start(agent, task.reset())]
+
+    def update():
+        rollout, carry[0] = collect_rollout(agent, task, carry[0], settings.unroll, sampler)
+        a2c_update(agent, opt, rollout, settings)
+
+    benchmark.pedantic(update, rounds=20, warmup_rounds=2)
+    _report(benchmark, cfg.unroll * cfg.batch, f"training, batch {batch}")
+
+
+def test_task_step_throughput(benchmark):
+    """The task alone: 1024 episodes stepped with random actions."""
+    from metarl_neuro.tasks import TwoStepTask
+
+    task = TwoStepTask(1024, check_actions=False)
+    task.reset()
+    a = torch.randint(0, 2, (100, 1024))
+
+    def steps():
+        for t in range(100):
+            task.step(a[t])
+
+    benchmark.pedantic(steps, rounds=10, warmup_rounds=1)
+    _report(benchmark, 100 * 1024, "task alone, batch 1024")

@@ -10,7 +10,7 @@ import xarray as xr
 from metarl_neuro.agents.evaluation import EvalRecord
 from metarl_neuro.schema import TWO_STEP_COLUMNS
 
-__all__ = ["two_step_trials", "activations_dataset"]
+__all__ = ["activations_dataset", "two_step_trials"]
 
 
 def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:

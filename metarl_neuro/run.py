@@ -28,7 +28,7 @@ import xarray as xr
 
 from metarl_neuro.experiments import EXPERIMENTS
 
-__all__ = ["Run", "atomic_write", "RUN_FILES"]
+__all__ = ["RUN_FILES", "Run", "atomic_write"]
 
 #: files a finished run folder must hold
 RUN_FILES = ("config.json", "checkpoint.pt", "training.csv", "trials.parquet", "activations.nc")
@@ -133,6 +133,33 @@ class Run:
         ckpt = torch.load(self.path / "checkpoint.pt", map_location="cpu", weights_only=False)
         agent.load_state_dict(ckpt["model"])
         return agent.eval()
+
+    # ------------------------------------------------------------------ writing (each file atomically)
+    def save_meta(self, meta: dict) -> None:
+        """Write ``config.json`` (``experiment``, ``config``, ``version``, ``config_hash``, ...)."""
+        atomic_write(self.path / "config.json", lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+        self.__dict__.pop("meta", None)
+        self.__dict__.pop("config", None)
+
+    def save_checkpoint(self, payload: dict) -> None:
+        """Write ``checkpoint.pt`` with :func:`torch.save`."""
+        atomic_write(self.path / "checkpoint.pt", lambda p: torch.save(payload, p))
+
+    def save_training(self, rows: list[dict]) -> None:
+        """Write ``training.csv`` from one dict per update."""
+        atomic_write(self.path / "training.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+
+    def save_trials(self, trials: pd.DataFrame) -> None:
+        """Write ``trials.parquet``."""
+        atomic_write(self.path / "trials.parquet", lambda p: trials.to_parquet(p, index=False))
+
+    def save_activations(self, ds: xr.Dataset) -> None:
+        """Write ``activations.nc`` (NetCDF4 through h5netcdf)."""
+        atomic_write(self.path / "activations.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+
+    def save_figure(self, fig, name: str) -> None:
+        """Write ``figures/<name>.png``."""
+        atomic_write(self.path / "figures" / f"{name}.png", lambda p: fig.savefig(p, format="png", dpi=120))
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"

@@ -46,12 +46,14 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
 
     Raises
     ------
+    TypeError
+        If ``df`` is not a DataFrame.
     ValueError
-        If ``df`` is not a DataFrame, a needed column is missing or holds NaN, a choice or state lies
+        If a needed column is missing or holds NaN, a choice or state lies
         outside {0, 1}, ``common`` is not boolean (or 0/1), or a (subject, episode, trial) repeats.
     """
     if not isinstance(df, pd.DataFrame):
-        raise ValueError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
+        raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
     columns = list(columns)
     unknown = [c for c in columns if c not in TWO_STEP_COLUMNS]
     if unknown:

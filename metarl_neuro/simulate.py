@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -23,10 +22,10 @@ from metarl_neuro import __version__
 from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, run_frozen, train
 from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig, config_hash, resolve_device
 from metarl_neuro.logs import activations_dataset, two_step_trials
-from metarl_neuro.run import atomic_write
+from metarl_neuro.run import Run
 from metarl_neuro.tasks import SwappingRewards, TwoStepTask
 
-__all__ = ["build", "simulate_two_step", "main"]
+__all__ = ["build", "main", "simulate_two_step"]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
 EVAL_TASK_SEED_OFFSET = 1_000_003
@@ -68,12 +67,6 @@ def _generator(seed: int, device: torch.device) -> torch.Generator:
     return g
 
 
-def _save_training_csv(out: Path, rows: list) -> None:
-    import pandas as pd
-
-    atomic_write(out / "training.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
-
-
 def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train, evaluate with frozen weights and write the run folder for the two-step task.
 
@@ -100,19 +93,18 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     FileNotFoundError
         If ``resume`` is True and ``out`` holds no ``config.json``.
     """
-    out = Path(out)
-    meta_path = out / "config.json"
+    run = Run(out)
+    meta_path = run.path / "config.json"
     if resume:
         if not meta_path.exists():
             raise FileNotFoundError(f"--resume: no run to resume at {out} (no config.json)")
-        saved = TwoStepConfig(**json.loads(meta_path.read_text())["config"])
+        saved = run.config
         changed = [f.name for f in dataclasses.fields(config) if getattr(saved, f.name) != getattr(config, f.name)]
         if changed:
             print(f"--resume: using the saved config; ignoring option(s) {changed}", file=sys.stderr)
         config = saved
     elif meta_path.exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
     meta = {
         "experiment": "two-step",
         "config": config.to_dict(),
@@ -120,7 +112,7 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
         "config_hash": config_hash(config),
         "torch": torch.__version__,
     }
-    atomic_write(meta_path, lambda p: Path(p).write_text(json.dumps(meta, indent=2)))
+    run.save_meta(meta)
 
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
@@ -129,14 +121,14 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     settings = A2CSettings(
         config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm
     )
-    ckpt_path = out / "checkpoint.pt"
+    ckpt_path = run.path / "checkpoint.pt"
     state = None
     if resume and ckpt_path.exists():
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
         agent.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         task.load_state_dict(ckpt["task"])
-        sampler.set_state(ckpt["sampler"].cpu() if device.type == "cpu" else ckpt["sampler"])
+        sampler.set_state(ckpt["sampler"].cpu())  # generator states are CPU byte tensors
         state = TrainState.from_state_dict(ckpt["train"])
         print(f"resumed from update {state.update} ({state.episodes} episodes)", file=sys.stderr)
 
@@ -149,8 +141,8 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
             "train": s.state_dict(),
             "config_hash": meta["config_hash"],
         }
-        atomic_write(ckpt_path, lambda p: torch.save(payload, p))
-        _save_training_csv(out, s.rows)
+        run.save_checkpoint(payload)
+        run.save_training(s.rows)
 
     t0 = time.perf_counter()
     state = train(
@@ -161,7 +153,7 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     # Frozen-weight evaluation on episodes of its own seed.
     eval_task = build(config, device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
     record = run_frozen(agent, eval_task, _generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device))
-    trials = two_step_trials(record, subject=out.name)
+    trials = two_step_trials(record, subject=run.path.name)
     attrs = {
         "experiment": "two-step",
         "seed": config.seed,
@@ -171,21 +163,20 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
         "units": "h, c: a.u.; value, rpe: reward; step: agent steps",
     }
     acts = activations_dataset(record, config.gamma, attrs)
-    atomic_write(out / "trials.parquet", lambda p: trials.to_parquet(p, index=False))
-    atomic_write(out / "activations.nc", lambda p: acts.to_netcdf(p, engine="h5netcdf"))
+    run.save_trials(trials)
+    run.save_activations(acts)
 
     from metarl_neuro.analysis import plot_stay_probability, stay_probability
 
     table = stay_probability(trials)
-    fig = plot_stay_probability(table, title=f"two-step, {out.name}")
-    (out / "figures").mkdir(exist_ok=True)
-    atomic_write(out / "figures" / "stay_probability.png", lambda p: fig.savefig(p, format="png", dpi=120))
+    fig = plot_stay_probability(table, title=f"two-step, {run.path.name}")
+    run.save_figure(fig, "stay_probability")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
-    print(f"run folder: {out}  (training {train_s:.0f} s this session, {state.episodes} episodes)")
+    print(f"run folder: {run.path}  (training {train_s:.0f} s this session, {state.episodes} episodes)")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
-    return out
+    return run.path
 
 
 def _add_config_options(parser: argparse.ArgumentParser, cls) -> None:

@@ -3,7 +3,15 @@
 from metarl_neuro.agents.a2c_lstm import A2CLSTM
 from metarl_neuro.agents.evaluation import EvalRecord, run_frozen
 from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages
-from metarl_neuro.agents.training import A2CSettings, Carry, Rollout, TrainState, a2c_update, collect_rollout, train
+from metarl_neuro.agents.training import (
+    A2CSettings,
+    Carry,
+    Rollout,
+    TrainState,
+    a2c_update,
+    collect_rollout,
+    train,
+)
 
 __all__ = [
     "A2CLSTM",

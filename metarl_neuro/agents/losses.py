@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import torch
 
-__all__ = ["discounted_returns", "gae_advantages", "a2c_loss", "A2CLoss"]
+__all__ = ["A2CLoss", "a2c_loss", "discounted_returns", "gae_advantages"]
 
 
 def _check_time_major(**tensors: torch.Tensor) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -20,7 +21,7 @@ from tqdm.auto import tqdm
 from metarl_neuro.agents.a2c_lstm import A2CLSTM
 from metarl_neuro.agents.losses import a2c_loss, gae_advantages
 
-__all__ = ["A2CSettings", "Carry", "Rollout", "TrainState", "collect_rollout", "a2c_update", "train"]
+__all__ = ["A2CSettings", "Carry", "Rollout", "TrainState", "a2c_update", "collect_rollout", "train"]
 
 
 @dataclass(frozen=True)

@@ -3,4 +3,4 @@
 from metarl_neuro.analysis.plots import plot_stay_probability
 from metarl_neuro.analysis.stay import add_stay_columns, stay_probability
 
-__all__ = ["stay_probability", "add_stay_columns", "plot_stay_probability"]
+__all__ = ["add_stay_columns", "plot_stay_probability", "stay_probability"]

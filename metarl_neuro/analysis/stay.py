@@ -7,7 +7,7 @@ import pandas as pd
 
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["stay_probability", "add_stay_columns"]
+__all__ = ["add_stay_columns", "stay_probability"]
 
 _NEEDED = ("subject", "episode", "trial", "choice1", "common", "reward")
 

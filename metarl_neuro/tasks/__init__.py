@@ -11,11 +11,11 @@ from metarl_neuro.tasks.two_step import (
 )
 
 __all__ = [
+    "DriftingRewards",
     "LogField",
-    "TwoStepTask",
+    "SwappingRewards",
     "TwoStepAction",
     "TwoStepCue",
     "TwoStepStage",
-    "SwappingRewards",
-    "DriftingRewards",
+    "TwoStepTask",
 ]

@@ -18,12 +18,12 @@ import torch
 from metarl_neuro.tasks._protocol import LogField, check_actions, make_generator
 
 __all__ = [
-    "TwoStepTask",
+    "DriftingRewards",
+    "SwappingRewards",
     "TwoStepAction",
     "TwoStepCue",
     "TwoStepStage",
-    "SwappingRewards",
-    "DriftingRewards",
+    "TwoStepTask",
 ]
 
 
@@ -295,7 +295,7 @@ class TwoStepTask:
         """Restore a state from :meth:`state_dict`."""
         for k, v in state.items():
             if k == "generator":
-                self.generator.set_state(v)
+                self.generator.set_state(v.cpu())  # generator states are CPU byte tensors
             else:
                 setattr(self, k, v.to(self.device))
 

@@ -57,12 +57,16 @@ def test_previous_means_previous_row_within_episode_and_sem_across_subjects():
         (lambda d: d.assign(common=["yes", "no", "yes"]), "'common' must be boolean"),
         (lambda d: d.assign(episode=[0, 1, 1]), "has one trial"),
         (lambda d: d.assign(trial=[0, 0, 1]), "repeat"),
-        (lambda d: d.to_numpy(), "DataFrame"),
     ],
 )
 def test_bad_input_is_named(mutate, match):
     with pytest.raises(ValueError, match=match):
         stay_probability(mutate(table([0, 1, 1], [True, False, True], [1.0, 0.0, 1.0])))
+
+
+def test_non_dataframe_is_a_type_error():
+    with pytest.raises(TypeError, match="DataFrame"):
+        stay_probability(table([0, 1], [True, True], [1.0, 0.0]).to_numpy())
 
 
 @settings(max_examples=25, deadline=None)

@@ -127,7 +127,7 @@ def test_done_episode_does_not_disturb_neighbour():
     seq1 = [FIX, FIX, A0, A0] + [A0, FIX]  # fixation, wrong, choice, second stage, wrong, fixation
     probs1_before = task.probs[1].clone()
     for t in range(6):
-        _, _, done, log = task.step(torch.tensor([int(seq0[t]), int(seq1[t])]))
+        _, _, done, _ = task.step(torch.tensor([int(seq0[t]), int(seq1[t])]))
     assert done.tolist() == [True, False]
     assert task.trial.tolist() == [0, 1]  # slot 0 restarted, slot 1 is in its second trial
     assert task.stage[1].item() == TwoStepStage.FIRST
@@ -169,7 +169,7 @@ def test_swap_rate():
     N = B * n
     se = math.sqrt(0.025 * 0.975 / N)
     assert abs(swaps / N - 0.025) < 4 * se
-    near = lambda x: (task.probs - x).abs() < 1e-6  # noqa: E731 (1 - 0.9 is not 0.1 in float32)
+    near = lambda x: (task.probs - x).abs() < 1e-6  # 1 - 0.9 is not 0.1 in float32
     assert (near(0.1) | near(0.9)).all()
 
 

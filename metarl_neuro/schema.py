@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["TWO_STEP_COLUMNS", "validate_trials"]
+__all__ = ["MISSED_COLUMN", "TWO_STEP_COLUMNS", "validate_trials"]
 
 #: Two-step trial table: column -> (dtype, meaning). Latent columns ``reward_prob_<k>`` (float64, reward
 #: probability of second-stage state ``k // n_options``, option ``k % n_options``) may follow.
@@ -19,18 +19,27 @@ TWO_STEP_COLUMNS: dict[str, tuple[str, str]] = {
     "subject": ("string", "run or participant id"),
     "episode": ("int64", "episode (block/session) index within the subject"),
     "trial": ("int64", "0-based trial index within the episode"),
-    "choice1": ("int64", "first-stage choice, 0 or 1"),
-    "state2": ("int64", "second-stage state reached, 0 or 1 (state 0 is commonly reached from choice 0)"),
-    "common": ("bool", "True if the transition was the common one"),
-    "choice2": ("int64", "second-stage option chosen (0 where the state has one option)"),
-    "reward": ("float64", "reward of the trial (rewarded: > 0)"),
+    "choice1": ("int64", "first-stage choice, 0 or 1 (-1 on a missed trial)"),
+    "state2": ("int64", "second-stage state reached, 0 or 1 (state 0 is commonly reached from choice 0; -1 if missed)"),
+    "common": ("bool", "True if the transition was the common one (False on a missed trial)"),
+    "choice2": ("int64", "second-stage option chosen (0 where the state has one option; -1 if missed)"),
+    "reward": ("float64", "reward of the trial (rewarded: > 0; NaN on a missed trial)"),
 }
 
+#: Optional column: True where the subject made no valid response. Missed trials are kept (so that "previous
+#: trial" keeps its meaning) and every analysis says how it treats them. Absent means no trial was missed.
+MISSED_COLUMN = ("missed", "bool", "True where the trial was missed (no valid response); its values are not used")
+
 _BINARY = ("choice1", "state2", "choice2")
+_FILL = {"choice1": -1, "state2": -1, "choice2": -1, "common": False, "reward": np.nan}
 
 
 def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_COLUMNS)) -> pd.DataFrame:
     """Check a trial table and return it sorted by subject, episode and trial with schema dtypes.
+
+    Rows flagged in an optional boolean ``missed`` column are kept but not checked: their ``choice1``,
+    ``state2``, ``choice2`` become -1, ``common`` False and ``reward`` NaN. The returned table always has a
+    ``missed`` column (all False where the input had none).
 
     Parameters
     ----------
@@ -42,15 +51,16 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
     Returns
     -------
     pandas.DataFrame
-        A sorted copy with the needed columns cast to their schema dtypes.
+        A sorted copy with the needed columns cast to their schema dtypes, plus ``missed``.
 
     Raises
     ------
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        If a needed column is missing or holds NaN, a choice or state lies
-        outside {0, 1}, ``common`` is not boolean (or 0/1), or a (subject, episode, trial) repeats.
+        If a needed column is missing or holds NaN on a trial not flagged missed, a choice or state lies
+        outside {0, 1}, ``common`` or ``missed`` is not boolean (or 0/1), or a (subject, episode, trial)
+        repeats.
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
@@ -62,19 +72,28 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
     if missing:
         raise ValueError(f"trial table is missing column(s) {missing}; have {list(df.columns)}")
     out = df.copy()
+    if "missed" in out.columns:
+        if out["missed"].isna().any() or not (out["missed"].dtype == bool or out["missed"].isin([0, 1]).all()):
+            raise ValueError("column 'missed' must be boolean (True for a missed trial) or 0/1")
+        out["missed"] = out["missed"].astype(bool)
+    else:
+        out["missed"] = False
+    valid = ~out["missed"]
     for col in columns:
-        if out[col].isna().any():
-            n = int(out[col].isna().sum())
-            raise ValueError(f"column {col!r} has {n} missing (NaN) value(s)")
+        if out.loc[valid, col].isna().any():
+            n = int(out.loc[valid, col].isna().sum())
+            raise ValueError(f"column {col!r} has {n} missing (NaN) value(s) on trials not flagged 'missed'")
     for col in (c for c in columns if c in _BINARY):
-        bad = ~out[col].isin([0, 1])
+        bad = valid & ~out[col].isin([0, 1])
         if bad.any():
             raise ValueError(f"column {col!r} must be 0 or 1; found {sorted(pd.unique(out.loc[bad, col]))[:5]}")
-        out[col] = out[col].astype("int64")
     if "common" in columns:
-        if not (out["common"].dtype == bool or out["common"].isin([0, 1]).all()):
+        vals = out.loc[valid, "common"]
+        if not (vals.dtype == bool or vals.isin([0, 1]).all()):
             raise ValueError("column 'common' must be boolean (True for a common transition) or 0/1")
-        out["common"] = out["common"].astype(bool)
+    for col in (c for c in columns if c in _FILL):
+        out[col] = out[col].where(valid, _FILL[col])
+        out[col] = out[col].astype(TWO_STEP_COLUMNS[col][0] if col != "reward" else "float64")
     for col in ("episode", "trial"):
         if col in columns:
             vals = out[col].to_numpy()

@@ -12,49 +12,67 @@ __all__ = ["add_stay_columns", "stay_probability"]
 _NEEDED = ("subject", "episode", "trial", "choice1", "common", "reward")
 
 
-def add_stay_columns(trials: pd.DataFrame) -> pd.DataFrame:
-    """Validate a trial table and add ``stay``, ``prev_rewarded`` and ``prev_common`` columns.
+def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.DataFrame:
+    """Validate a trial table and add ``stay``, ``prev_rewarded``, ``prev_common`` and ``prev_choice1``.
 
-    Within each subject and episode (rows sorted by ``trial``), "previous" means the previous row. The first
-    trial of each episode has no previous trial and is dropped.
+    Within each subject and episode (rows sorted by ``trial``), "previous" means the previous row. Missed
+    trials (``missed`` column) are excluded; the trial after a missed one has no valid previous trial unless
+    ``bridge_missed`` is True, in which case the previous valid trial is used. The first trial of each
+    episode has no previous trial. Trials without a valid previous trial are dropped.
 
     Parameters
     ----------
     trials : pandas.DataFrame
-        Trial table (``subject``, ``episode``, ``trial``, ``choice1``, ``common``, ``reward``).
+        Trial table (``subject``, ``episode``, ``trial``, ``choice1``, ``common``, ``reward``, optional
+        ``missed``).
+    bridge_missed : bool
+        Bridge missed trials (see above).
 
     Returns
     -------
     pandas.DataFrame
-        The trials with a previous trial, with ``stay`` (bool: ``choice1`` equals the previous
-        ``choice1``), ``prev_rewarded`` (bool: previous ``reward > 0``) and ``prev_common`` (bool).
+        The valid trials with a valid previous trial, with ``stay`` (bool: ``choice1`` equals the previous
+        ``choice1``), ``prev_rewarded`` (bool: previous ``reward > 0``), ``prev_common`` (bool) and
+        ``prev_choice1`` (int).
 
     Raises
     ------
     ValueError
-        As :func:`metarl_neuro.schema.validate_trials`, or for an episode with a single trial.
+        As :func:`metarl_neuro.schema.validate_trials`, or for an episode with a single valid trial.
     """
     df = validate_trials(trials, _NEEDED)
-    sizes = df.groupby(["subject", "episode"], sort=False).size()
+    df = df.assign(_row=np.arange(len(df)))
+    valid = df[~df["missed"]]
+    sizes = valid.groupby(["subject", "episode"], sort=False).size()
     if (sizes < 2).any():
         first = sizes[sizes < 2].index[0]
-        raise ValueError(f"episode {first[1]!r} of subject {first[0]!r} has one trial; stay needs two")
-    g = df.groupby(["subject", "episode"], sort=False)
-    df["prev_choice1"] = g["choice1"].shift(1)
-    df["prev_rewarded"] = g["reward"].shift(1) > 0
-    df["prev_common"] = g["common"].shift(1)
-    df = df[df["prev_choice1"].notna()].copy()
-    df["stay"] = df["choice1"] == df["prev_choice1"].astype("int64")
-    df["prev_common"] = df["prev_common"].astype(bool)
-    return df.drop(columns="prev_choice1")
+        raise ValueError(f"episode {first[1]!r} of subject {first[0]!r} has fewer than two valid trials; stay needs two")
+    source = valid if bridge_missed else df
+    g = source.groupby(["subject", "episode"], sort=False)
+    prev = pd.DataFrame(
+        {
+            "prev_choice1": g["choice1"].shift(1),
+            "prev_reward": g["reward"].shift(1),
+            "prev_common": g["common"].shift(1),
+            "prev_missed": g["missed"].shift(1),
+        }
+    )
+    out = source.join(prev)
+    out = out[~out["missed"] & out["prev_missed"].eq(False)].copy()  # NaN (no previous row) is not False
+    out["prev_choice1"] = out["prev_choice1"].astype("int64")
+    out["prev_rewarded"] = out["prev_reward"] > 0
+    out["prev_common"] = out["prev_common"].astype(bool)
+    out["stay"] = out["choice1"] == out["prev_choice1"]
+    return out.drop(columns=["_row", "prev_reward", "prev_missed"])
 
 
-def stay_probability(trials: pd.DataFrame, by_subject: bool = False) -> pd.DataFrame:
+def stay_probability(trials: pd.DataFrame, by_subject: bool = False, bridge_missed: bool = False) -> pd.DataFrame:
     """P(stay at the first stage) by previous reward x previous transition.
 
     A trial is a *stay* when its first-stage choice repeats that of the previous trial. Within each subject
     and episode, "previous" means the previous row (after sorting by ``trial``); the first trial of each
-    episode has no previous trial and is not counted.
+    episode has no previous trial and is not counted. Missed trials (``missed`` column) are excluded, and the
+    trial after a missed one is not counted unless ``bridge_missed`` (then the previous valid trial is used).
 
     Parameters
     ----------
@@ -63,6 +81,8 @@ def stay_probability(trials: pd.DataFrame, by_subject: bool = False) -> pd.DataF
         ``common`` (bool) and ``reward`` (float; rewarded means ``> 0``).
     by_subject : bool
         If True, return one row per subject and condition instead of the pooled table.
+    bridge_missed : bool
+        Compare a trial after a missed one with the last valid trial.
 
     Returns
     -------
@@ -95,7 +115,7 @@ def stay_probability(trials: pd.DataFrame, by_subject: bool = False) -> pd.DataF
     2      True     common     1.0         1
     3      True       rare     1.0         1
     """
-    df = add_stay_columns(trials)
+    df = add_stay_columns(trials, bridge_missed)
     df["transition"] = np.where(df["prev_common"], "common", "rare")
     df = df.rename(columns={"prev_rewarded": "rewarded"})
     cells = pd.MultiIndex.from_product(

@@ -55,7 +55,7 @@ def test_previous_means_previous_row_within_episode_and_sem_across_subjects():
         (lambda d: d.assign(choice1=[0, 2, 1]), "'choice1' must be 0 or 1"),
         (lambda d: d.assign(reward=[1.0, np.nan, 0.0]), "'reward' has 1 missing"),
         (lambda d: d.assign(common=["yes", "no", "yes"]), "'common' must be boolean"),
-        (lambda d: d.assign(episode=[0, 1, 1]), "has one trial"),
+        (lambda d: d.assign(episode=[0, 1, 1]), "fewer than two valid trials"),
         (lambda d: d.assign(trial=[0, 0, 1]), "repeat"),
     ],
 )
@@ -83,3 +83,15 @@ def test_row_and_episode_order_do_not_matter(seed, n_sub):
     pd.testing.assert_frame_equal(stay_probability(df), stay_probability(shuffled))
     renumbered = df.assign(episode=df["episode"].map({0: 7, 1: 3, 2: 5}))
     pd.testing.assert_frame_equal(stay_probability(df), stay_probability(renumbered))
+
+
+def test_missed_trials_are_excluded_or_bridged():
+    # trial 2 is missed: trial 3 has no valid previous trial unless bridged to trial 1
+    df = table([0, 0, -1, 0, 0], [True, True, False, True, True], [1.0, 1.0, np.nan, 1.0, 1.0])
+    df["missed"] = [False, False, True, False, False]
+    t = stay_probability(df)
+    assert cell(t, True, "common", "n_trials") == 2  # trials 1 and 4
+    t = stay_probability(df, bridge_missed=True)
+    assert cell(t, True, "common", "n_trials") == 3  # trials 1, 3 (vs trial 1) and 4
+    with pytest.raises(ValueError, match="'reward' has 1 missing"):
+        stay_probability(df.assign(missed=False))

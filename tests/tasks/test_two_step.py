@@ -54,7 +54,7 @@ def test_same_seed_same_logs_other_seed_differs(structure):
 
 
 def test_bad_actions_raise():
-    task = TwoStepTask(3)
+    task = TwoStepTask(3, structure="compressed")
     with pytest.raises(ValueError, match="shape"):
         task.step(torch.zeros(4, dtype=torch.long))
     with pytest.raises(ValueError, match="integer"):
@@ -74,7 +74,9 @@ def test_bad_constructor_arguments(kwargs, match):
 
 # ----------------------------------------------------------------- exact small cases
 def test_compressed_trial_by_hand():
-    task = TwoStepTask(2, common_prob=1.0, rewards=SwappingRewards(high=1.0, swap_prob=0.0), n_trials=2, seed=0)
+    task = TwoStepTask(
+        2, common_prob=1.0, rewards=SwappingRewards(high=1.0, swap_prob=0.0), n_trials=2, structure="compressed"
+    )
     obs = task.reset()
     assert obs.tolist() == [[0, 1, 0, 0]] * 2  # first-stage cue, no previous state yet
     good = int(task.probs[0, 1, 0] == 1.0)  # the state paying 1 in slot 0
@@ -111,7 +113,7 @@ def test_paper_structure_steps_and_wrong_actions():
 
 
 def test_daw_compressed_has_a_second_stage_choice():
-    task = TwoStepTask(1, common_prob=1.0, rewards=DriftingRewards(), seed=0)
+    task = TwoStepTask(1, common_prob=1.0, rewards=DriftingRewards(), structure="compressed")
     task.reset()
     obs, r, _, log = task.step(full(1, A1))
     assert obs[0, TwoStepCue.STATE_1] == 1 and not log["trial_end"].item() and r.item() == 0
@@ -138,7 +140,7 @@ def test_done_episode_does_not_disturb_neighbour():
 # ----------------------------------------------------------------- statistics (tolerance: 4 SE)
 def test_transition_and_reward_rates():
     B, n = 4000, 25
-    task = TwoStepTask(B, seed=11)
+    task = TwoStepTask(B, seed=11, structure="compressed")
     task.reset()
     common, outcome, p = [], [], []
     for _ in range(n):
@@ -158,7 +160,7 @@ def test_transition_and_reward_rates():
 
 def test_swap_rate():
     B, n = 2000, 50
-    task = TwoStepTask(B, seed=2, n_trials=1000)
+    task = TwoStepTask(B, seed=2, n_trials=1000, structure="compressed")
     task.reset()
     prev = task.probs.clone()
     swaps = 0
@@ -198,7 +200,7 @@ def test_daw_walk_stays_in_bounds_and_steps_with_sd():
 )
 def test_reward_probabilities_stay_in_bounds(sd, lower, width, seed):
     upper = min(1.0, lower + width)
-    task = TwoStepTask(16, rewards=DriftingRewards(sd, lower, upper), seed=seed, n_trials=5)
+    task = TwoStepTask(16, rewards=DriftingRewards(sd, lower, upper), seed=seed, n_trials=5, structure="compressed")
     task.reset()
     for _ in range(12):
         _, _, _, log = task.step(torch.zeros(16, dtype=torch.long))

@@ -26,14 +26,14 @@ class TwoStepConfig:
 
     seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
     episodes: int = _f(
-        40_000,
+        100_000,
         "training episodes (W18: 10k episodes one at a time; here the model-based stay pattern appears after "
-        "10-20k episodes; 40k take ~5 min on 1 CPU core; see the README, Tuning)",
+        "40-70k episodes and 100k take ~3.5 min on 2 CPU cores; see the README, Tuning)",
     )
     batch: int = _f(32, "episodes simulated in parallel per update (tuned, see the README, Tuning)")
     device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     structure: str = _f(
-        "paper",
+        "compressed",
         "trial structure: compressed (one step per trial) or paper (fixation, choice, cue, action; W18 Methods)",
         choices=("compressed", "paper"),
     )

@@ -86,7 +86,7 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
     for col in (c for c in columns if c in _BINARY):
         bad = valid & ~out[col].isin([0, 1])
         if bad.any():
-            raise ValueError(f"column {col!r} must be 0 or 1; found {sorted(pd.unique(out.loc[bad, col]))[:5]}")
+            raise ValueError(f"column {col!r} must be 0 or 1; found {sorted(pd.unique(out.loc[bad, col]).tolist())[:5]}")
     if "common" in columns:
         vals = out.loc[valid, "common"]
         if not (vals.dtype == bool or vals.isin([0, 1]).all()):

@@ -1,0 +1,706 @@
+"""Model-based / model-free hybrid models of the two-step task: likelihood, fits and simulation.
+
+One value-update engine serves the likelihood (:func:`hybrid_nll`), the fits (:func:`fit_hybrid`) and the
+generative agent (:func:`simulate_hybrid`), so the model that is fitted is the model that is simulated. The
+likelihood runs as one pass over trials for all subjects (and all optimiser starts) at once, in torch
+(float64), with gradients by autograd for scipy's bounded L-BFGS-B.
+
+Variants (``variant=``), each with its parameters in order:
+
+``daw2011`` — Daw et al. 2011 (Neuron 69:1204, Supplemental Experimental Procedures): ``alpha1, alpha2,
+lam, beta1, beta2, w, p``. Before any update, ``delta1 = Q2(s2,c2) - Q1(c1)`` and ``delta2 = r - Q2(s2,c2)``;
+``Q1(c1) += alpha1*delta1 + lam*alpha1*delta2``; ``Q2(s2,c2) += alpha2*delta2``.
+``Q_MB(a) = sum_s P(s|a) max_b Q2(s,b)``; ``Q_net = w*Q_MB + (1-w)*Q1``;
+``P(c1=a) ∝ exp(beta1*[Q_net(a) + p*rep(a)])`` with ``rep(a) = 1`` if ``a`` was the previous first-stage
+choice; ``P(c2=b|s2) ∝ exp(beta2*Q2(s2,b))``. All values start at 0; unchosen values do not decay.
+
+``kool2016`` — Kool, Cushman & Gershman 2016 (PLoS Comput Biol 12:e1005090): ``alpha, beta, lam, w, st,
+respst``; one alpha and one beta for both stages; ``P(c1=a) ∝ exp(beta*[Q_net(a) + st*rep(a) +
+respst*resp_rep(a)])`` where ``resp_rep(a) = 1`` if choosing ``a`` presses the key pressed on the previous
+trial (needs a ``stim_left`` column: the first-stage option shown on the left); counting transitions.
+
+``otto2013`` — Otto et al. 2013 (Psychol Sci 24:751), as used by Decker et al. 2016, Potter et al. 2017 and
+Nussenbaum et al. 2020: ``alpha, lam, beta_mb, beta_mf, beta2, st``; ``P(c1=a) ∝ exp(beta_mb*Q_MB(a) +
+beta_mf*Q1(a) + st*rep(a))``; updates as daw2011 with ``alpha1 = alpha2 = alpha``.
+
+``hbayesdm_par7`` / ``par6`` / ``par4`` — hBayesDM 1.1.1 ``ts_par7/6/4`` (Ahn, Haines & Zhang 2017):
+``a1, beta1, a2, beta2, pi, w, lam`` (par6: no ``lam``, fixed 1; par4: ``a, beta, pi, w`` with
+``a1 = a2 = a``, ``beta1 = beta2 = beta``, ``lam = 1``). ``Q1(c1) += a1*delta1``, then
+``Q2(s2,c2) += a2*delta2``, then ``Q1(c1) += lam*a1*(r - Q2_new(s2,c2))`` (lambda multiplies the
+post-update error); perseveration outside beta: ``P(c1=a) ∝ exp(beta1*Q_net(a) + pi*rep(a))``, ``pi`` in
+[0, 5].
+
+Transitions: ``"fixed"`` uses ``P(s=a|a) = common_prob`` (0.7, Daw 2011; 0.8 for Wang 2018); ``"counting"``
+(Daw 2011; Kool 2016) assumes at each trial the mapping with ``common_prob`` consistent with the majority of
+the transitions seen so far, 0.5/0.5 on a tie (including the first trial).
+
+Missed trials (``missed``) are skipped: no value update, no likelihood, and ``rep``/``resp_rep`` keep
+referring to the last valid choice (Kool 2016). Each (subject, episode) is a separate sequence whose values
+start at 0; a subject's likelihood sums its episodes. A second stage with a single option (Wang 2018's task,
+where ``choice2`` is always 0) has no second-stage choice to fit: its likelihood term is 0.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import optimize
+
+from metarl_neuro.schema import validate_trials
+
+__all__ = ["VARIANTS", "compare_models", "default_priors", "fit_hybrid", "hybrid_nll", "simulate_hybrid"]
+
+_B = 20.0  # upper bound of inverse temperatures
+_S = 5.0  # bound of stickiness weights
+
+#: variant -> ordered {parameter: (lower, upper)}
+VARIANTS: dict[str, dict[str, tuple[float, float]]] = {
+    "daw2011": {"alpha1": (0, 1), "alpha2": (0, 1), "lam": (0, 1), "beta1": (0, _B), "beta2": (0, _B),
+                "w": (0, 1), "p": (-_S, _S)},
+    "kool2016": {"alpha": (0, 1), "beta": (0, _B), "lam": (0, 1), "w": (0, 1), "st": (-_S, _S),
+                 "respst": (-_S, _S)},
+    "otto2013": {"alpha": (0, 1), "lam": (0, 1), "beta_mb": (0, _B), "beta_mf": (0, _B), "beta2": (0, _B),
+                 "st": (-_S, _S)},
+    "hbayesdm_par7": {"a1": (0, 1), "beta1": (0, _B), "a2": (0, 1), "beta2": (0, _B), "pi": (0, 5), "w": (0, 1),
+                      "lam": (0, 1)},
+    "hbayesdm_par6": {"a1": (0, 1), "beta1": (0, _B), "a2": (0, 1), "beta2": (0, _B), "pi": (0, 5), "w": (0, 1)},
+    "hbayesdm_par4": {"a": (0, 1), "beta": (0, _B), "pi": (0, 5), "w": (0, 1)},
+}
+_DEFAULT_TRANSITIONS = {"kool2016": "counting"}
+_MIN_TRIALS = 10
+
+
+def default_priors(variant: str) -> dict[str, torch.distributions.Distribution]:
+    """MAP priors: Daw et al. 2011 — Beta(1.1, 1.1) for learning rates, lambda and w; Gamma(shape 1.2,
+    scale 5) for inverse temperatures; Normal(0, 1) for stickiness. Other variants get the same family per
+    kind of parameter (pass ``priors=`` to :func:`fit_hybrid` to change them)."""
+    out = {}
+    for name in VARIANTS[variant]:
+        if name.startswith("beta"):
+            out[name] = torch.distributions.Gamma(torch.tensor(1.2, dtype=torch.float64), torch.tensor(0.2, dtype=torch.float64))
+        elif name in ("p", "st", "respst", "pi"):
+            out[name] = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
+        else:
+            out[name] = torch.distributions.Beta(torch.tensor(1.1, dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- engine
+@dataclass
+class _Engine:
+    """Per-sequence model parameters in the common form used by every variant, ``(N,)`` tensors."""
+
+    alpha1: torch.Tensor
+    alpha2: torch.Tensor
+    lam: torch.Tensor
+    b_mb: torch.Tensor  # weight of Q_MB in the first-stage logit
+    b_mf: torch.Tensor  # weight of Q1
+    k_rep: torch.Tensor  # weight of rep(a)
+    k_resp: torch.Tensor  # weight of resp_rep(a)
+    beta2: torch.Tensor
+    lam_after_update: bool  # hBayesDM's order of updates
+
+
+def _engine(variant: str, prm: dict[str, torch.Tensor], model: str) -> _Engine:
+    one, zero = torch.ones_like(next(iter(prm.values()))), torch.zeros_like(next(iter(prm.values())))
+    w = prm.get("w", one)
+    if model == "mf":
+        w = zero
+    elif model == "mb":
+        w = one
+    if variant == "daw2011":
+        b = prm["beta1"]
+        return _Engine(prm["alpha1"], prm["alpha2"], prm["lam"], b * w, b * (1 - w), b * prm["p"], zero, prm["beta2"], False)
+    if variant == "kool2016":
+        b = prm["beta"]
+        return _Engine(prm["alpha"], prm["alpha"], prm["lam"], b * w, b * (1 - w), b * prm["st"], b * prm["respst"], b, False)
+    if variant == "otto2013":
+        b_mb = zero if model == "mf" else prm["beta_mb"]
+        b_mf = zero if model == "mb" else prm["beta_mf"]
+        return _Engine(prm["alpha"], prm["alpha"], prm["lam"], b_mb, b_mf, prm["st"], zero, prm["beta2"], False)
+    if variant in ("hbayesdm_par7", "hbayesdm_par6"):
+        b = prm["beta1"]
+        lam = prm["lam"] if variant == "hbayesdm_par7" else one
+        return _Engine(prm["a1"], prm["a2"], lam, b * w, b * (1 - w), prm["pi"], zero, prm["beta2"], True)
+    if variant == "hbayesdm_par4":
+        b = prm["beta"]
+        return _Engine(prm["a"], prm["a"], one, b * w, b * (1 - w), prm["pi"], zero, b, True)
+    raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
+
+
+def _logits1(e: _Engine, q1, v2, p_same, rep, resp_rep) -> torch.Tensor:
+    """First-stage logits ``(..., 2)``: ``b_mb*Q_MB + b_mf*Q1 + k_rep*rep + k_resp*resp_rep``.
+
+    ``q1``, ``v2`` (``max_b Q2(s, b)`` per state), ``rep`` and ``resp_rep`` are ``(N, ..., 2)``; ``p_same``
+    (the assumed ``P(s = a | a)``) is ``(N, ...)``; engine weights are ``(N,)``.
+    """
+    extra = (1,) * (q1.dim() - 1)
+    ps = p_same.unsqueeze(-1)
+    q_mb = ps * v2 + (1 - ps) * v2.flip(-1)
+    w = lambda t: t.reshape(-1, *extra)
+    return w(e.b_mb) * q_mb + w(e.b_mf) * q1 + w(e.k_rep) * rep + w(e.k_resp) * resp_rep
+
+
+def _q_update(e: _Engine, q1, q2, hit1, hit2, r):
+    """One trial's value update. ``hit1`` ``(N, 2)`` and ``hit2`` ``(N, 2, O)`` are one-hot masks of the chosen
+    first-stage action and second-stage (state, option), zero on a skipped trial; ``r`` ``(N,)``."""
+    q2_old = (q2 * hit2).sum((1, 2))
+    q1_old = (q1 * hit1).sum(1)
+    delta1 = q2_old - q1_old
+    delta2 = r - q2_old
+    q2_new = q2_old + e.alpha2 * delta2
+    if e.lam_after_update:  # hBayesDM: lambda * a1 * (r - Q2 after its update)
+        dq1 = e.alpha1 * delta1 + e.lam * e.alpha1 * (r - q2_new)
+    else:  # Daw 2011: both errors before any update
+        dq1 = e.alpha1 * delta1 + e.lam * e.alpha1 * delta2
+    return q1 + hit1 * dq1[:, None], q2 + hit2 * (q2_new - q2_old)[:, None, None]
+
+
+class _History:
+    """Running data-derived quantities (no parameters): last valid choice and key, transition counts."""
+
+    def __init__(self, n: int):
+        self.prev_c1 = np.full(n, -1)
+        self.prev_key = np.full(n, -1)
+        self.n_same = np.zeros(n)
+        self.n_diff = np.zeros(n)
+
+    def features(self, transitions: str, common_prob: float, stim_left):
+        """``rep`` ``(N, 2)``, ``resp_rep`` ``(N, 2)`` and ``p_same`` ``(N,)`` for the coming trial."""
+        a = np.arange(2)
+        rep = (self.prev_c1[:, None] == a).astype(float)
+        if stim_left is None:
+            resp = np.zeros_like(rep)
+        else:
+            key = np.where(np.asarray(stim_left)[:, None] == a, 0, 1)  # key (0 left, 1 right) choosing a
+            resp = (key == self.prev_key[:, None]).astype(float)
+        if transitions == "fixed":
+            p = np.full(len(self.n_same), common_prob)
+        else:
+            p = np.where(self.n_same > self.n_diff, common_prob, np.where(self.n_same < self.n_diff, 1 - common_prob, 0.5))
+        return rep, resp, p
+
+    def observe(self, c1, s2, valid, stim_left) -> None:
+        self.prev_c1 = np.where(valid, c1, self.prev_c1)
+        if stim_left is not None:
+            self.prev_key = np.where(valid, np.where(np.asarray(stim_left) == c1, 0, 1), self.prev_key)
+        self.n_same = self.n_same + ((s2 == c1) & valid)
+        self.n_diff = self.n_diff + ((s2 != c1) & valid)
+
+
+# ---------------------------------------------------------------------------------------------- data
+@dataclass
+class _Data:
+    """Trial sequences (one per subject x episode) as ``(N, T, ...)`` tensors, with everything that depends on
+    the data alone precomputed: one-hot masks of the choices, ``rep``/``resp_rep`` and the assumed
+    transition probability ``p_same``."""
+
+    c1: torch.Tensor  # (N, T) long, clamped to >= 0
+    c2: torch.Tensor  # (N, T) long, clamped to >= 0
+    r: torch.Tensor  # (N, T) float64, 0 where missed
+    counted: torch.Tensor  # (N, T) float64: 1 where the trial enters the likelihood
+    hit1: torch.Tensor  # (N, T, 2) float64, 0 on skipped trials
+    hit2: torch.Tensor  # (N, T, 2, O)
+    state_mask: torch.Tensor  # (N, T, 2) one-hot of the second-stage state reached
+    rep: torch.Tensor  # (N, T, 2)
+    resp_rep: torch.Tensor  # (N, T, 2)
+    p_same: torch.Tensor  # (N, T)
+    seq_subject: torch.Tensor  # (N,) index into subjects
+    subjects: list
+    n_options: int
+
+    def repeat(self, k: int) -> _Data:
+        """The sequences ``k`` times over (one copy per optimiser start)."""
+        fields = {f: getattr(self, f).repeat(k, *([1] * (getattr(self, f).dim() - 1)))
+                  for f in ("c1", "c2", "r", "counted", "hit1", "hit2", "state_mask", "rep", "resp_rep", "p_same")}
+        return _Data(**fields, seq_subject=self.seq_subject.repeat(k), subjects=self.subjects, n_options=self.n_options)
+
+    def select(self, idx: torch.Tensor) -> _Data:
+        """The sequences ``idx``."""
+        fields = {f: getattr(self, f)[idx]
+                  for f in ("c1", "c2", "r", "counted", "hit1", "hit2", "state_mask", "rep", "resp_rep", "p_same")}
+        return _Data(**fields, seq_subject=self.seq_subject[idx], subjects=self.subjects, n_options=self.n_options)
+
+
+def _prepare(
+    trials: pd.DataFrame, start_trial: int, need_stim_left: bool, transitions: str, common_prob: float, min_trials: int = 1
+) -> _Data:
+    cols = ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward")
+    df = validate_trials(trials, cols)
+    if need_stim_left:
+        if "stim_left" not in df.columns:
+            raise ValueError("variant 'kool2016' needs a 'stim_left' column (first-stage option shown on the left)")
+        bad = ~df["missed"] & ~df["stim_left"].isin([0, 1])
+        if bad.any():
+            raise ValueError("column 'stim_left' must be 0 or 1 on trials not flagged 'missed'")
+    n_valid = df[~df["missed"]].groupby("subject").size().reindex(pd.unique(df["subject"]), fill_value=0)
+    few = n_valid[n_valid < min_trials]
+    if len(few):
+        raise ValueError(f"subject(s) {list(few.index)[:5]} have fewer than {min_trials} valid trials; too few to fit")
+    subjects = list(pd.unique(df["subject"]))
+    sub_idx = {s: i for i, s in enumerate(subjects)}
+    groups = list(df.groupby(["subject", "episode"], sort=False))
+    N, T = len(groups), max(len(g) for _, g in groups)
+
+    def pad(col, fill, dtype):
+        out = np.full((N, T), fill, dtype=dtype)
+        for i, (_, g) in enumerate(groups):
+            out[i, : len(g)] = g[col].to_numpy()
+        return out
+
+    valid = pad("missed", True, bool) == False
+    c1, s2, c2 = pad("choice1", -1, np.int64), pad("state2", -1, np.int64), pad("choice2", -1, np.int64)
+    r = np.nan_to_num(pad("reward", 0.0, np.float64))
+    trial = pad("trial", -1, np.int64)
+    stim_left = pad("stim_left", -1, np.int64) if need_stim_left else None
+    n_options = 2 if (df.loc[~df["missed"], "choice2"] == 1).any() else 1
+    hist = _History(N)
+    rep, resp, p_same = np.zeros((N, T, 2)), np.zeros((N, T, 2)), np.zeros((N, T))
+    for t in range(T):
+        sl = None if stim_left is None else stim_left[:, t]
+        rep[:, t], resp[:, t], p_same[:, t] = hist.features(transitions, common_prob, sl)
+        hist.observe(c1[:, t], s2[:, t], valid[:, t], sl)
+    v = valid[..., None].astype(float)
+    onehot = lambda x, k: np.eye(k)[np.clip(x, 0, None)]
+    hit1 = onehot(c1, 2) * v
+    hit2 = onehot(s2, 2)[..., :, None] * onehot(c2, n_options)[..., None, :] * v[..., None]
+    t64 = lambda x: torch.from_numpy(np.ascontiguousarray(x))
+    return _Data(
+        c1=t64(np.clip(c1, 0, None)),
+        c2=t64(np.clip(c2, 0, None)),
+        r=t64(r),
+        counted=t64((valid & (trial >= start_trial)).astype(float)),
+        hit1=t64(hit1),
+        hit2=t64(hit2),
+        state_mask=t64(onehot(s2, 2)),
+        rep=t64(rep),
+        resp_rep=t64(resp),
+        p_same=t64(p_same),
+        seq_subject=torch.tensor([sub_idx[key[0]] for key, _ in groups]),
+        subjects=subjects,
+        n_options=n_options,
+    )
+
+
+def _sequence_nll(variant, prm, data: _Data, model, likelihood) -> torch.Tensor:
+    """NLL per sequence ``(N,)``; ``prm`` maps names to ``(N,)`` tensors.
+
+    The loop over trials only carries the value updates; the choice probabilities of all trials are computed
+    afterwards from the recorded pre-update values.
+    """
+    e = _engine(variant, prm, model)
+    N, T = data.c1.shape
+    q1 = torch.zeros(N, 2, dtype=torch.float64)
+    q2 = torch.zeros(N, 2, data.n_options, dtype=torch.float64)
+    q1s, q2s = [], []
+    for t in range(T):
+        q1s.append(q1)
+        q2s.append(q2)
+        q1, q2 = _q_update(e, q1, q2, data.hit1[:, t], data.hit2[:, t], data.r[:, t])
+    q1_t, q2_t = torch.stack(q1s, 1), torch.stack(q2s, 1)  # (N, T, 2), (N, T, 2, O)
+    logits1 = _logits1(e, q1_t, q2_t.max(-1).values, data.p_same, data.rep, data.resp_rep)
+    logp1 = torch.log_softmax(logits1, -1).gather(-1, data.c1[..., None])[..., 0]
+    total = -(data.counted * logp1).sum(1)
+    if likelihood == "both" and data.n_options > 1:
+        q2_here = (q2_t * data.state_mask[..., None]).sum(2)  # (N, T, O): values of the state reached
+        logp2 = torch.log_softmax(e.beta2[:, None, None] * q2_here, -1).gather(-1, data.c2[..., None])[..., 0]
+        total = total - (data.counted * logp2).sum(1)
+    return total
+
+
+def _check(variant, model, transitions, likelihood):
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
+    if model not in ("hybrid", "mf", "mb"):
+        raise ValueError(f"model must be 'hybrid', 'mf' or 'mb', got {model!r}")
+    if transitions not in ("fixed", "counting"):
+        raise ValueError(f"transitions must be 'fixed' or 'counting', got {transitions!r}")
+    if likelihood not in ("both", "stage1"):
+        raise ValueError(f"likelihood must be 'both' or 'stage1', got {likelihood!r}")
+
+
+def _free(variant: str, model: str) -> list[str]:
+    names = list(VARIANTS[variant])
+    if model != "hybrid":
+        drop = {"otto2013": "beta_mf" if model == "mb" else "beta_mb"}.get(variant, "w")
+        names.remove(drop)
+    return names
+
+
+def hybrid_nll(
+    params: dict | pd.Series,
+    trials: pd.DataFrame,
+    variant: str = "daw2011",
+    model: str = "hybrid",
+    transitions: str | None = None,
+    common_prob: float = 0.7,
+    likelihood: str = "both",
+    start_trial: int = 0,
+) -> float:
+    """Negative log-likelihood of a trial table under a hybrid model (all subjects share ``params``).
+
+    Parameters
+    ----------
+    params : dict or pandas.Series
+        Parameter name -> value, for the variant's parameters (module docstring).
+    trials : pandas.DataFrame
+        Trial table (``subject``, ``episode``, ``trial``, ``choice1``, ``state2``, ``choice2``, ``reward``;
+        optional ``missed``; ``stim_left`` for kool2016).
+    variant : str
+        One of :data:`VARIANTS`.
+    model : {"hybrid", "mf", "mb"}
+        Nested models: model-free only (``w = 0``; otto2013: ``beta_mb = 0``) or model-based only (``w = 1``;
+        otto2013: ``beta_mf = 0``).
+    transitions : {"fixed", "counting"}, optional
+        Default "counting" for kool2016, else "fixed".
+    common_prob : float
+        Common-transition probability the model assumes (0.7 Daw 2011; 0.8 Wang 2018).
+    likelihood : {"both", "stage1"}
+        Which choices enter the likelihood.
+    start_trial : int
+        Trials with ``trial < start_trial`` update the values but do not enter the likelihood.
+
+    Returns
+    -------
+    float
+        Summed negative log-likelihood (nats).
+
+    Raises
+    ------
+    ValueError
+        For an unknown variant/model/option, a missing parameter, or bad trials (as
+        :func:`metarl_neuro.schema.validate_trials`).
+    """
+    transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
+    _check(variant, model, transitions, likelihood)
+    names = _free(variant, model)
+    missing = [k for k in names if k not in params]
+    if missing:
+        raise ValueError(f"params lack {missing} for variant {variant!r}")
+    data = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob)
+    N = data.c1.shape[0]
+    prm = {k: torch.full((N,), float(params[k]), dtype=torch.float64) for k in names}
+    with torch.no_grad():
+        return float(_sequence_nll(variant, prm, data, model, likelihood).sum())
+
+
+def fit_hybrid(
+    trials: pd.DataFrame,
+    variant: str = "daw2011",
+    method: str = "mle",
+    n_starts: int = 10,
+    model: str = "hybrid",
+    transitions: str | None = None,
+    common_prob: float = 0.7,
+    likelihood: str = "both",
+    start_trial: int = 0,
+    priors: dict | None = None,
+    seed: int = 0,
+    maxiter: int = 500,
+) -> pd.DataFrame:
+    """Fit a hybrid model to each subject by maximum likelihood or MAP, with several random starts.
+
+    Each (subject, start) is its own bounded problem solved by scipy's L-BFGS-B; the problems run in
+    lockstep (one thread each, waiting at every function evaluation), so that each round evaluates the
+    likelihood and its gradient (torch autograd) for all pending (subject, start) pairs in one vectorised
+    pass over the trials.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Trial table, as :func:`hybrid_nll`.
+    variant, model, transitions, common_prob, likelihood, start_trial
+        As :func:`hybrid_nll`.
+    method : {"mle", "map"}
+        Maximum likelihood, or maximum a posteriori with ``priors`` (default :func:`default_priors`).
+    n_starts : int
+        Random starts per subject (uniform within the bounds; inverse temperatures in [0, 10],
+        stickiness in [-1, 1]).
+    priors : dict, optional
+        Parameter -> ``torch.distributions.Distribution`` (float64) for ``method="map"``.
+    seed : int
+        Seed of the starting points.
+    maxiter : int
+        L-BFGS-B iteration limit per (subject, start).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject: ``subject``, ``variant``, ``model``, the parameters, ``nll`` (negative
+        log-likelihood at the estimate), ``objective`` (``nll`` or the negative log posterior), ``n_trials``
+        (choices in the likelihood), ``n_params``, ``aic`` = 2k + 2 nll, ``bic`` = k ln(n) + 2 nll,
+        ``pseudo_r2`` = 1 - nll / (n ln 2), ``at_bound`` (parameters within 1e-4 of a bound),
+        ``converged`` (the best start's L-BFGS-B reported success; a subject whose fit did not converge is
+        kept, with the optimiser's ``message``) and ``n_converged_starts``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`hybrid_nll`; for a subject with fewer than 10 valid trials, an unknown ``method`` or
+        ``n_starts < 1``.
+    """
+    transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
+    _check(variant, model, transitions, likelihood)
+    if method not in ("mle", "map"):
+        raise ValueError(f"method must be 'mle' or 'map', got {method!r}")
+    if n_starts < 1:
+        raise ValueError(f"n_starts must be >= 1, got {n_starts}")
+    names = _free(variant, model)
+    bounds = np.array([VARIANTS[variant][k] for k in names], dtype=float)
+    base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS)
+    S, K = len(base.subjects), len(names)
+    data = base.repeat(n_starts)  # rows of parameters are (start, subject): row = start * S + subject
+    row_of_seq = (torch.arange(n_starts)[:, None] * S + base.seq_subject[None, :]).reshape(-1)
+    prior = (priors or default_priors(variant)) if method == "map" else None
+    lo, hi = bounds[:, 0], bounds[:, 1]
+
+    def evaluate(rows: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Objective, its gradient and the NLL for parameter rows ``rows`` at ``X`` ``(len(rows), K)``."""
+        pos = torch.full((n_starts * S,), -1, dtype=torch.long)
+        pos[torch.from_numpy(rows)] = torch.arange(len(rows))
+        seq = torch.nonzero(pos[row_of_seq] >= 0).squeeze(1)
+        sub = data.select(seq)
+        x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+        at = pos[row_of_seq[seq]]
+        prm = {k: x[:, i][at] for i, k in enumerate(names)}
+        nll = torch.zeros(len(rows), dtype=torch.float64).index_add(0, at, _sequence_nll(variant, prm, sub, model, likelihood))
+        obj = nll
+        if prior is not None:
+            for i, k in enumerate(names):
+                obj = obj - prior[k].log_prob(x[:, i].clamp(lo[i] + 1e-6, hi[i] - 1e-6))
+        obj.sum().backward()
+        return obj.detach().numpy(), x.grad.numpy(), nll.detach().numpy()
+
+    rng = np.random.default_rng(seed)
+    is_beta = np.array([k.startswith("beta") for k in names])
+    is_stick = np.isin(names, ["p", "st", "respst", "pi"])
+    init_lo = np.where(is_stick, np.maximum(lo, -1.0), lo)
+    init_hi = np.where(is_beta, 10.0, np.where(is_stick, 1.0, hi))
+    x0 = rng.uniform(init_lo, init_hi, size=(n_starts * S, K))
+    results = _minimize_lockstep(evaluate, x0, bounds, maxiter)
+    X = np.stack([r.x for r in results])
+    obj_all, _, nll_all = evaluate(np.arange(n_starts * S), X)
+    obj_v, nll_v = obj_all.reshape(n_starts, S), nll_all.reshape(n_starts, S)
+    ok_v = np.array([r.success for r in results]).reshape(n_starts, S)
+    best = np.where(np.isfinite(obj_v), obj_v, np.inf).argmin(axis=0)
+    n_lik = _n_choices(base, likelihood)
+    rows = []
+    for s, subj in enumerate(base.subjects):
+        i = best[s] * S + s
+        n, f = int(n_lik[s]), float(nll_v[best[s], s])
+        row = {"subject": subj, "variant": variant, "model": model}
+        row.update({k: float(X[i, j]) for j, k in enumerate(names)})
+        row.update(
+            nll=f,
+            objective=float(obj_v[best[s], s]),
+            n_trials=n,
+            n_params=K,
+            aic=2 * K + 2 * f,
+            bic=K * np.log(n) + 2 * f,
+            pseudo_r2=1 - f / (n * np.log(2)),
+            at_bound=",".join(k for j, k in enumerate(names) if min(X[i, j] - lo[j], hi[j] - X[i, j]) < 1e-4),
+            converged=bool(ok_v[best[s], s]) and np.isfinite(f),
+            n_converged_starts=int(ok_v[:, s].sum()),
+            message=str(results[i].message),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _minimize_lockstep(evaluate, x0: np.ndarray, bounds: np.ndarray, maxiter: int) -> list:
+    """Run one scipy L-BFGS-B per row of ``x0``, batching their function evaluations.
+
+    Each optimiser runs in a thread whose objective blocks until the coordinating (calling) thread has
+    collected the pending points of every optimiser still running and evaluated them together with
+    ``evaluate(rows, X) -> (f, grad, extra)``.
+    """
+    R = x0.shape[0]
+    cond = threading.Condition()  # only the coordinator waits on it
+    ready = [threading.Event() for _ in range(R)]  # one per optimiser: its answer is in
+    pending: dict[int, np.ndarray] = {}
+    answers: dict[int, tuple[float, np.ndarray]] = {}
+    alive = [R]
+    results: list = [None] * R
+
+    def worker(r: int) -> None:
+        def fun(x):
+            with cond:
+                pending[r] = np.array(x, dtype=float)
+                cond.notify()
+            ready[r].wait()
+            ready[r].clear()
+            return answers.pop(r)
+
+        try:
+            results[r] = optimize.minimize(fun, x0[r], jac=True, method="L-BFGS-B", bounds=bounds,
+                                           options={"maxiter": maxiter})
+        except Exception as err:  # noqa: BLE001 (a subject's failed fit is reported in the table, not raised)
+            results[r] = optimize.OptimizeResult(x=x0[r], success=False, message=f"{type(err).__name__}: {err}")
+        finally:
+            with cond:
+                alive[0] -= 1
+                cond.notify()
+
+    threads = [threading.Thread(target=worker, args=(r,), daemon=True) for r in range(R)]
+    for t in threads:
+        t.start()
+    while True:
+        with cond:
+            while alive[0] > 0 and len(pending) < alive[0]:
+                cond.wait()
+            if alive[0] == 0:
+                break
+            batch = dict(pending)
+            pending.clear()
+        rows = np.fromiter(batch, dtype=np.int64)
+        try:
+            f, g, _ = evaluate(rows, np.stack([batch[r] for r in rows]))
+        except (RuntimeError, ValueError, FloatingPointError):  # e.g. non-finite values: those points get f = inf
+            f, g = np.full(len(rows), np.nan), np.full((len(rows), x0.shape[1]), np.nan)
+        for j, r in enumerate(rows):
+            answers[int(r)] = (float(f[j]) if np.isfinite(f[j]) else np.inf, g[j].astype(float))
+            ready[int(r)].set()
+    for t in threads:
+        t.join()
+    return results
+
+
+def _n_choices(data: _Data, likelihood: str) -> np.ndarray:
+    per_seq = data.counted.sum(1) * (2 if likelihood == "both" and data.n_options > 1 else 1)
+    return torch.zeros(len(data.subjects), dtype=torch.float64).index_add(0, data.seq_subject, per_seq).numpy()
+
+
+def compare_models(fits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Model-comparison table from several :func:`fit_hybrid` results on the same subjects.
+
+    Parameters
+    ----------
+    fits : dict of str to pandas.DataFrame
+        Model label -> fit table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: ``n_params``, summed ``nll``, ``aic``, ``bic``, ``delta_aic``/``delta_bic`` (to the
+        best model), ``n_best_bic`` (subjects whose lowest BIC is this model's), sorted by ``bic``.
+
+    Raises
+    ------
+    ValueError
+        If the fits do not cover the same subjects.
+    """
+    subjects = {k: set(v["subject"]) for k, v in fits.items()}
+    first = next(iter(subjects.values()))
+    if any(s != first for s in subjects.values()):
+        raise ValueError("fits must cover the same subjects")
+    bic = pd.DataFrame({k: v.set_index("subject")["bic"] for k, v in fits.items()})
+    best = bic.idxmin(axis=1).value_counts()
+    rows = [
+        {"model": k, "n_params": int(v["n_params"].iloc[0]), "nll": v["nll"].sum(), "aic": v["aic"].sum(),
+         "bic": v["bic"].sum(), "n_best_bic": int(best.get(k, 0))}
+        for k, v in fits.items()
+    ]
+    out = pd.DataFrame(rows)
+    out["delta_aic"] = out["aic"] - out["aic"].min()
+    out["delta_bic"] = out["bic"] - out["bic"].min()
+    return out.sort_values("bic").reset_index(drop=True)
+
+
+def simulate_hybrid(
+    params: dict | pd.DataFrame,
+    n_subjects: int | None = None,
+    n_trials: int = 201,
+    variant: str = "daw2011",
+    task=None,
+    transitions: str | None = None,
+    common_prob: float = 0.7,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Simulate hybrid-model subjects on the batched two-step task (parameter recovery, power analyses).
+
+    Parameters
+    ----------
+    params : dict or pandas.DataFrame
+        One parameter set for all subjects (dict) or one row per subject (DataFrame with the variant's
+        parameter columns).
+    n_subjects : int, optional
+        Number of subjects (required with a dict; default ``len(params)`` with a DataFrame).
+    n_trials : int
+        Trials per subject (201 in Daw 2011).
+    variant, transitions, common_prob
+        As :func:`hybrid_nll`; ``common_prob`` is also the task's transition probability.
+    task : TwoStepTask, optional
+        Default: Daw 2011's task (common 0.7, four drifting reward probabilities), compressed structure,
+        batch ``n_subjects``.
+    seed : int
+        Seed of the task and of the choices.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Trial table (one episode per subject), with the latent ``reward_prob_<k>`` and, for kool2016, a
+        random ``stim_left``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown variant or a missing parameter.
+    """
+    from metarl_neuro.tasks import DriftingRewards, TwoStepTask
+
+    transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
+    _check(variant, "hybrid", transitions, "both")
+    names = list(VARIANTS[variant])
+    if isinstance(params, pd.DataFrame):
+        n_subjects = n_subjects or len(params)
+        table = params.reset_index(drop=True)
+    else:
+        if n_subjects is None:
+            raise ValueError("n_subjects is required when params is a dict")
+        table = pd.DataFrame([dict(params)] * n_subjects)
+    missing = [k for k in names if k not in table.columns]
+    if missing:
+        raise ValueError(f"params lack {missing} for variant {variant!r}")
+    prm = {k: torch.tensor(table[k].to_numpy(), dtype=torch.float64) for k in names}
+    e = _engine(variant, prm, "hybrid")
+    if task is None:
+        task = TwoStepTask(n_subjects, common_prob=common_prob, rewards=DriftingRewards(), n_trials=n_trials,
+                           structure="compressed",
+                           seed=seed, check_actions=False)
+    n_opt = task.rewards.n_options
+    gen = torch.Generator().manual_seed(seed + 7919)
+    hist = _History(n_subjects)
+    q1 = torch.zeros(n_subjects, 2, dtype=torch.float64)
+    q2 = torch.zeros(n_subjects, 2, n_opt, dtype=torch.float64)
+    task.reset()
+    rows = []
+    ar = torch.arange(n_subjects)
+    for t in range(n_trials):
+        sl = torch.randint(0, 2, (n_subjects,), generator=gen).numpy() if variant == "kool2016" else None
+        rep, resp, p_same = (torch.from_numpy(np.asarray(v, dtype=float)) for v in hist.features(transitions, common_prob, sl))
+        logits1 = _logits1(e, q1, q2.max(-1).values, p_same, rep, resp)
+        c1 = torch.multinomial(torch.softmax(logits1, 1), 1, generator=gen).squeeze(1)
+        _, _, _, log = task.step(c1)
+        s2 = log["state2"]
+        if n_opt > 1:
+            c2 = torch.multinomial(torch.softmax(e.beta2[:, None] * q2[ar, s2], 1), 1, generator=gen).squeeze(1)
+            _, _, _, log = task.step(c2)
+        c2 = log["choice2"]
+        outcome = log["outcome"].double()
+        hit1 = torch.nn.functional.one_hot(c1, 2).double()
+        hit2 = (torch.nn.functional.one_hot(s2, 2)[:, :, None] * torch.nn.functional.one_hot(c2, n_opt)[:, None, :]).double()
+        q1, q2 = _q_update(e, q1, q2, hit1, hit2, outcome)
+        hist.observe(c1.numpy(), s2.numpy(), np.ones(n_subjects, bool), sl)
+        row = {"subject": [f"sim{i:03d}" for i in range(n_subjects)], "episode": 0, "trial": t, "choice1": c1.numpy(),
+               "state2": s2.numpy(), "common": log["common"].numpy(), "choice2": c2.numpy(),
+               "reward": outcome.numpy()}
+        row.update({k: v.numpy().astype(float) for k, v in log.items() if k.startswith("reward_prob_")})
+        if sl is not None:
+            row["stim_left"] = sl
+        rows.append(pd.DataFrame(row))
+    out = pd.concat(rows, ignore_index=True).sort_values(["subject", "trial"], kind="stable")
+    return out.reset_index(drop=True)

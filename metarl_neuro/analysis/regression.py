@@ -1,0 +1,227 @@
+"""Logistic stay regressions of the two-step task (Daw et al. 2011; Miller et al. 2017; Wang et al. 2018 Fig. 5e).
+
+References
+----------
+Daw, N. D. et al. (2011). Neuron 69, 1204 (one-trial-back regression, Supplemental Table 1).
+Miller, K. J., Botvinick, M. M. & Brody, C. D. (2017). Dorsal hippocampus contributes to model-based planning.
+Nat. Neurosci. 20, 1269 (lagged regression, model-based and model-free indices).
+Wang, J. X. et al. (2018). Nat. Neurosci. 21, 860, Fig. 5e.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from metarl_neuro.analysis.stay import add_stay_columns
+from metarl_neuro.schema import validate_trials
+
+__all__ = ["StayRegression", "stay_regression"]
+
+_NEEDED = ("subject", "episode", "trial", "choice1", "common", "reward")
+_TYPES = ("CR", "CU", "RR", "RU")  # common/rare x rewarded/unrewarded
+#: index -> weight of each trial type's coefficient, summed over lags (Miller et al. 2017)
+INDEX_WEIGHTS = {
+    "model_based": {"CR": 1, "CU": -1, "RR": -1, "RU": 1},
+    "model_free": {"CR": 1, "CU": -1, "RR": 1, "RU": -1},
+}
+
+
+class StayRegression(NamedTuple):
+    """Result of :func:`stay_regression`.
+
+    Attributes
+    ----------
+    coefficients : pandas.DataFrame
+        One row per (subject, term): ``subject`` ("pooled" for the pooled fit), ``term``, ``lag``, ``coef``,
+        ``se``, ``z``, ``p``, ``n_trials``, ``converged``, ``warning``.
+    indices : pandas.DataFrame
+        One row per (subject, index): ``index`` ("model_based"/"model_free"), ``value``, ``se``, ``z``, ``p``.
+    fits : dict
+        statsmodels ``GLMResults`` per subject key ("pooled" and each subject id).
+    """
+
+    coefficients: pd.DataFrame
+    indices: pd.DataFrame
+    fits: dict
+
+
+def _design_one_back(df: pd.DataFrame, coding: str) -> tuple[pd.Series, pd.DataFrame]:
+    lo = -1.0 if coding == "effect" else 0.0
+    reward = np.where(df["prev_rewarded"], 1.0, lo)
+    transition = np.where(df["prev_common"], 1.0, lo)
+    X = pd.DataFrame(
+        {"intercept": 1.0, "reward": reward, "transition": transition, "reward:transition": reward * transition},
+        index=df.index,
+    )
+    return df["stay"].astype(float), X
+
+
+def _design_lagged(trials: pd.DataFrame, lags: int, bridge_missed: bool) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    df = validate_trials(trials, _NEEDED)
+    if bridge_missed:
+        df = df[~df["missed"]]
+    sign = np.where(df["missed"], 0.0, np.where(df["choice1"] == 1, 1.0, -1.0))
+    rewarded = df["reward"].to_numpy() > 0
+    common = df["common"].to_numpy()
+    kinds = {
+        "CR": common & rewarded,
+        "CU": common & ~rewarded,
+        "RR": ~common & rewarded,
+        "RU": ~common & ~rewarded,
+    }
+    base = pd.DataFrame({k: sign * v for k, v in kinds.items()}, index=df.index)
+    g = base.groupby([df["subject"], df["episode"]], sort=False)
+    cols = {"intercept": pd.Series(1.0, index=df.index)}
+    for lag in range(1, lags + 1):
+        shifted = g.shift(lag)
+        for k in _TYPES:
+            cols[f"{k}_{lag}"] = shifted[k]
+    X = pd.DataFrame(cols)
+    # trials with a full history of `lags` rows in their episode; missed trials give 0 predictors
+    keep = X.notna().all(axis=1) & ~df["missed"]
+    return df.loc[keep, "choice1"].astype(float), X[keep], df[keep]
+
+
+def _fit(y: pd.Series, X: pd.DataFrame, groups: np.ndarray | None):
+    """GLM-Binomial fit; cluster-robust covariance when ``groups`` has more than one cluster."""
+    model = sm.GLM(y, X, family=sm.families.Binomial())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if groups is not None and len(np.unique(groups)) > 1:
+            res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        else:
+            res = model.fit()
+    message = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
+    return res, message
+
+
+def _lag(term: str) -> int:
+    """Lag of a term: the suffix of ``CR_3``; 1 for the one-back terms; 0 for the intercept."""
+    if term == "intercept":
+        return 0
+    head, _, tail = term.rpartition("_")
+    return int(tail) if head in _TYPES else 1
+
+
+def _table(key, res, message: str, n: int) -> pd.DataFrame:
+    terms = list(res.params.index)
+    return pd.DataFrame(
+        {
+            "subject": key,
+            "term": terms,
+            "lag": [_lag(t) for t in terms],
+            "coef": res.params.to_numpy(),
+            "se": res.bse.to_numpy(),
+            "z": res.tvalues.to_numpy(),
+            "p": res.pvalues.to_numpy(),
+            "n_trials": n,
+            "converged": bool(res.converged) and "separation" not in message.lower(),
+            "warning": message,
+        }
+    )
+
+
+def _indices(key, res, lags: int | None) -> pd.DataFrame:
+    names = list(res.params.index)
+    cov = res.cov_params().to_numpy()
+    rows = []
+    if lags is None:  # one-trial-back: MF = reward main effect, MB = reward x transition
+        contrasts = {"model_based": {"reward:transition": 1.0}, "model_free": {"reward": 1.0}}
+    else:
+        contrasts = {
+            idx: {f"{k}_{lag}": float(w) for k, w in weights.items() for lag in range(1, lags + 1)}
+            for idx, weights in INDEX_WEIGHTS.items()
+        }
+    for idx, weights in contrasts.items():
+        c = np.array([weights.get(n, 0.0) for n in names])
+        value = float(c @ res.params.to_numpy())
+        se = float(np.sqrt(c @ cov @ c))
+        z = value / se if se > 0 else np.nan
+        rows.append({"subject": key, "index": idx, "value": value, "se": se, "z": z, "p": 2 * stats.norm.sf(abs(z))})
+    return pd.DataFrame(rows)
+
+
+def stay_regression(
+    trials: pd.DataFrame,
+    lags: int = 1,
+    coding: str = "effect",
+    groups: str | None = "subject",
+    bridge_missed: bool = False,
+) -> StayRegression:
+    """Logistic regression of first-stage choices on past rewards and transitions.
+
+    ``lags=1`` (Daw et al. 2011): ``logit P(stay_t) = b0 + b_r r + b_t T + b_rt r T`` with ``r`` the previous
+    trial's reward and ``T`` its transition (common), effect-coded (+1/-1) or dummy-coded (1/0). The
+    model-free index is ``b_r`` and the model-based index ``b_rt`` (effect coding: ``b_rt > 0`` is the
+    model-based reward x transition interaction).
+
+    ``lags > 1`` (Miller et al. 2017; Wang et al. 2018 Fig. 5e): ``logit P(choice1_t = 1) = b0 + sum_k sum_X
+    b_{X,k} x_{X,t-k}`` for trial types X in CR, CU, RR, RU (common/rare x rewarded/unrewarded), where
+    ``x_{X,t-k}`` is +1 if trial ``t-k`` was of type X and its choice was 1, -1 if of type X with choice 0,
+    else 0. Model-based index ``sum_k (b_CR - b_CU - b_RR + b_RU)``; model-free index
+    ``sum_k (b_CR + b_RR - b_CU - b_RU)``; their SEs from the coefficient covariance ``c' Sigma c``.
+
+    Missed trials (``missed``) are excluded as outcomes. ``lags=1``: the trial after a missed one has no
+    previous trial unless ``bridge_missed``. ``lags>1``: a missed trial contributes 0 to every predictor
+    (it carries no choice), unless ``bridge_missed`` (missed rows removed, lags counted over valid trials).
+    Only trials with ``lags`` earlier trials in their episode are outcomes.
+
+    Parameters
+    ----------
+    trials : pandas.DataFrame
+        Trial table (``subject``, ``episode``, ``trial``, ``choice1``, ``common``, ``reward``, optional
+        ``missed``).
+    lags : int
+        1 for the one-trial-back model, > 1 for the lagged model.
+    coding : {"effect", "dummy"}
+        Coding of reward and transition in the one-trial-back model.
+    groups : str or None
+        ``"subject"``: fit each subject too, and give the pooled fit cluster-robust (sandwich) SEs with
+        subjects as clusters. We use cluster-robust SEs rather than a random-effects GLMM because
+        statsmodels' ``BinomialBayesMixedGLM`` is a variational-Bayes approximation without frequentist
+        p-values and is slow on ~10^5 trials, while the sandwich estimator gives consistent SEs for the
+        population-averaged effect with many subjects. ``None``: pooled fit with model-based SEs only.
+    bridge_missed : bool
+        See above.
+
+    Returns
+    -------
+    StayRegression
+        ``coefficients`` and ``indices`` tables and the statsmodels fits.
+
+    Raises
+    ------
+    ValueError
+        As :func:`metarl_neuro.schema.validate_trials`; for ``lags < 1``, an unknown ``coding`` or
+        ``groups``; if no trial has enough history.
+    """
+    if lags < 1:
+        raise ValueError(f"lags must be >= 1, got {lags}")
+    if coding not in ("effect", "dummy"):
+        raise ValueError(f"coding must be 'effect' or 'dummy', got {coding!r}")
+    if groups not in ("subject", None):
+        raise ValueError(f"groups must be 'subject' or None, got {groups!r}")
+    if lags == 1:
+        df = add_stay_columns(trials, bridge_missed)
+        y, X = _design_one_back(df, coding)
+    else:
+        y, X, df = _design_lagged(trials, lags, bridge_missed)
+    if len(y) == 0:
+        raise ValueError(f"no trial has {lags} earlier trial(s) in its episode")
+    subjects = df["subject"].astype(str).to_numpy()
+    keys = ["pooled"] + (sorted(pd.unique(subjects)) if groups == "subject" else [])
+    coef_tables, index_tables, fits = [], [], {}
+    for key in keys:
+        sel = np.ones(len(y), bool) if key == "pooled" else subjects == key
+        cluster = pd.factorize(subjects)[0] if key == "pooled" and groups == "subject" else None
+        res, message = _fit(y[sel], X[sel], cluster)
+        fits[key] = res
+        coef_tables.append(_table(key, res, message, int(sel.sum())))
+        index_tables.append(_indices(key, res, None if lags == 1 else lags))
+    return StayRegression(pd.concat(coef_tables, ignore_index=True), pd.concat(index_tables, ignore_index=True), fits)

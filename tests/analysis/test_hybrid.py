@@ -1,0 +1,138 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metarl_neuro.analysis.hybrid import VARIANTS, compare_models, fit_hybrid, hybrid_nll, simulate_hybrid
+
+
+def lsig(x):
+    """log sigmoid"""
+    return -math.log1p(math.exp(-x))
+
+
+LN_HALF = math.log(0.5)
+
+# 4 trials worked by hand in the comments of each test (P(common) = 0.7, fixed transitions)
+FOUR = pd.DataFrame(
+    {"subject": "s", "episode": 0, "trial": [0, 1, 2, 3], "choice1": [0, 0, 1, 1], "state2": [0, 1, 1, 0],
+     "common": [True, False, True, False], "choice2": [1, 0, 0, 1], "reward": [1.0, 0.0, 1.0, 0.0]}
+)
+DAW = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 1.0, "beta2": 1.0, "w": 0.5, "p": 0.2}
+
+
+def test_daw2011_four_trials_by_hand():
+    # t0: all values 0 -> both stages 1/2. delta1 = 0, delta2 = 1: Q1(0) = .25, Q2(0,1) = .5
+    # t1: Q_MB = [.7*.5, .3*.5] = [.35, .15]; Q_net = [.5*.35+.5*.25, .5*.15] = [.3, .075]; +p on 0 -> .5 vs .075
+    #     stage 2 in state 1: 1/2. delta1 = 0 - .25: Q1(0) = .125
+    # t2: Q_net = [.175+.0625, .075]; logits [.4375, .075]; choice 1. Then Q1(1) = .25, Q2(1,0) = .5
+    # t3: Q_MB = [.5, .5]; Q_net = [.3125, .375]; +p on 1: .575 vs .3125; stage 2: Q2(0,.) = [0, .5], chose 1
+    expected = -(4 * LN_HALF + lsig(0.425) + lsig(-0.3625) + lsig(0.2625) + lsig(0.5))
+    assert hybrid_nll(DAW, FOUR, "daw2011") == pytest.approx(expected, rel=1e-12)
+
+
+def test_hbayesdm_par7_four_trials_by_hand():
+    # lambda multiplies r - Q2 after its update; pi outside beta1 (beta1 = 2)
+    # t0: Q1(0) += .5*(0-0); Q2(0,1) = .5; Q1(0) += .5*.5*(1-.5) = .125
+    # t1: Q_net = [.5*.35+.5*.125, .075] = [.2375, .075]; logits [2*.2375+.2, .15] -> sigma(.525)
+    #     Q1(0) += .5*(0-.125) -> .0625
+    # t2: Q_net = [.175+.03125, .075]; logits [.6125, .15]; choice 1 -> sigma(-.4625). Q2(1,0) = .5, Q1(1) = .125
+    # t3: Q_net = [.25+.03125, .25+.0625]; logits [.5625, .825] -> sigma(.2625); stage 2 sigma(.5)
+    par = {"a1": 0.5, "beta1": 2.0, "a2": 0.5, "beta2": 1.0, "pi": 0.2, "w": 0.5, "lam": 0.5}
+    expected = -(4 * LN_HALF + lsig(0.525) + lsig(-0.4625) + lsig(0.2625) + lsig(0.5))
+    assert hybrid_nll(par, FOUR, "hbayesdm_par7") == pytest.approx(expected, rel=1e-12)
+
+
+def test_otto2013_four_trials_by_hand_and_equivalence_with_daw2011():
+    # beta_mb = beta1*w, beta_mf = beta1*(1-w), st = beta1*p, alpha1 = alpha2: the daw2011 numbers above
+    otto = {"alpha": 0.5, "lam": 0.5, "beta_mb": 0.5, "beta_mf": 0.5, "beta2": 1.0, "st": 0.2}
+    expected = -(4 * LN_HALF + lsig(0.425) + lsig(-0.3625) + lsig(0.2625) + lsig(0.5))
+    assert hybrid_nll(otto, FOUR, "otto2013") == pytest.approx(expected, rel=1e-12)
+    # and on longer simulated data with other values
+    df = simulate_hybrid(DAW | {"beta1": 4.0, "w": 0.3}, n_subjects=3, n_trials=120, seed=1)
+    for a, b1, w, p in [(0.3, 3.0, 0.7, 0.4), (0.8, 6.0, 0.2, -0.3)]:
+        daw = {"alpha1": a, "alpha2": a, "lam": 0.6, "beta1": b1, "beta2": 2.5, "w": w, "p": p}
+        otto = {"alpha": a, "lam": 0.6, "beta_mb": b1 * w, "beta_mf": b1 * (1 - w), "beta2": 2.5, "st": b1 * p}
+        assert hybrid_nll(otto, df, "otto2013") == pytest.approx(hybrid_nll(daw, df, "daw2011"), rel=1e-12)
+
+
+def test_nested_models_and_likelihood_options():
+    mf = hybrid_nll(DAW | {"w": 0.0}, FOUR)
+    assert hybrid_nll({k: v for k, v in DAW.items() if k != "w"}, FOUR, model="mf") == pytest.approx(mf)
+    assert hybrid_nll(DAW, FOUR, model="mb") == pytest.approx(hybrid_nll(DAW | {"w": 1.0}, FOUR))
+    stage1 = -(LN_HALF + lsig(0.425) + lsig(-0.3625) + lsig(0.2625))
+    assert hybrid_nll(DAW, FOUR, likelihood="stage1") == pytest.approx(stage1)
+    # start_trial = 2: trials 0-1 update values but only trials 2-3 count
+    assert hybrid_nll(DAW, FOUR, start_trial=2) == pytest.approx(-(LN_HALF + lsig(-0.3625) + lsig(0.2625) + lsig(0.5)))
+
+
+def test_counting_transitions_by_hand():
+    # with counting, trial 0 assumes 0.5/0.5; after t0 (same-side transition: 1 vs 0) the model assumes 0.7
+    # at t1; after t1 (1 vs 1, a tie) 0.5 at t2; after t2 (2 vs 1) 0.7 at t3.
+    # t1: Q_MB = [.35, .15] (0.7) -> as fixed. t2: tie -> Q_MB = [.25, .25]: Q_net = [.125+.0625, .125] = [.1875, .125]
+    #     logits [.3875, .125], choice 1 -> sigma(-.2625). t3 as fixed -> sigma(.2625)
+    expected = -(4 * LN_HALF + lsig(0.425) + lsig(-0.2625) + lsig(0.2625) + lsig(0.5))
+    assert hybrid_nll(DAW, FOUR, transitions="counting") == pytest.approx(expected, rel=1e-12)
+
+
+def test_missed_trials_are_skipped():
+    # a missed trial between t1 and t2: no update, no likelihood, rep refers to the last valid choice
+    missed = pd.concat([FOUR.iloc[:2], pd.DataFrame({"subject": ["s"], "episode": [0], "trial": [2], "choice1": [-1],
+                        "state2": [-1], "common": [False], "choice2": [-1], "reward": [np.nan], "missed": [True]}),
+                        FOUR.iloc[2:].assign(trial=[3, 4])], ignore_index=True)
+    missed["missed"] = missed["missed"].fillna(False).astype(bool)
+    assert hybrid_nll(DAW, missed) == pytest.approx(hybrid_nll(DAW, FOUR), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: hybrid_nll(DAW, FOUR, "daw2099"), "unknown variant"),
+        (lambda: hybrid_nll({"alpha1": 0.5}, FOUR), r"params lack \['alpha2'"),
+        (lambda: hybrid_nll(DAW, FOUR.drop(columns="state2")), r"missing column\(s\) \['state2'\]"),
+        (lambda: hybrid_nll(DAW, FOUR.assign(choice2=[1, 2, 0, 1])), "'choice2' must be 0 or 1"),
+        (lambda: hybrid_nll(DAW, FOUR.assign(reward=[1.0, np.nan, 0.0, 1.0])), "'reward' has 1 missing"),
+        (lambda: fit_hybrid(FOUR, n_starts=1), "fewer than 10 valid trials"),
+        (lambda: hybrid_nll(DAW, FOUR, transitions="learned"), "transitions"),
+        (lambda: hybrid_nll(dict.fromkeys(VARIANTS["kool2016"], 0.5), FOUR, "kool2016"), "stim_left"),
+    ],
+)
+def test_bad_input_is_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_fit_improves_on_truth_and_reports_every_subject():
+    true = DAW | {"beta1": 5.0, "beta2": 4.0, "w": 0.6}
+    df = simulate_hybrid(true, n_subjects=4, n_trials=150, seed=2)
+    fit = fit_hybrid(df, n_starts=3, seed=0)
+    assert list(fit["subject"]) == sorted(df["subject"].unique())
+    for _, row in fit.iterrows():
+        nll_true = hybrid_nll(true, df[df["subject"] == row["subject"]])
+        assert row["nll"] <= nll_true + 1e-6  # the optimum is at least as good as the generating values
+        assert row["converged"]
+        assert row["aic"] == pytest.approx(2 * 7 + 2 * row["nll"])
+        assert row["bic"] == pytest.approx(7 * math.log(row["n_trials"]) + 2 * row["nll"])
+    assert (fit["n_trials"] == 300).all()
+    mf = fit_hybrid(df, n_starts=2, model="mf")
+    table = compare_models({"hybrid": fit, "mf": mf})
+    assert set(table["model"]) == {"hybrid", "mf"} and table["delta_bic"].min() == 0
+    assert (mf["nll"].to_numpy() >= fit["nll"].to_numpy() - 1e-3).all()  # nested: MF-only fits no better
+
+
+def test_map_pulls_towards_the_prior():
+    df = simulate_hybrid(DAW | {"beta1": 5.0}, n_subjects=2, n_trials=60, seed=4)
+    mle = fit_hybrid(df, n_starts=2, method="mle")
+    fmap = fit_hybrid(df, n_starts=2, method="map")
+    assert (fmap["objective"] > fmap["nll"]).all()  # - log prior > 0 for these priors near their modes
+    assert (fmap["nll"] >= mle["nll"] - 1e-6).all()
+
+
+def test_simulated_transition_and_reward_statistics():
+    df = simulate_hybrid(DAW, n_subjects=50, n_trials=200, seed=0)
+    n = len(df)
+    assert abs(df["common"].mean() - 0.7) < 4 * math.sqrt(0.21 / n)  # binomial SE of the common rate
+    p = np.where(df["state2"] == 0, np.where(df["choice2"] == 0, df["reward_prob_0"], df["reward_prob_1"]),
+                 np.where(df["choice2"] == 0, df["reward_prob_2"], df["reward_prob_3"]))
+    assert abs((df["reward"] - p).mean()) < 4 * math.sqrt((p * (1 - p)).sum()) / n

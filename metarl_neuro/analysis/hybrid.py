@@ -42,7 +42,6 @@ where ``choice2`` is always 0) has no second-stage choice to fit: its likelihood
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -405,9 +404,8 @@ def fit_hybrid(
     """Fit a hybrid model to each subject by maximum likelihood or MAP, with several random starts.
 
     Each (subject, start) is its own bounded problem solved by scipy's L-BFGS-B; the problems run in
-    lockstep (one thread each, waiting at every function evaluation), so that each round evaluates the
-    likelihood and its gradient (torch autograd) for all pending (subject, start) pairs in one vectorised
-    pass over the trials.
+    lockstep, so that each round evaluates the likelihood and its gradient (torch autograd) for all pending
+    (subject, start) pairs in one vectorised pass over the trials.
 
     Parameters
     ----------
@@ -511,62 +509,85 @@ def fit_hybrid(
     return pd.DataFrame(rows)
 
 
-def _minimize_lockstep(evaluate, x0: np.ndarray, bounds: np.ndarray, maxiter: int) -> list:
-    """Run one scipy L-BFGS-B per row of ``x0``, batching their function evaluations.
+def _minimize_lockstep(evaluate, x0: np.ndarray, bounds: np.ndarray, maxiter: int, m: int = 10,
+                       factr: float = 1e7, pgtol: float = 1e-5, maxls: int = 20) -> list:
+    """One scipy L-BFGS-B per row of ``x0``, driven in lockstep so that their function evaluations are batched.
 
-    Each optimiser runs in a thread whose objective blocks until the coordinating (calling) thread has
-    collected the pending points of every optimiser still running and evaluated them together with
-    ``evaluate(rows, X) -> (f, grad, extra)``.
+    Drives scipy's L-BFGS-B core (``scipy.optimize._lbfgsb.setulb``, the reverse-communication routine that
+    ``scipy.optimize.minimize(method="L-BFGS-B")`` itself loops over, SciPy >= 1.15) for every row: each
+    round, every optimiser still running asks for ``f, g`` at a point, and ``evaluate(rows, X) -> (f, grad,
+    extra)`` answers all of them in one vectorised pass. Settings are ``minimize``'s defaults (``maxcor`` 10,
+    ``ftol`` = ``factr`` * eps, ``gtol`` 1e-5, ``maxls`` 20).
+
+    Returns
+    -------
+    list of scipy.optimize.OptimizeResult
+        ``x``, ``fun``, ``success``, ``message``, ``nit`` per row.
     """
-    R = x0.shape[0]
-    cond = threading.Condition()  # only the coordinator waits on it
-    ready = [threading.Event() for _ in range(R)]  # one per optimiser: its answer is in
-    pending: dict[int, np.ndarray] = {}
-    answers: dict[int, tuple[float, np.ndarray]] = {}
-    alive = [R]
-    results: list = [None] * R
+    from scipy.optimize import _lbfgsb
+    from scipy.optimize._lbfgsb_py import status_messages, task_messages
 
-    def worker(r: int) -> None:
-        def fun(x):
-            with cond:
-                pending[r] = np.array(x, dtype=float)
-                cond.notify()
-            ready[r].wait()
-            ready[r].clear()
-            return answers.pop(r)
-
+    R, n = x0.shape
+    nbd = np.full(n, 2, np.int32)  # both bounds
+    lo, hi = bounds[:, 0].astype(np.float64), bounds[:, 1].astype(np.float64)
+    st = [
+        {
+            "x": np.clip(x0[r], lo, hi).astype(np.float64),
+            "f": np.array(0.0),
+            "g": np.zeros(n),
+            "wa": np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m),
+            "iwa": np.zeros(3 * n, np.int32),
+            "task": np.zeros(2, np.int32),
+            "ln_task": np.zeros(2, np.int32),
+            "lsave": np.zeros(4, np.int32),
+            "isave": np.zeros(44, np.int32),
+            "dsave": np.zeros(29),
+            "nit": 0,
+            "nfev": 0,
+        }
+        for r in range(R)
+    ]
+    factr_eps = factr  # setulb multiplies by machine epsilon itself
+    running = list(range(R))
+    while running:
+        asking = []
+        for r in running:
+            s_ = st[r]
+            while True:
+                _lbfgsb.setulb(m, s_["x"], lo, hi, nbd, s_["f"], s_["g"], factr_eps, pgtol, s_["wa"], s_["iwa"],
+                               s_["task"], s_["lsave"], s_["isave"], s_["dsave"], maxls, s_["ln_task"])
+                if s_["task"][0] == 3:  # wants f and g at x
+                    asking.append(r)
+                    break
+                if s_["task"][0] == 1:  # a new iteration
+                    s_["nit"] += 1
+                    if s_["nit"] >= maxiter:
+                        s_["task"][:] = (5, 504)
+                        break
+                    continue
+                break  # converged (4) or stopped
+        running = asking
+        if not asking:
+            break
+        rows = np.array(asking)
         try:
-            results[r] = optimize.minimize(fun, x0[r], jac=True, method="L-BFGS-B", bounds=bounds,
-                                           options={"maxiter": maxiter})
-        except Exception as err:  # noqa: BLE001 (a subject's failed fit is reported in the table, not raised)
-            results[r] = optimize.OptimizeResult(x=x0[r], success=False, message=f"{type(err).__name__}: {err}")
-        finally:
-            with cond:
-                alive[0] -= 1
-                cond.notify()
-
-    threads = [threading.Thread(target=worker, args=(r,), daemon=True) for r in range(R)]
-    for t in threads:
-        t.start()
-    while True:
-        with cond:
-            while alive[0] > 0 and len(pending) < alive[0]:
-                cond.wait()
-            if alive[0] == 0:
-                break
-            batch = dict(pending)
-            pending.clear()
-        rows = np.fromiter(batch, dtype=np.int64)
-        try:
-            f, g, _ = evaluate(rows, np.stack([batch[r] for r in rows]))
+            f, g, _ = evaluate(rows, np.stack([st[r]["x"] for r in rows]))
         except (RuntimeError, ValueError, FloatingPointError):  # e.g. non-finite values: those points get f = inf
-            f, g = np.full(len(rows), np.nan), np.full((len(rows), x0.shape[1]), np.nan)
+            f, g = np.full(len(rows), np.inf), np.zeros((len(rows), n))
         for j, r in enumerate(rows):
-            answers[int(r)] = (float(f[j]) if np.isfinite(f[j]) else np.inf, g[j].astype(float))
-            ready[int(r)].set()
-    for t in threads:
-        t.join()
-    return results
+            st[r]["f"] = np.array(f[j] if np.isfinite(f[j]) else np.inf)
+            st[r]["g"] = np.asarray(g[j], dtype=np.float64)
+            st[r]["nfev"] += 1
+    out = []
+    for s_ in st:
+        task = s_["task"]
+        out.append(
+            optimize.OptimizeResult(
+                x=s_["x"].copy(), fun=float(s_["f"]), success=bool(task[0] == 4), nit=s_["nit"], nfev=s_["nfev"],
+                message=status_messages[task[0]] + ": " + task_messages[task[1]],
+            )
+        )
+    return out
 
 
 def _n_choices(data: _Data, likelihood: str) -> np.ndarray:

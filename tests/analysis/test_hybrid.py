@@ -136,3 +136,28 @@ def test_simulated_transition_and_reward_statistics():
     p = np.where(df["state2"] == 0, np.where(df["choice2"] == 0, df["reward_prob_0"], df["reward_prob_1"]),
                  np.where(df["choice2"] == 0, df["reward_prob_2"], df["reward_prob_3"]))
     assert abs((df["reward"] - p).mean()) < 4 * math.sqrt((p * (1 - p)).sum()) / n
+
+
+def test_parameter_recovery_daw2011():
+    # 50 simulated subjects x 200 trials, parameters drawn in Daw 2011's range; MAP with Daw 2011's priors
+    rng = np.random.default_rng(0)
+    n = 50
+    true = pd.DataFrame({"alpha1": rng.uniform(0.2, 0.9, n), "alpha2": rng.uniform(0.2, 0.9, n),
+                         "lam": rng.uniform(0.2, 0.9, n), "beta1": rng.uniform(2, 10, n),
+                         "beta2": rng.uniform(2, 10, n), "w": rng.uniform(0, 1, n), "p": rng.uniform(-0.2, 0.4, n)})
+    df = simulate_hybrid(true, n_trials=200, seed=0)
+    fit = fit_hybrid(df, method="map", n_starts=10)
+    r = {k: np.corrcoef(true[k], fit[k])[0, 1] for k in ("w", "beta1", "alpha1")}
+    assert r["w"] >= 0.8 and r["beta1"] >= 0.6 and r["alpha1"] >= 0.6, r
+    assert fit["converged"].mean() > 0.9
+
+
+def test_kool2016_runs_with_counting_transitions_and_response_stickiness():
+    par = {"alpha": 0.5, "beta": 5.0, "lam": 0.7, "w": 0.6, "st": 0.3, "respst": 0.4}
+    df = simulate_hybrid(par, n_subjects=3, n_trials=150, variant="kool2016", seed=5)
+    assert set(df["stim_left"]) == {0, 1}
+    base = hybrid_nll(par, df, "kool2016")
+    assert base < hybrid_nll(par | {"respst": -2.0}, df, "kool2016")  # the generating value fits better
+    fit = fit_hybrid(df, "kool2016", n_starts=3)
+    assert list(fit.columns[3:9]) == list(VARIANTS["kool2016"])
+    assert (fit["nll"] <= base).sum() >= 1

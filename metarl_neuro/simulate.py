@@ -68,7 +68,11 @@ def _generator(seed: int, device: torch.device) -> torch.Generator:
 
 
 def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
-    """Train, evaluate with frozen weights and write the run folder for the two-step task.
+    """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.
+
+    The analyses (:func:`metarl_neuro.analyze.two_step_report`): stay probabilities, one-back and lagged
+    stay regressions and the daw2011 hybrid fit of the agent's test trials, with the figures
+    ``figures/stay_probability.png`` and ``figures/lagged_regression.png``.
 
     Parameters
     ----------
@@ -166,16 +170,10 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     run.save_trials(trials)
     run.save_activations(acts)
 
-    from metarl_neuro.analysis import plot_stay_probability, stay_probability
-
-    table = stay_probability(trials)
-    fig = plot_stay_probability(table, title=f"two-step, {run.path.name}")
-    run.save_figure(fig, "stay_probability")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     print(f"run folder: {run.path}  (training {train_s:.0f} s this session, {state.episodes} episodes)")
-    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    from metarl_neuro.analyze import two_step_report
+
+    two_step_report(trials, config.common_prob, run.path / "figures", f"two-step, {run.path.name}")
     return run.path
 
 

@@ -9,7 +9,7 @@ from metarl_neuro.analysis.hybrid import (
     simulate_hybrid,
 )
 from metarl_neuro.analysis.loaders import from_hbayesdm, to_trials
-from metarl_neuro.analysis.plots import plot_stay_probability
+from metarl_neuro.analysis.plots import plot_lagged_regression, plot_stay_probability
 from metarl_neuro.analysis.regression import StayRegression, stay_regression
 from metarl_neuro.analysis.stay import add_stay_columns, stay_probability
 
@@ -22,6 +22,7 @@ __all__ = [
     "fit_hybrid",
     "from_hbayesdm",
     "hybrid_nll",
+    "plot_lagged_regression",
     "plot_stay_probability",
     "simulate_hybrid",
     "stay_probability",

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_stay_probability"]
+__all__ = ["plot_lagged_regression", "plot_stay_probability"]
 
 
 def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -51,6 +51,53 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
     ax.set_ylim(0, 1)
     ax.set_ylabel("P(stay)")
     ax.legend(frameon=False, title="previous transition")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "pooled", title: str | None = None):
+    """Lagged stay-regression coefficients by trial type and lag, as Wang et al. 2018 Fig. 5e (Miller 2017).
+
+    Parameters
+    ----------
+    coefficients : pandas.DataFrame
+        ``StayRegression.coefficients`` of :func:`metarl_neuro.analysis.stay_regression` with ``lags > 1``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    subject : str
+        Which fit to draw ("pooled" or a subject id).
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the table holds no lagged coefficients for ``subject``.
+    """
+    t = coefficients[(coefficients["subject"] == subject) & (coefficients["lag"] > 0)]
+    t = t[t["term"].str.match(r"^(CR|CU|RR|RU)_\d+$")]
+    if t.empty:
+        raise ValueError(f"no lagged coefficients (CR_1, ...) for subject {subject!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.8, 3.2))
+    else:
+        fig = ax.figure
+    styles = {"CR": ("#1f77b4", "-"), "CU": ("#1f77b4", "--"), "RR": ("#d62728", "-"), "RU": ("#d62728", "--")}
+    labels = {"CR": "common, rewarded", "CU": "common, unrewarded", "RR": "rare, rewarded", "RU": "rare, unrewarded"}
+    for kind, (color, ls) in styles.items():
+        rows = t[t["term"].str.startswith(kind + "_")].sort_values("lag")
+        ax.errorbar(rows["lag"], rows["coef"], yerr=rows["se"], color=color, ls=ls, marker="o", ms=3, capsize=2,
+                    label=labels[kind])
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("trials back")
+    ax.set_ylabel("regression weight (log odds)")
+    ax.legend(frameon=False, fontsize=7)
     if title:
         ax.set_title(title)
     fig.tight_layout()

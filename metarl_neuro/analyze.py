@@ -1,0 +1,120 @@
+"""``python -m metarl_neuro.analyze PATH``: the two-step analyses of a run folder or of a CSV of human data.
+
+Prints the stay-probability table, the one-back and lagged stay regressions and the hybrid-model fit, and
+writes ``stay_probability.png`` and ``lagged_regression.png`` (into the run's ``figures/``, or next to the
+CSV unless ``--figures DIR``).
+
+    python -m metarl_neuro.analyze runs/two-step/seed0
+    python -m metarl_neuro.analyze ts_exampleData.txt --format hbayesdm --sep '\t'
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from metarl_neuro.analysis import (
+    fit_hybrid,
+    from_hbayesdm,
+    plot_lagged_regression,
+    plot_stay_probability,
+    stay_probability,
+    stay_regression,
+    to_trials,
+)
+from metarl_neuro.run import Run, atomic_write
+from metarl_neuro.schema import validate_trials
+
+__all__ = ["main", "two_step_report"]
+
+_FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
+
+
+def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, title: str, n_starts: int = 10) -> dict:
+    """Run the two-step analyses, print them and write the figures.
+
+    The hybrid model is Daw 2011's (``daw2011``, fixed transitions at ``common_prob``); where the second
+    stage has a single option (Wang 2018's task) only first-stage choices enter the likelihood.
+
+    Returns
+    -------
+    dict
+        ``stay`` (table), ``one_back`` and ``lagged`` (:class:`~metarl_neuro.analysis.StayRegression`) and
+        ``fit`` (table).
+    """
+    stay = stay_probability(trials)
+    one_back = stay_regression(trials, lags=1)
+    lagged = stay_regression(trials, lags=5)
+    checked = validate_trials(trials, ("choice2",))
+    one_option = not (checked.loc[~checked["missed"], "choice2"] == 1).any()
+    fit = fit_hybrid(trials, "daw2011", common_prob=common_prob, likelihood="stage1" if one_option else "both",
+                     n_starts=n_starts)
+    fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
+    print("\nP(stay) by previous reward x transition (Daw 2011):")
+    print(stay.to_string(**fmt))
+    print("\nOne-back logistic regression (effect coding), pooled:")
+    c = one_back.coefficients
+    print(c[c["subject"] == "pooled"][["term", "coef", "se", "z", "p", "warning"]].to_string(**fmt))
+    print("\nLagged regression (5 trials back): model-based and model-free indices, pooled:")
+    i = lagged.indices
+    print(i[i["subject"] == "pooled"].to_string(**fmt))
+    print(f"\nHybrid model fit (daw2011, P(common) = {common_prob}, {'stage-1' if one_option else 'both-stage'} likelihood):")
+    print(fit[[k for k in _FIT_COLUMNS if k in fit.columns]].to_string(**fmt))
+    figures.mkdir(parents=True, exist_ok=True)
+    for name, fig in (
+        ("stay_probability", plot_stay_probability(stay, title=title)),
+        ("lagged_regression", plot_lagged_regression(lagged.coefficients, title=title)),
+    ):
+        atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
+        plt.close(fig)
+    return {"stay": stay, "one_back": one_back, "lagged": lagged, "fit": fit}
+
+
+def load_trials(path: Path, fmt: str, sep: str) -> tuple[pd.DataFrame, float, Path]:
+    """Trials, the task's common-transition probability and the figures folder for ``path``."""
+    if path.is_dir():
+        run = Run.load(path)
+        return run.trials, run.config.common_prob, run.path / "figures"
+    if not path.is_file():
+        raise FileNotFoundError(f"no run folder or data file at {path}")
+    raw = pd.read_csv(path, sep=sep)
+    if fmt == "hbayesdm":
+        trials = from_hbayesdm(raw)
+    else:
+        cols = [c for c in ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward", "common")
+                if c in raw.columns]
+        trials = to_trials(raw, columns={c: c for c in cols})
+        if "missed" in raw.columns:
+            trials["missed"] = trials["missed"] | raw["missed"].astype(bool).to_numpy()
+    return trials, 0.7, path.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m metarl_neuro.analyze``."""
+    ap = argparse.ArgumentParser(prog="python -m metarl_neuro.analyze", description=__doc__.splitlines()[0])
+    ap.add_argument("path", type=Path, help="a run folder, or a CSV/TSV of two-step trials")
+    ap.add_argument("--format", choices=("hbayesdm", "generic"), default="generic",
+                    help="CSV format: hbayesdm (subjID, level1_choice, level2_choice, reward) or generic "
+                         "(the trial-table columns: subject, choice1, state2, choice2, reward, ...)")
+    ap.add_argument("--sep", default=",", help="CSV field separator (use '\\t' for tab-separated files)")
+    ap.add_argument("--common-prob", type=float, default=None,
+                    help="common-transition probability for the hybrid fit (default: the run's, or 0.7)")
+    ap.add_argument("--figures", type=Path, default=None, help="folder for the figures")
+    ap.add_argument("--starts", type=int, default=10, help="random starts per subject of the hybrid fit")
+    args = ap.parse_args(argv)
+    try:
+        sep = "\t" if args.sep in ("\\t", "tab") else args.sep
+        trials, common_prob, figures = load_trials(args.path, args.format, sep)
+        two_step_report(trials, args.common_prob or common_prob, args.figures or figures, args.path.name, args.starts)
+    except (ValueError, FileNotFoundError, TypeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+from pathlib import Path
+
+import pandas as pd
+
+from metarl_neuro.analyze import main
+from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.simulate import simulate_two_step
+
+HBAYESDM = Path(__file__).parent / "reference" / "hbayesdm" / "ts_exampleData.txt"
+
+
+def test_analyze_hbayesdm_csv(tmp_path, capsys):
+    assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "reward:transition" in out and "model_based" in out and "Hybrid model fit" in out
+    assert out.count("True") >= 11  # one converged fit per subject (and stay rows)
+    for name in ("stay_probability.png", "lagged_regression.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_analyze_generic_csv_and_run_folder(tmp_path, capsys):
+    run = simulate_two_step(TwoStepConfig(episodes=32, batch=16, eval_episodes=4, device="cpu"), tmp_path / "run",
+                            progress=False)
+    assert (run / "figures" / "lagged_regression.png").is_file()  # simulate runs the same report
+    capsys.readouterr()
+    assert main([str(run), "--starts", "1"]) == 0
+    assert "P(stay)" in capsys.readouterr().out
+    csv = tmp_path / "trials.csv"
+    pd.read_parquet(run / "trials.parquet").to_csv(csv, index=False)
+    assert main([str(csv), "--starts", "1", "--common-prob", "0.8"]) == 0
+    assert "P(common) = 0.8" in capsys.readouterr().out
+
+
+def test_analyze_errors(tmp_path, capsys):
+    assert main([str(tmp_path / "nothing.csv")]) == 2
+    assert "no run folder or data file" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"subject": ["a"], "choice1": [0]}).to_csv(bad, index=False)
+    assert main([str(bad)]) == 2
+    assert "must map" in capsys.readouterr().err

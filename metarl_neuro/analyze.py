@@ -1,7 +1,8 @@
 """``python -m metarl_neuro.analyze PATH``: the two-step analyses of a run folder or of a CSV of human data.
 
 Prints the stay-probability table, the one-back and lagged stay regressions and the hybrid-model fit, and
-writes ``stay_probability.png`` and ``lagged_regression.png`` (into the run's ``figures/``, or next to the
+writes ``stay_probability.png``, ``lagged_regression.png`` and both side by side in ``two_step_summary.png``
+(as Wang et al. 2018 Fig. 5c, 5e; into the run's ``figures/``, or next to the
 CSV unless ``--figures DIR``).
 
     python -m metarl_neuro.analyze runs/two-step/seed0
@@ -65,9 +66,13 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     print(f"\nHybrid model fit (daw2011, P(common) = {common_prob}, {'stage-1' if one_option else 'both-stage'} likelihood):")
     print(fit[[k for k in _FIT_COLUMNS if k in fit.columns]].to_string(**fmt))
     figures.mkdir(parents=True, exist_ok=True)
+    summary, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.6, 3.3))  # Wang 2018 Fig. 5c and 5e side by side
+    plot_stay_probability(stay, ax=ax1, title=title)
+    plot_lagged_regression(lagged.coefficients, ax=ax2)
     for name, fig in (
         ("stay_probability", plot_stay_probability(stay, title=title)),
         ("lagged_regression", plot_lagged_regression(lagged.coefficients, title=title)),
+        ("two_step_summary", summary),
     ):
         atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
         plt.close(fig)

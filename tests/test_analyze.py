@@ -14,7 +14,7 @@ def test_analyze_hbayesdm_csv(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "reward:transition" in out and "model_based" in out and "Hybrid model fit" in out
     assert out.count("True") >= 11  # one converged fit per subject (and stay rows)
-    for name in ("stay_probability.png", "lagged_regression.png"):
+    for name in ("stay_probability.png", "lagged_regression.png", "two_step_summary.png"):
         assert (tmp_path / name).stat().st_size > 1000
 
 

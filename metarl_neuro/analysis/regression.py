@@ -97,8 +97,12 @@ def _fit(y: pd.Series, X: pd.DataFrame, groups: np.ndarray | None):
             res = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
         else:
             res = model.fit()
-    message = "; ".join(sorted({str(w.message).splitlines()[0] for w in caught}))
-    return res, message
+    notes = {str(w.message).splitlines()[0] for w in caught}
+    mu = np.asarray(res.mu)
+    if np.any((mu > 1 - 1e-8) | (mu < 1e-8)):
+        notes.add("quasi-complete separation: some fitted probabilities are 0 or 1, so the coefficients that "
+                  "separate them are unbounded and their SEs meaningless")
+    return res, "; ".join(sorted(notes))
 
 
 def _lag(term: str) -> int:

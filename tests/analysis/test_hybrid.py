@@ -161,3 +161,20 @@ def test_kool2016_runs_with_counting_transitions_and_response_stickiness():
     fit = fit_hybrid(df, "kool2016", n_starts=3)
     assert list(fit.columns[3:9]) == list(VARIANTS["kool2016"])
     assert (fit["nll"] <= base).sum() >= 1
+
+
+def test_hbayesdm_par6_and_par4_are_par7_restricted():
+    df = simulate_hybrid(DAW, n_subjects=2, n_trials=80, seed=6)
+    p7 = {"a1": 0.4, "beta1": 3.0, "a2": 0.4, "beta2": 3.0, "pi": 0.3, "w": 0.6, "lam": 1.0}
+    p6 = {k: v for k, v in p7.items() if k != "lam"}
+    p4 = {"a": 0.4, "beta": 3.0, "pi": 0.3, "w": 0.6}
+    ref = hybrid_nll(p7, df, "hbayesdm_par7")
+    assert hybrid_nll(p6, df, "hbayesdm_par6") == pytest.approx(ref, rel=1e-12)
+    assert hybrid_nll(p4, df, "hbayesdm_par4") == pytest.approx(ref, rel=1e-12)
+
+
+def test_a_fit_that_does_not_converge_is_reported_not_dropped():
+    df = simulate_hybrid(DAW | {"beta1": 5.0}, n_subjects=3, n_trials=100, seed=7)
+    fit = fit_hybrid(df, n_starts=1, maxiter=1)
+    assert len(fit) == 3 and not fit["converged"].any()
+    assert fit["message"].str.contains("ITERATIONS REACHED LIMIT").all()

@@ -90,3 +90,10 @@ def test_missed_trials_do_not_enter():
         stay_regression(with_missed, groups=None)
     bridged = stay_regression(with_missed, groups=None, bridge_missed=True).coefficients
     pd.testing.assert_series_equal(bridged["coef"], base["coef"])
+
+
+def test_separation_is_flagged_not_hidden():
+    # the agent of Wang 2018 can stay after every unrewarded-rare trial: that cell's logit is infinite
+    t = stay_regression(cell_table({(True, True): 32, (True, False): 12, (False, True): 14, (False, False): 40}),
+                        groups=None).coefficients
+    assert not t["converged"].any() and t["warning"].str.contains("separation").all()

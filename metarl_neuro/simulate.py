@@ -20,6 +20,7 @@ import torch
 
 from metarl_neuro import __version__
 from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, run_frozen, train
+from metarl_neuro.analyze import two_step_report
 from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig, config_hash, resolve_device
 from metarl_neuro.logs import activations_dataset, two_step_trials
 from metarl_neuro.run import Run
@@ -171,8 +172,6 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     run.save_activations(acts)
 
     print(f"run folder: {run.path}  (training {train_s:.0f} s this session, {state.episodes} episodes)")
-    from metarl_neuro.analyze import two_step_report
-
     two_step_report(trials, config.common_prob, run.path / "figures", f"two-step, {run.path.name}")
     return run.path
 

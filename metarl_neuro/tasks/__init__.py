@@ -1,6 +1,7 @@
 """Batched task simulators (DESIGN.md, "Tasks: one batched protocol")."""
 
 from metarl_neuro.tasks._protocol import LogField
+from metarl_neuro.tasks.gym import TwoStepEnv, register_envs
 from metarl_neuro.tasks.two_step import (
     DriftingRewards,
     SwappingRewards,
@@ -10,12 +11,16 @@ from metarl_neuro.tasks.two_step import (
     TwoStepTask,
 )
 
+register_envs()
+
 __all__ = [
     "DriftingRewards",
     "LogField",
     "SwappingRewards",
     "TwoStepAction",
     "TwoStepCue",
+    "TwoStepEnv",
     "TwoStepStage",
     "TwoStepTask",
+    "register_envs",
 ]

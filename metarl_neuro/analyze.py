@@ -66,7 +66,7 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     print(f"\nHybrid model fit (daw2011, P(common) = {common_prob}, {'stage-1' if one_option else 'both-stage'} likelihood):")
     print(fit[[k for k in _FIT_COLUMNS if k in fit.columns]].to_string(**fmt))
     figures.mkdir(parents=True, exist_ok=True)
-    summary, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.6, 3.3))  # Wang 2018 Fig. 5c and 5e side by side
+    summary, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.4, 3.8), layout="constrained")  # Wang 2018 Fig. 5c and 5e side by side
     plot_stay_probability(stay, ax=ax1, title=title)
     plot_lagged_regression(lagged.coefficients, ax=ax2)
     for name, fig in (

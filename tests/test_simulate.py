@@ -148,3 +148,9 @@ def test_paper_structure_end_to_end(tmp_path):
     assert ds.sizes["action"] == 3 and ds.sizes["step"] >= 300
     # an untrained agent makes wrong actions, paid -1 (Wang 2018 Methods)
     assert float(ds["reward"].where(~ds["correct"].astype(bool) & ds["active"]).min()) == -1.0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_cuda_is_a_clear_error(tmp_path, capsys):
+    assert main(["two-step", *SMALL[:-2], "--device", "cuda", "--out", str(tmp_path / "x")]) == 2
+    assert "torch.cuda.is_available() is False" in capsys.readouterr().err

@@ -37,7 +37,7 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
     if missing:
         raise ValueError(f"table is missing column(s) {sorted(missing)}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(3.6, 3.2))
+        fig, ax = plt.subplots(figsize=(3.6, 3.6), layout="constrained")
     else:
         fig = ax.figure
     colors = {"common": "#1f77b4", "rare": "#d62728"}
@@ -48,12 +48,14 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
         ax.bar(x + (i - 0.5) * 0.38, rows["p_stay"].to_numpy(), width=0.38, color=colors[trans], label=trans,
                yerr=err, capsize=3)
     ax.set_xticks(x, ["rewarded", "unrewarded"])
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.0)
     ax.set_ylabel("P(stay)")
-    ax.legend(frameon=False, title="previous transition")
+    ax.set_xlabel("previous outcome")
+    # below the axes: the bars reach 1 and would hide a legend inside
+    ax.legend(frameon=False, title="previous transition", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+              fontsize=8, title_fontsize=8)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig
 
 
@@ -85,7 +87,7 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     if t.empty:
         raise ValueError(f"no lagged coefficients (CR_1, ...) for subject {subject!r}")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(3.8, 3.2))
+        fig, ax = plt.subplots(figsize=(3.8, 3.6), layout="constrained")
     else:
         fig = ax.figure
     styles = {"CR": ("#1f77b4", "-"), "CU": ("#1f77b4", "--"), "RR": ("#d62728", "-"), "RU": ("#d62728", "--")}
@@ -97,8 +99,7 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xlabel("trials back")
     ax.set_ylabel("regression weight (log odds)")
-    ax.legend(frameon=False, fontsize=7)
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
     return fig

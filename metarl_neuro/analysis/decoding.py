@@ -1,0 +1,311 @@
+"""LSTM activations as data: decoding, unit tuning and population PCA (Wang et al. 2018, Figs. 1e-f, 2e, 4c).
+
+Every function takes a run folder (path or :class:`~metarl_neuro.run.Run`) or its activations
+``xarray.Dataset`` (DESIGN.md, "Activations dataset") and reads ``h`` at one step of each trial:
+``at="trial_start"`` (the first step of the trial: the state in which the first-stage choice is made) or
+``at="outcome"`` (the step whose reward is the trial's outcome). Trial variables about the *previous* trial
+(``prev_*``) are defined from trial 1 on; trial 0 of each episode is left out.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import xarray as xr
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GroupKFold, cross_val_score, permutation_test_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from statsmodels.stats.multitest import multipletests
+
+__all__ = ["TWO_STEP_TARGETS", "UnitTuning", "decode_hidden", "population_pca", "trial_states", "unit_tuning"]
+
+#: default decoding targets of the two-step task -> "categorical" or "continuous"
+TWO_STEP_TARGETS = {
+    "prev_reward": "categorical",
+    "prev_choice": "categorical",
+    "prev_transition": "categorical",
+    "prev_reward_x_transition": "categorical",
+    "better_state": "categorical",
+    "value": "continuous",
+}
+_NEEDED = ("h", "active", "trial", "trial_end", "choice1", "common", "outcome", "value", "reward_prob_0")
+
+
+def _dataset(run_or_dataset) -> xr.Dataset:
+    if isinstance(run_or_dataset, xr.Dataset):
+        ds = run_or_dataset
+    else:
+        path = getattr(run_or_dataset, "path", run_or_dataset)
+        nc = os.path.join(path, "activations.nc")
+        if not os.path.isfile(nc):
+            raise ValueError(f"run folder {path} has no activations.nc (the frozen evaluation writes it)")
+        ds = xr.open_dataset(nc, engine="h5netcdf")
+    missing = [k for k in _NEEDED if k not in ds.variables]
+    if missing:
+        raise ValueError(f"activations dataset lacks {missing}; expected the DESIGN.md activations dataset")
+    return ds
+
+
+def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, pd.DataFrame]:
+    """Hidden state ``h`` at one step of every trial, and the trial variables.
+
+    Parameters
+    ----------
+    run_or_dataset : path, Run or xarray.Dataset
+        Run folder or activations dataset.
+    at : {"trial_start", "outcome"}
+        Step of the trial (module docstring).
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_trials, n_units)`` float64: ``h`` at the chosen step of trials 1.. of each episode.
+    trials : pandas.DataFrame
+        One row per trial (same order): ``episode``, ``trial``, ``step`` and the variables ``prev_reward``,
+        ``prev_choice``, ``prev_transition``, ``prev_reward_x_transition`` (1 where the previous trial was
+        rewarded-common or unrewarded-rare: where a model-based agent repeats), ``better_state`` (second-stage
+        state with the higher reward probability during the trial), ``value`` (``V`` at the step). Rows are
+        sorted by the episode coordinate, so the order of episodes in the dataset does not matter.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``at`` or a dataset without the needed variables.
+    """
+    if at not in ("trial_start", "outcome"):
+        raise ValueError(f"at must be 'trial_start' or 'outcome', got {at!r}")
+    ds = _dataset(run_or_dataset)
+    active = ds["active"].values.astype(bool)
+    ep, st = np.nonzero(active)
+    steps = pd.DataFrame({"e": ep, "s": st, "trial": ds["trial"].values[ep, st],
+                          "end": ds["trial_end"].values[ep, st].astype(bool)})
+    ends = steps[steps["end"]]
+    e_end, s_end = ends["e"].to_numpy(), ends["s"].to_numpy()
+    table = pd.DataFrame({
+        "e": e_end,
+        "episode": ds["episode"].values[e_end],
+        "trial": ends["trial"].to_numpy(),
+        "s_end": s_end,
+        "choice1": ds["choice1"].values[e_end, s_end],
+        "common": ds["common"].values[e_end, s_end].astype(bool),
+        "rewarded": ds["outcome"].values[e_end, s_end] > 0,
+    })
+    probs = sorted(k for k in ds.variables if str(k).startswith("reward_prob_"))
+    p = np.stack([ds[k].values[e_end, s_end] for k in probs], 1).reshape(len(table), 2, -1).max(-1)
+    table["better_state"] = (p[:, 1] > p[:, 0]).astype(int)
+    start = steps.groupby(["e", "trial"])["s"].min().rename("s_start")
+    table = table.join(start, on=["e", "trial"]).sort_values(["episode", "trial"], kind="stable")
+    g = table.groupby("e", sort=False)
+    table["prev_reward"] = g["rewarded"].shift(1)
+    table["prev_choice"] = g["choice1"].shift(1)
+    table["prev_transition"] = g["common"].shift(1)
+    table = table[table["prev_reward"].notna()].copy()
+    for col in ("prev_reward", "prev_choice", "prev_transition"):
+        table[col] = table[col].astype(int)
+    table["prev_reward_x_transition"] = (table["prev_reward"] == table["prev_transition"]).astype(int)
+    table["step"] = table["s_start"] if at == "trial_start" else table["s_end"]
+    e, s = table["e"].to_numpy(), table["step"].to_numpy()
+    table["value"] = ds["value"].values[e, s].astype(float)
+    X = ds["h"].values[e, s].astype(np.float64)
+    cols = ["episode", "trial", "step", *TWO_STEP_TARGETS]
+    return X, table[cols].reset_index(drop=True)
+
+
+def decode_hidden(
+    run_or_dataset,
+    targets: dict | list | None = None,
+    at: str = "trial_start",
+    cv: int = 5,
+    n_permutations: int = 100,
+    seed: int = 0,
+    n_jobs: int | None = None,
+) -> pd.DataFrame:
+    """Cross-validated linear decoding of task variables from the LSTM hidden state ``h``.
+
+    Categorical targets: logistic regression, scored by balanced accuracy; continuous targets: ridge
+    regression (alpha 1), scored by R². Features are standardised inside each training fold
+    (``StandardScaler`` in the pipeline); folds are grouped by episode (``GroupKFold``), so no episode is split
+    between training and test. Chance comes from ``n_permutations`` label permutations *within* episodes
+    (``sklearn.model_selection.permutation_test_score`` with the episodes as groups).
+
+    Parameters
+    ----------
+    run_or_dataset : path, Run or xarray.Dataset
+        Run folder or activations dataset.
+    targets : list or dict, optional
+        Names from :data:`TWO_STEP_TARGETS` (default: all of them), or name -> "categorical"/"continuous".
+    at : {"trial_start", "outcome"}
+        Step of each trial whose ``h`` is decoded.
+    cv : int
+        Number of folds.
+    n_permutations : int
+        Label permutations for the chance level and the p-value.
+    seed : int
+        Seed of the permutations.
+    n_jobs : int, optional
+        Parallel jobs for the permutations (joblib).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per target: ``target``, ``metric``, ``mean`` and ``sd`` over folds, ``chance`` (mean over
+        permutations), ``chance_lo``/``chance_hi`` (2.5 and 97.5 percentiles), ``p_value``
+        ((1 + #permutation scores >= score) / (1 + n_permutations)), ``n_trials``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown target, a target with a single class, a dataset without ``h`` (or the other needed
+        variables), a run folder without ``activations.nc``, or fewer episodes than folds.
+
+    References
+    ----------
+    Wang, J. X. et al. (2018). Nat. Neurosci. 21, 860 (decoding of task variables from the LSTM).
+    """
+    X, trials = trial_states(run_or_dataset, at)
+    if targets is None:
+        targets = dict(TWO_STEP_TARGETS)
+    elif not isinstance(targets, dict):
+        unknown = [t for t in targets if t not in TWO_STEP_TARGETS]
+        if unknown:
+            raise ValueError(f"unknown target(s) {unknown}; known: {sorted(TWO_STEP_TARGETS)}")
+        targets = {t: TWO_STEP_TARGETS[t] for t in targets}
+    unknown = [t for t in targets if t not in trials.columns]
+    if unknown:
+        raise ValueError(f"unknown target(s) {unknown}; known: {sorted(TWO_STEP_TARGETS)}")
+    groups = trials["episode"].to_numpy()
+    if len(np.unique(groups)) < cv:
+        raise ValueError(f"need at least {cv} episodes for {cv}-fold cross-validation, got {len(np.unique(groups))}")
+    folds = GroupKFold(n_splits=cv)
+    rows = []
+    for name, kind in targets.items():
+        y = trials[name].to_numpy()
+        if kind == "categorical":
+            if len(np.unique(y)) < 2:
+                raise ValueError(f"target {name!r} takes a single value; it cannot be decoded")
+            est = make_pipeline(StandardScaler(), LogisticRegression(solver="newton-cholesky", max_iter=100))
+            scoring = "balanced_accuracy"
+        else:
+            est = make_pipeline(StandardScaler(), Ridge(alpha=1.0))
+            scoring = "r2"
+        scores = cross_val_score(est, X, y, groups=groups, cv=folds, scoring=scoring)
+        _, perm, p = permutation_test_score(est, X, y, groups=groups, cv=folds, n_permutations=n_permutations,
+                                            random_state=seed, scoring=scoring, n_jobs=n_jobs)
+        rows.append({"target": name, "metric": scoring, "mean": scores.mean(), "sd": scores.std(ddof=1),
+                     "chance": perm.mean(), "chance_lo": np.percentile(perm, 2.5),
+                     "chance_hi": np.percentile(perm, 97.5), "p_value": p, "n_trials": len(y)})
+    return pd.DataFrame(rows)
+
+
+class UnitTuning(NamedTuple):
+    """Result of :func:`unit_tuning`: ``units`` (one row per unit x variable) and ``summary``."""
+
+    units: pd.DataFrame
+    summary: pd.DataFrame
+
+
+def unit_tuning(
+    run_or_dataset,
+    variables: tuple[str, ...] = ("prev_action", "prev_reward", "prev_action_x_reward", "value"),
+    at: str = "trial_start",
+    alpha: float = 0.05,
+) -> UnitTuning:
+    """Per-unit partial correlations of ``h`` with task variables (Wang et al. 2018, Fig. 2e).
+
+    For each unit, OLS of its activity at ``at`` on all ``variables`` together (statsmodels): the partial
+    correlation of the unit with a variable, controlling for the others, is ``t / sqrt(t^2 + df_resid)`` of
+    that variable's coefficient, with its two-sided p-value. ``prev_action`` and ``prev_reward`` are
+    effect-coded (+1/-1; action 1, rewarded) and ``prev_action_x_reward`` is their product. A unit codes a
+    variable when its Benjamini-Hochberg FDR-corrected p-value (across units, per variable) is below
+    ``alpha``.
+
+    Parameters
+    ----------
+    run_or_dataset : path, Run or xarray.Dataset
+        Run folder or activations dataset.
+    variables : tuple of str
+        From ``prev_action``, ``prev_reward``, ``prev_action_x_reward``, ``prev_transition``, ``value``.
+    at : {"trial_start", "outcome"}
+        Step of each trial.
+    alpha : float
+        FDR level.
+
+    Returns
+    -------
+    UnitTuning
+        ``units``: ``unit``, ``variable``, ``partial_r``, ``p``, ``p_fdr``, ``significant``; ``summary``: one
+        row per variable with ``fraction_significant`` and ``n_units``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown variable or an incomplete dataset (as :func:`decode_hidden`).
+    """
+    X, trials = trial_states(run_or_dataset, at)
+    design = pd.DataFrame({
+        "prev_action": np.where(trials["prev_choice"] == 1, 1.0, -1.0),
+        "prev_reward": np.where(trials["prev_reward"] == 1, 1.0, -1.0),
+        "prev_transition": np.where(trials["prev_transition"] == 1, 1.0, -1.0),
+        "value": trials["value"].to_numpy(),
+    })
+    design["prev_action_x_reward"] = design["prev_action"] * design["prev_reward"]
+    unknown = [v for v in variables if v not in design.columns]
+    if unknown:
+        raise ValueError(f"unknown variable(s) {unknown}; known: {sorted(design.columns)}")
+    exog = sm.add_constant(design[list(variables)])
+    rows = []
+    for u in range(X.shape[1]):
+        res = sm.OLS(X[:, u], exog).fit()
+        for v in variables:
+            t = res.tvalues[v]
+            rows.append({"unit": u, "variable": v, "partial_r": t / np.sqrt(t * t + res.df_resid), "p": res.pvalues[v]})
+    units = pd.DataFrame(rows)
+    units["p_fdr"] = units.groupby("variable")["p"].transform(lambda p: multipletests(p, method="fdr_bh")[1])
+    units["significant"] = units["p_fdr"] < alpha
+    summary = (units.groupby("variable", sort=False)
+               .agg(fraction_significant=("significant", "mean"), n_units=("unit", "nunique")).reset_index())
+    return UnitTuning(units, summary)
+
+
+def population_pca(run_or_dataset, at: str = "trial_start", n_components: int = 2) -> xr.Dataset:
+    """PCA of the population activity ``h`` at one step of each trial (Wang et al. 2018, Figs. 1e-f, 4c).
+
+    Parameters
+    ----------
+    run_or_dataset : path, Run or xarray.Dataset
+        Run folder or activations dataset.
+    at : {"trial_start", "outcome"}
+        Step of each trial.
+    n_components : int
+        Principal components kept.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``scores`` ``(sample, component)``, ``explained_variance_ratio`` ``(component,)``, ``loadings``
+        ``(component, unit)``; per-sample coordinates ``episode``, ``trial`` and the trial variables of
+        :func:`trial_states` (colour the scatter by any of them).
+
+    Raises
+    ------
+    ValueError
+        As :func:`trial_states`.
+    """
+    X, trials = trial_states(run_or_dataset, at)
+    pca = PCA(n_components=n_components).fit(X)
+    coords = {c: ("sample", trials[c].to_numpy()) for c in trials.columns}
+    return xr.Dataset(
+        {
+            "scores": (("sample", "component"), pca.transform(X)),
+            "explained_variance_ratio": ("component", pca.explained_variance_ratio_),
+            "loadings": (("component", "unit"), pca.components_),
+        },
+        coords={**coords, "component": np.arange(n_components), "unit": np.arange(X.shape[1])},
+        attrs={"at": at},
+    )

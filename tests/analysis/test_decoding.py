@@ -1,0 +1,81 @@
+import numpy as np
+import pytest
+import xarray as xr
+
+from metarl_neuro.analysis.decoding import decode_hidden, population_pca, trial_states, unit_tuning
+
+
+def synthetic(signal: float, n_episodes: int = 30, n_trials: int = 25, n_units: int = 6, seed: int = 0) -> xr.Dataset:
+    """A compressed-structure activations dataset (one step per trial). With ``signal > 0``, unit 0 at each
+    trial's step is ``signal * (previous outcome - 0.5)`` plus unit-variance noise; all else is noise."""
+    rng = np.random.default_rng(seed)
+    E, T = n_episodes, n_trials
+    outcome = rng.integers(0, 2, (E, T)).astype(np.float32)
+    h = rng.standard_normal((E, T, n_units)).astype(np.float32)
+    prev = np.concatenate([np.zeros((E, 1)), outcome[:, :-1]], 1)
+    h[:, :, 0] += signal * (prev - 0.5)
+    p0 = rng.random((E, T)).astype(np.float32)
+    step = ("episode", "step")
+    return xr.Dataset(
+        {"h": (("episode", "step", "unit"), h), "value": (step, rng.standard_normal((E, T)).astype(np.float32))},
+        coords={
+            "episode": np.arange(E), "step": np.arange(T), "unit": np.arange(n_units),
+            "active": (step, np.ones((E, T), bool)), "trial": (step, np.tile(np.arange(T), (E, 1))),
+            "trial_end": (step, np.ones((E, T), bool)), "choice1": (step, rng.integers(0, 2, (E, T))),
+            "common": (step, rng.random((E, T)) < 0.8), "outcome": (step, outcome),
+            "reward_prob_0": (step, p0), "reward_prob_1": (step, 1 - p0),
+        },
+    )
+
+
+def test_a_coded_variable_is_decoded_far_above_chance():
+    t = decode_hidden(synthetic(4.0), targets=["prev_reward", "prev_choice"], n_permutations=20).set_index("target")
+    assert t.loc["prev_reward", "mean"] > 0.85 and t.loc["prev_reward", "mean"] > t.loc["prev_reward", "chance_hi"]
+    assert t.loc["prev_reward", "p_value"] == pytest.approx(1 / 21)  # no permutation did as well
+    # no signal for the previous choice: within the permutation chance band
+    assert t.loc["prev_choice", "chance_lo"] - 0.05 <= t.loc["prev_choice", "mean"] <= t.loc["prev_choice", "chance_hi"] + 0.05
+    assert t.loc["prev_choice", "p_value"] > 0.01
+
+
+def test_no_signal_scores_within_the_chance_band():
+    t = decode_hidden(synthetic(0.0, seed=3), targets=["prev_reward"], n_permutations=30).iloc[0]
+    assert abs(t["mean"] - 0.5) < 0.05 and t["p_value"] > 0.01
+
+
+def test_episode_order_does_not_matter():
+    ds = synthetic(2.0)
+    shuffled = ds.isel(episode=np.random.default_rng(1).permutation(ds.sizes["episode"]))
+    a = decode_hidden(ds, targets=["prev_reward"], n_permutations=10)
+    b = decode_hidden(shuffled, targets=["prev_reward"], n_permutations=10)
+    assert a.equals(b)
+    Xa, ta = trial_states(ds)
+    Xb, tb = trial_states(shuffled)
+    assert np.array_equal(Xa, Xb) and ta.equals(tb)
+
+
+def test_unit_tuning_finds_the_coding_unit():
+    res = unit_tuning(synthetic(3.0), variables=("prev_reward", "prev_action"))
+    u = res.units.set_index(["unit", "variable"])
+    assert u.loc[(0, "prev_reward"), "significant"] and u.loc[(0, "prev_reward"), "partial_r"] > 0.5
+    frac = res.summary.set_index("variable")["fraction_significant"]
+    assert frac["prev_reward"] == pytest.approx(1 / 6)  # only unit 0 (FDR 5%: noise units stay out here)
+    assert frac["prev_action"] <= 1 / 6
+
+
+def test_population_pca_shapes():
+    p = population_pca(synthetic(3.0), n_components=3)
+    assert p["scores"].dims == ("sample", "component") and p.sizes["component"] == 3
+    assert p["explained_variance_ratio"].values[0] >= p["explained_variance_ratio"].values[1]
+    assert "prev_reward" in p.coords
+
+
+def test_bad_input_is_named(tmp_path):
+    ds = synthetic(1.0)
+    with pytest.raises(ValueError, match=r"unknown target\(s\) \['mood'\]"):
+        decode_hidden(ds, targets=["mood"])
+    with pytest.raises(ValueError, match=r"lacks \['h'\]"):
+        decode_hidden(ds.drop_vars("h"))
+    with pytest.raises(ValueError, match="has no activations.nc"):
+        decode_hidden(tmp_path)
+    with pytest.raises(ValueError, match="unknown variable"):
+        unit_tuning(ds, variables=("mood",))

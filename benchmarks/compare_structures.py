@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from metarl_neuro.agents import A2CSettings, run_frozen, train
+from metarl_neuro.agents import run_frozen, train
 from metarl_neuro.analysis import stay_probability
 from metarl_neuro.experiments import TwoStepConfig
 from metarl_neuro.logs import two_step_trials
-from metarl_neuro.simulate import EVAL_TASK_SEED_OFFSET, build
+from metarl_neuro.simulate import EVAL_TASK_SEED_OFFSET, a2c_settings, build
 
 
 def gap(agent, cfg):
@@ -38,7 +38,7 @@ def main():
     cfg = dataclasses.replace(TwoStepConfig(), structure=args.structure, seed=args.seed, device="cpu")
     torch.set_num_threads(cfg.threads)
     agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
-    s = A2CSettings(cfg.unroll, cfg.gamma, cfg.gae_lambda, cfg.value_coef, cfg.entropy_coef, cfg.max_grad_norm)
+    s = a2c_settings(cfg)
     sampler = torch.Generator().manual_seed(cfg.seed)
     state, spent = None, 0.0
     while spent < args.budget:

@@ -7,9 +7,9 @@ second (``extra_info["steps_per_s"]``): one step is one agent action in one epis
 import pytest
 import torch
 
-from metarl_neuro.agents import A2CSettings, Carry, a2c_update, collect_rollout
+from metarl_neuro.agents import Carry, a2c_update, collect_rollout
 from metarl_neuro.experiments import TwoStepConfig
-from metarl_neuro.simulate import build
+from metarl_neuro.simulate import a2c_settings, build
 
 
 def _report(benchmark, steps: int, label: str) -> None:
@@ -27,7 +27,7 @@ def test_training_update_throughput(benchmark, batch):
     cfg = TwoStepConfig(batch=batch)
     torch.set_num_threads(cfg.threads)
     agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
-    settings = A2CSettings(cfg.unroll, cfg.gamma, cfg.gae_lambda, cfg.value_coef, cfg.entropy_coef, cfg.max_grad_norm)
+    settings = a2c_settings(cfg)
     sampler = torch.Generator().manual_seed(0)
     carry = [Carry.start(agent, task.reset())]
 

@@ -25,6 +25,7 @@ from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig, config_hash, re
 from metarl_neuro.logs import activations_dataset, two_step_trials
 from metarl_neuro.run import Run
 from metarl_neuro.tasks import SwappingRewards, TwoStepTask
+from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = ["build", "main", "simulate_two_step"]
 
@@ -62,10 +63,11 @@ def build(config: TwoStepConfig, device: torch.device, batch_size: int, seed_off
     return agent, task, optimizer
 
 
-def _generator(seed: int, device: torch.device) -> torch.Generator:
-    g = torch.Generator(device=device)
-    g.manual_seed(seed)
-    return g
+def a2c_settings(config: TwoStepConfig) -> A2CSettings:
+    """The A2C update settings (unroll and loss weights) of a config."""
+    return A2CSettings(
+        config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm
+    )
 
 
 def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
@@ -122,10 +124,8 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     torch.set_num_threads(config.threads)
     device = resolve_device(config.device)
     agent, task, optimizer = build(config, device, config.batch)
-    sampler = _generator(config.seed + TRAIN_SAMPLER_SEED_OFFSET, device)
-    settings = A2CSettings(
-        config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm
-    )
+    sampler = make_generator(config.seed + TRAIN_SAMPLER_SEED_OFFSET, device)
+    settings = a2c_settings(config)
     ckpt_path = run.path / "checkpoint.pt"
     state = None
     if resume and ckpt_path.exists():
@@ -157,7 +157,7 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
 
     # Frozen-weight evaluation on episodes of its own seed.
     eval_task = build(config, device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
-    record = run_frozen(agent, eval_task, _generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device))
+    record = run_frozen(agent, eval_task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device))
     trials = two_step_trials(record, subject=run.path.name)
     attrs = {
         "experiment": "two-step",

@@ -212,16 +212,16 @@ class _Data:
     subjects: list
     n_options: int
 
+    _PER_SEQUENCE = ("c1", "c2", "r", "counted", "hit1", "hit2", "state_mask", "rep", "resp_rep", "p_same")
+
     def repeat(self, k: int) -> _Data:
         """The sequences ``k`` times over (one copy per optimiser start)."""
-        fields = {f: getattr(self, f).repeat(k, *([1] * (getattr(self, f).dim() - 1)))
-                  for f in ("c1", "c2", "r", "counted", "hit1", "hit2", "state_mask", "rep", "resp_rep", "p_same")}
+        fields = {f: getattr(self, f).repeat(k, *([1] * (getattr(self, f).dim() - 1))) for f in self._PER_SEQUENCE}
         return _Data(**fields, seq_subject=self.seq_subject.repeat(k), subjects=self.subjects, n_options=self.n_options)
 
     def select(self, idx: torch.Tensor) -> _Data:
         """The sequences ``idx``."""
-        fields = {f: getattr(self, f)[idx]
-                  for f in ("c1", "c2", "r", "counted", "hit1", "hit2", "state_mask", "rep", "resp_rep", "p_same")}
+        fields = {f: getattr(self, f)[idx] for f in self._PER_SEQUENCE}
         return _Data(**fields, seq_subject=self.seq_subject[idx], subjects=self.subjects, n_options=self.n_options)
 
 

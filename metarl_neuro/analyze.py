@@ -1,11 +1,14 @@
 """``python -m metarl_neuro.analyze PATH``: the two-step analyses of a run folder or of a CSV of human data.
 
+With ``--hidden`` (run folders), also the analyses of the LSTM activations (:func:`hidden_report`).
+
 Prints the stay-probability table, the one-back and lagged stay regressions and the hybrid-model fit, and
 writes ``stay_probability.png``, ``lagged_regression.png`` and both side by side in ``two_step_summary.png``
 (as Wang et al. 2018 Fig. 5c, 5e; into the run's ``figures/``, or next to the
 CSV unless ``--figures DIR``).
 
     python -m metarl_neuro.analyze runs/two-step/seed0
+    python -m metarl_neuro.analyze runs/two-step/seed0 --hidden   # also the LSTM analyses (Figs. 2e, 5f, 1e)
     python -m metarl_neuro.analyze ts_exampleData.txt --format hbayesdm --sep '\t'
 """
 
@@ -19,18 +22,26 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from metarl_neuro.analysis import (
+    decode_hidden,
     fit_hybrid,
     from_hbayesdm,
+    plot_decoding,
     plot_lagged_regression,
+    plot_population_pca,
+    plot_rpe_regression,
     plot_stay_probability,
+    plot_unit_tuning,
+    population_pca,
+    rpe_regression,
     stay_probability,
     stay_regression,
     to_trials,
+    unit_tuning,
 )
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["main", "two_step_report"]
+__all__ = ["hidden_report", "main", "two_step_report"]
 
 _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
 
@@ -79,6 +90,53 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     return {"stay": stay, "one_back": one_back, "lagged": lagged, "fit": fit}
 
 
+def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.DataFrame | None = None,
+                  n_jobs: int | None = None) -> dict:
+    """The analyses of the LSTM activations of a two-step run, printed, with their figures.
+
+    Decoding of the task variables from ``h`` at trial start (:func:`~metarl_neuro.analysis.decode_hidden`,
+    ``decoding.png``), unit tuning (:func:`~metarl_neuro.analysis.unit_tuning`, Wang 2018 Fig. 2e,
+    ``unit_tuning.png``), the RPE regression (:func:`~metarl_neuro.analysis.rpe_regression`, Fig. 5f,
+    ``rpe_regression.png``; only for a task with a separate second-stage step, ``--structure paper``) and
+    the population PCA coloured by the previous reward (Fig. 1e, ``population_pca.png``).
+
+    Returns
+    -------
+    dict
+        ``decoding``, ``tuning`` (:class:`~metarl_neuro.analysis.UnitTuning`), ``rpe``
+        (:class:`~metarl_neuro.analysis.RPERegression` or None) and ``pca``.
+    """
+    fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
+    decoding = decode_hidden(run, n_permutations=n_permutations, n_jobs=n_jobs)
+    print(f"\nDecoding from h at trial start (grouped {5}-fold CV; chance from {n_permutations} within-episode "
+          "label permutations):")
+    print(decoding.to_string(**fmt))
+    tuning = unit_tuning(run)
+    print("\nUnits coding each variable (partial correlation, BH-FDR 0.05; Wang 2018 Fig. 2e):")
+    print(tuning.summary.to_string(**fmt))
+    try:
+        rpe = rpe_regression(run, fit=fit)
+    except ValueError as err:
+        rpe = None
+        print(f"\nRPE regression skipped: {err}")
+    else:
+        print("\nAgent RPE at the second-stage state regressed on a hybrid learner's RPEs (Wang 2018 Fig. 5f):")
+        print(rpe.table.to_string(**fmt))
+    pca = population_pca(run)
+    evr = ", ".join(f"{v:.1%}" for v in pca["explained_variance_ratio"].values)
+    print(f"\nPopulation PCA of h at trial start: explained variance {evr}")
+    figures.mkdir(parents=True, exist_ok=True)
+    figs = [("decoding", plot_decoding(decoding, title=run.path.name)),
+            ("unit_tuning", plot_unit_tuning(tuning.units, title=run.path.name)),
+            ("population_pca", plot_population_pca(pca, "prev_reward", title=run.path.name))]
+    if rpe is not None:
+        figs.append(("rpe_regression", plot_rpe_regression(rpe, title=run.path.name)))
+    for name, fig in figs:
+        atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
+        plt.close(fig)
+    return {"decoding": decoding, "tuning": tuning, "rpe": rpe, "pca": pca}
+
+
 def load_trials(path: Path, fmt: str, sep: str) -> tuple[pd.DataFrame, float, Path]:
     """Trials, the task's common-transition probability and the figures folder for ``path``."""
     if path.is_dir():
@@ -110,11 +168,22 @@ def main(argv: list[str] | None = None) -> int:
                     help="common-transition probability for the hybrid fit (default: the run's, or 0.7)")
     ap.add_argument("--figures", type=Path, default=None, help="folder for the figures")
     ap.add_argument("--starts", type=int, default=10, help="random starts per subject of the hybrid fit")
+    ap.add_argument("--hidden", action="store_true",
+                    help="run folders: also decode task variables from the LSTM, unit tuning, the RPE regression "
+                         "and the population PCA (figures decoding.png, unit_tuning.png, rpe_regression.png, "
+                         "population_pca.png)")
+    ap.add_argument("--permutations", type=int, default=100, help="label permutations of the decoding chance level")
+    ap.add_argument("--jobs", type=int, default=None, help="parallel jobs of the decoding permutations")
     args = ap.parse_args(argv)
     try:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
         trials, common_prob, figures = load_trials(args.path, args.format, sep)
-        two_step_report(trials, args.common_prob or common_prob, args.figures or figures, args.path.name, args.starts)
+        if args.hidden and not args.path.is_dir():
+            raise ValueError("--hidden needs a run folder (with activations.nc), not a data file")
+        report = two_step_report(trials, args.common_prob or common_prob, args.figures or figures, args.path.name,
+                                 args.starts)
+        if args.hidden:
+            hidden_report(Run.load(args.path), args.figures or figures, args.permutations, report["fit"], args.jobs)
     except (ValueError, FileNotFoundError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

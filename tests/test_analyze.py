@@ -38,3 +38,21 @@ def test_analyze_errors(tmp_path, capsys):
     pd.DataFrame({"subject": ["a"], "choice1": [0]}).to_csv(bad, index=False)
     assert main([str(bad)]) == 2
     assert "must map" in capsys.readouterr().err
+
+
+def test_analyze_hidden_on_a_paper_structure_run(tmp_path, capsys):
+    cfg = TwoStepConfig(episodes=32, batch=16, eval_episodes=6, device="cpu", structure="paper")
+    run = simulate_two_step(cfg, tmp_path / "paper", progress=False)
+    capsys.readouterr()
+    assert main([str(run), "--starts", "1", "--hidden", "--permutations", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "Decoding from h" in out and "prev_reward_x_transition" in out
+    assert "Units coding each variable" in out and "Agent RPE at the second-stage state" in out
+    for name in ("decoding", "unit_tuning", "population_pca", "rpe_regression"):
+        assert (run / "figures" / f"{name}.png").stat().st_size > 1000
+
+
+def test_analyze_hidden_needs_a_run_folder(tmp_path, capsys):
+    assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1",
+                 "--hidden"]) == 2
+    assert "--hidden needs a run folder" in capsys.readouterr().err

@@ -14,28 +14,45 @@ from metarl_neuro.analysis.hybrid import (
     default_priors,
     fit_hybrid,
     hybrid_nll,
+    hybrid_values,
     simulate_hybrid,
 )
 from metarl_neuro.analysis.loaders import from_hbayesdm, to_trials
-from metarl_neuro.analysis.plots import plot_lagged_regression, plot_stay_probability
+from metarl_neuro.analysis.plots import (
+    plot_decoding,
+    plot_lagged_regression,
+    plot_population_pca,
+    plot_rpe_regression,
+    plot_stay_probability,
+    plot_unit_tuning,
+)
 from metarl_neuro.analysis.regression import StayRegression, stay_regression
+from metarl_neuro.analysis.rpe import RPERegression, agent_state_rpe, rpe_regression
 from metarl_neuro.analysis.stay import add_stay_columns, stay_probability
 
 __all__ = [
     "TWO_STEP_TARGETS",
     "VARIANTS",
+    "RPERegression",
     "StayRegression",
     "UnitTuning",
     "add_stay_columns",
+    "agent_state_rpe",
     "compare_models",
     "decode_hidden",
     "default_priors",
     "fit_hybrid",
     "from_hbayesdm",
     "hybrid_nll",
+    "hybrid_values",
+    "plot_decoding",
     "plot_lagged_regression",
+    "plot_population_pca",
+    "plot_rpe_regression",
     "plot_stay_probability",
+    "plot_unit_tuning",
     "population_pca",
+    "rpe_regression",
     "simulate_hybrid",
     "stay_probability",
     "stay_regression",

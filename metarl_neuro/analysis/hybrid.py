@@ -51,7 +51,9 @@ from scipy import optimize
 
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["VARIANTS", "compare_models", "default_priors", "fit_hybrid", "hybrid_nll", "simulate_hybrid"]
+__all__ = [
+    "VARIANTS", "compare_models", "default_priors", "fit_hybrid", "hybrid_nll", "hybrid_values", "simulate_hybrid",
+]
 
 _B = 20.0  # upper bound of inverse temperatures
 _S = 5.0  # bound of stickiness weights
@@ -385,6 +387,85 @@ def hybrid_nll(
     prm = {k: torch.full((N,), float(params[k]), dtype=torch.float64) for k in names}
     with torch.no_grad():
         return float(_sequence_nll(variant, prm, data, model, likelihood).sum())
+
+
+def hybrid_values(
+    params: dict | pd.Series,
+    trials: pd.DataFrame,
+    variant: str = "daw2011",
+    transitions: str | None = None,
+    common_prob: float = 0.7,
+) -> pd.DataFrame:
+    """Trial-by-trial values and prediction errors of a hybrid learner that sees the given trials.
+
+    The learner of ``variant`` (module docstring) with ``params`` experiences the recorded choices,
+    transitions and rewards; for every trial this returns the values *before* that trial's update and the
+    prediction errors at the arrival in the second-stage state (Daw et al. 2011, Eq. 1-2; Wang et al. 2018,
+    Fig. 5f):
+
+    - ``rpe_mf = Q2(s2, c2) - Q1(c1)``: the model-free (SARSA) error ``delta1`` of the update;
+    - ``rpe_mb = max_b Q2(s2, b) - Q_MB(c1)``: the model-based error, the value of the state reached minus
+      the value the transition model predicted for the choice, ``Q_MB(a) = sum_s P(s|a) max_b Q2(s, b)``.
+
+    Parameters
+    ----------
+    params : dict or pandas.Series
+        The variant's parameters (a row of :func:`fit_hybrid` works, also of a ``model="mf"`` fit). The values
+        depend on the learning rates and ``lam`` only.
+    trials : pandas.DataFrame
+        Trial table, as :func:`hybrid_nll`.
+    variant, transitions, common_prob
+        As :func:`hybrid_nll`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial, ordered by subject, episode and trial: ``subject``, ``episode``, ``trial``,
+        ``q1`` (``Q1(c1)``), ``q_mb`` (``Q_MB(c1)``), ``q2`` (``Q2(s2, c2)``), ``v2`` (``max_b Q2(s2, b)``),
+        ``rpe_mf``, ``rpe_mb``, ``rpe_outcome`` (``r - Q2(s2, c2)``), all float64; NaN on missed trials.
+
+    Raises
+    ------
+    ValueError
+        As :func:`hybrid_nll`.
+    """
+    transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
+    _check(variant, "hybrid", transitions, "both")
+    names = _free(variant, "mf")  # the values do not depend on the model-based weight
+    missing = [k for k in names if k not in params]
+    if missing:
+        raise ValueError(f"params lack {missing} for variant {variant!r}")
+    df = validate_trials(trials, ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward"))
+    df = df.sort_values(["subject", "episode", "trial"], kind="stable").reset_index(drop=True)
+    data = _prepare(df, 0, variant == "kool2016", transitions, common_prob)
+    N, T = data.c1.shape
+    e = _engine(variant, {k: torch.full((N,), float(params[k]), dtype=torch.float64) for k in names}, "mf")
+    q1 = torch.zeros(N, 2, dtype=torch.float64)
+    q2 = torch.zeros(N, 2, data.n_options, dtype=torch.float64)
+    out = np.full((6, N, T), np.nan)
+    with torch.no_grad():
+        for t in range(T):
+            v2 = q2.max(-1).values  # (N, 2)
+            ps = data.p_same[:, t, None]
+            q_mb = ps * v2 + (1 - ps) * v2.flip(-1)
+            hit1, hit2 = data.hit1[:, t], data.hit2[:, t]
+            out[0, :, t] = (q1 * hit1).sum(1)
+            out[1, :, t] = (q_mb * hit1).sum(1)
+            out[2, :, t] = (q2 * hit2).sum((1, 2))
+            out[3, :, t] = (v2 * data.state_mask[:, t]).sum(1)
+            out[4, :, t] = data.r[:, t]
+            q1, q2 = _q_update(e, q1, q2, hit1, hit2, data.r[:, t])
+    lengths = df.groupby(["subject", "episode"], sort=False).size().to_numpy()
+    keep = np.arange(T)[None, :] < lengths[:, None]  # (N, T), sequences in the order of df's groups
+    q1v, qmb, q2v, v2v, r = (x[keep] for x in out[:5])
+    res = pd.DataFrame({"subject": df["subject"].to_numpy(), "episode": df["episode"].to_numpy(),
+                        "trial": df["trial"].to_numpy(), "q1": q1v, "q_mb": qmb, "q2": q2v, "v2": v2v})
+    res["rpe_mf"] = q2v - q1v
+    res["rpe_mb"] = v2v - qmb
+    res["rpe_outcome"] = r - q2v
+    missed = df["missed"].to_numpy()
+    res.loc[missed, ["q1", "q_mb", "q2", "v2", "rpe_mf", "rpe_mb", "rpe_outcome"]] = np.nan
+    return res
 
 
 def fit_hybrid(

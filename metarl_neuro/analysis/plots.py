@@ -9,7 +9,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["plot_lagged_regression", "plot_stay_probability"]
+__all__ = [
+    "plot_decoding",
+    "plot_lagged_regression",
+    "plot_population_pca",
+    "plot_rpe_regression",
+    "plot_stay_probability",
+    "plot_unit_tuning",
+]
 
 
 def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -100,6 +107,201 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     ax.set_xlabel("trials back")
     ax.set_ylabel("regression weight (log odds)")
     ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _axes(ax, size):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def _require(table: pd.DataFrame, cols, what: str) -> None:
+    missing = sorted(set(cols) - set(table.columns))
+    if missing:
+        raise ValueError(f"{what} is missing column(s) {missing}")
+
+
+def plot_decoding(table: pd.DataFrame, ax=None, title: str | None = None):
+    """Decoding score per target with its permutation chance band (output of :func:`decode_hidden`).
+
+    Each target's cross-validated score (mean ± SD over folds) is drawn as a dot, over a grey band from
+    the 2.5th to the 97.5th percentile of the label-permutation scores; balanced accuracy and R² share one
+    axis (both are 1 at perfect decoding).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`metarl_neuro.analysis.decode_hidden` output.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks a column of the decoding table.
+    """
+    _require(table, ("target", "metric", "mean", "sd", "chance_lo", "chance_hi"), "decoding table")
+    fig, ax = _axes(ax, (4.2, 3.4))
+    y = np.arange(len(table))
+    for i, row in enumerate(table.itertuples()):
+        ax.fill_betweenx([i - 0.35, i + 0.35], row.chance_lo, row.chance_hi, color="0.85", lw=0,
+                         label="chance (95% of permutations)" if i == 0 else None)
+    ax.errorbar(table["mean"], y, xerr=table["sd"], fmt="o", color="k", ms=4, capsize=2, label="decoded (mean ± SD)")
+    ax.set_yticks(y, [f"{t} ({'R²' if m == 'r2' else 'bal. acc.'})" for t, m in zip(table["target"], table["metric"])],
+                  fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(min(-0.05, float(table["chance_lo"].min()) - 0.05), 1.02)
+    ax.set_xlabel("cross-validated score")
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_unit_tuning(units: pd.DataFrame, ax=None, title: str | None = None, bins: int = 20):
+    """Histograms of the units' partial correlations per variable (Wang et al. 2018 Fig. 2e).
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        ``UnitTuning.units`` of :func:`metarl_neuro.analysis.unit_tuning`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+    bins : int
+        Histogram bins on [-1, 1].
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``units`` lacks ``variable``, ``partial_r`` or ``significant``.
+    """
+    _require(units, ("variable", "partial_r", "significant"), "unit table")
+    fig, ax = _axes(ax, (4.0, 3.4))
+    edges = np.linspace(-1, 1, bins + 1)
+    for v, rows in units.groupby("variable", sort=False):
+        frac = rows["significant"].mean()
+        ax.hist(rows["partial_r"], bins=edges, histtype="step", lw=1.5, label=f"{v} ({frac:.0%} significant)")
+    ax.set_xlabel("partial correlation with activity")
+    ax.set_ylabel("units")
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_rpe_regression(result, ax=None, title: str | None = None, max_points: int = 5000, seed: int = 0):
+    """Agent RPE against model-based and model-free RPEs, with the fitted lines (Wang et al. 2018 Fig. 5f).
+
+    Parameters
+    ----------
+    result : RPERegression
+        Output of :func:`metarl_neuro.analysis.rpe_regression`.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+    max_points : int
+        At most this many trials are drawn (a random subset); the lines and r² use all trials.
+    seed : int
+        Seed of the subset.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the result's tables lack their columns.
+    """
+    data, table = result.trials, result.table
+    _require(data, ("agent_rpe", "rpe_mb", "rpe_mf"), "RPE trials")
+    _require(table, ("regressors", "r2", "slope_mb", "slope_mf", "intercept"), "RPE table")
+    fig, ax = _axes(ax, (3.8, 3.6))
+    rng = np.random.default_rng(seed)
+    idx = rng.choice(len(data), size=min(max_points, len(data)), replace=False)
+    sub = data.iloc[idx]
+    rows = table.set_index("regressors")
+    for col, name, color in (("rpe_mf", "model-free", "#d62728"), ("rpe_mb", "model-based", "#1f77b4")):
+        r = rows.loc[name]
+        slope = r["slope_mb"] if col == "rpe_mb" else r["slope_mf"]
+        ax.scatter(sub[col], sub["agent_rpe"], s=4, alpha=0.25, color=color, lw=0)
+        x = np.linspace(data[col].min(), data[col].max(), 2)
+        ax.plot(x, r["intercept"] + slope * x, color=color, lw=1.5, label=f"{name} RPE, r² = {r['r2']:.2f}")
+    ax.set_xlabel("learner's RPE at second-stage state")
+    ax.set_ylabel("agent's RPE (TD error)")
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_population_pca(pca, color: str = "prev_reward", ax=None, title: str | None = None, max_points: int = 5000,
+                        seed: int = 0):
+    """Scatter of the first two principal components of ``h``, coloured by a trial variable (Wang 2018 Fig. 1e-f).
+
+    Parameters
+    ----------
+    pca : xarray.Dataset
+        Output of :func:`metarl_neuro.analysis.population_pca` (at least 2 components).
+    color : str
+        A per-sample coordinate of ``pca`` (e.g. ``prev_reward``, ``better_state``, ``value``).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+    max_points : int
+        At most this many samples are drawn (a random subset).
+    seed : int
+        Seed of the subset.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``color`` is not a per-sample coordinate or fewer than 2 components were kept.
+    """
+    if "scores" not in pca or pca.sizes.get("component", 0) < 2:
+        raise ValueError("need a population_pca Dataset with at least 2 components")
+    if color not in pca.coords or pca[color].dims != ("sample",):
+        known = sorted(k for k in pca.coords if pca[k].dims == ("sample",))
+        raise ValueError(f"color {color!r} is not a per-sample coordinate; choose from {known}")
+    fig, ax = _axes(ax, (3.8, 3.6))
+    n = pca.sizes["sample"]
+    idx = np.sort(np.random.default_rng(seed).choice(n, size=min(max_points, n), replace=False))
+    scores = pca["scores"].values[idx]
+    c = pca[color].values[idx]
+    evr = pca["explained_variance_ratio"].values
+    values = np.unique(c)
+    if len(values) <= 10:
+        for v in values:
+            m = c == v
+            ax.scatter(scores[m, 0], scores[m, 1], s=4, alpha=0.4, lw=0, label=f"{color} = {v}")
+        ax.legend(frameon=False, fontsize=7, markerscale=3, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
+    else:
+        sc = ax.scatter(scores[:, 0], scores[:, 1], s=4, alpha=0.5, lw=0, c=c, cmap="viridis")
+        fig.colorbar(sc, ax=ax, label=color)
+    ax.set_xlabel(f"PC 1 ({evr[0]:.0%} of variance)")
+    ax.set_ylabel(f"PC 2 ({evr[1]:.0%} of variance)")
     if title:
         ax.set_title(title)
     return fig

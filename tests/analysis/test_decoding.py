@@ -79,3 +79,22 @@ def test_bad_input_is_named(tmp_path):
         decode_hidden(tmp_path)
     with pytest.raises(ValueError, match="unknown variable"):
         unit_tuning(ds, variables=("mood",))
+
+
+def test_figures_and_their_bad_input():
+    import matplotlib.pyplot as plt
+
+    from metarl_neuro.analysis import plot_decoding, plot_population_pca, plot_unit_tuning
+
+    ds = synthetic(3.0)
+    table = decode_hidden(ds, targets=["prev_reward", "value"], n_permutations=5)
+    tuning = unit_tuning(ds, variables=("prev_reward", "value"))
+    pca = population_pca(ds)
+    for fig in (plot_decoding(table), plot_unit_tuning(tuning.units), plot_population_pca(pca, "prev_reward"),
+                plot_population_pca(pca, "value")):
+        assert len(fig.axes) >= 1
+        plt.close(fig)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['chance_hi', 'chance_lo'\]"):
+        plot_decoding(table.drop(columns=["chance_lo", "chance_hi"]))
+    with pytest.raises(ValueError, match="color 'mood' is not a per-sample coordinate"):
+        plot_population_pca(pca, "mood")

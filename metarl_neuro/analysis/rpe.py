@@ -1,0 +1,174 @@
+"""Is the agent's reward prediction error model-based? (Wang et al. 2018, Fig. 5f).
+
+The agent's RPE is its TD error ``delta_t = r_t + gamma * V_{t+1} - V_t`` (the ``rpe`` variable of the
+activations dataset) at the step whose next observation is the second-stage state: the moment the
+transition is revealed. A model-free learner's error at that moment is ``Q2(s2) - Q1(c1)``, a model-based
+learner's is ``V(s2) - Q_MB(c1)`` (:func:`metarl_neuro.analysis.hybrid.hybrid_values`). Wang et al. 2018
+regress the first on each of the others and find r² = 0.89 for the model-based error and near 0 for the
+model-free one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+import xarray as xr
+
+from metarl_neuro.analysis.hybrid import fit_hybrid, hybrid_values
+from metarl_neuro.tasks.two_step import TwoStepStage
+
+__all__ = ["RPERegression", "agent_state_rpe", "rpe_regression"]
+
+
+class RPERegression(NamedTuple):
+    """Result of :func:`rpe_regression`.
+
+    ``table``: one row per regressor set (``"model-based"``, ``"model-free"``, ``"both"``) with ``r2``,
+    ``slope_mb``/``slope_mf`` (NaN where not in the model), ``intercept``, ``p_mb``/``p_mf``, ``n_trials``,
+    ``unique_r2`` (semipartial r²: what the row's regressor adds to the other one, ``r2(both) - r2(other)``)
+    and ``corr_mb_mf`` (correlation of the two regressors; in this task they correlate, so each alone
+    explains part of the other's variance).
+    ``trials``: per trial ``episode``, ``trial``, ``agent_rpe``, ``rpe_mb``, ``rpe_mf`` (the scatter of
+    Fig. 5f). ``params``: the learner's parameters used.
+    """
+
+    table: pd.DataFrame
+    trials: pd.DataFrame
+    params: pd.Series
+
+
+def agent_state_rpe(activations: xr.Dataset) -> pd.DataFrame:
+    """The agent's TD error at the arrival in the second-stage state, one value per trial.
+
+    Parameters
+    ----------
+    activations : xarray.Dataset
+        Activations dataset (DESIGN.md) with ``rpe``, ``active``, ``stage`` and ``trial``, from a task with a
+        separate second-stage step (``TwoStepTask(structure="paper")``, or ``"compressed"`` with two
+        second-stage options, Daw 2011).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``episode``, ``trial``, ``step`` (the first-stage step whose next observation is the second-stage
+        state) and ``agent_rpe`` (float64, reward units), sorted by episode and trial.
+
+    Raises
+    ------
+    ValueError
+        If a variable is missing, or the task has no second-stage step (the compressed Wang 2018 structure
+        reveals the state and the outcome in the same observation, so the two errors cannot be separated).
+    """
+    missing = [k for k in ("rpe", "active", "stage", "trial") if k not in activations.variables]
+    if missing:
+        raise ValueError(f"activations dataset lacks {missing}; expected the DESIGN.md activations dataset")
+    active = activations["active"].values.astype(bool)
+    stage = np.where(active, activations["stage"].values, -1)
+    e, s = np.nonzero(stage == TwoStepStage.SECOND)
+    if len(e) == 0:
+        raise ValueError(
+            "the activations have no second-stage step (stage == SECOND): the agent's RPE at the arrival in the "
+            "second-stage state needs TwoStepTask(structure='paper') (simulate two-step --structure paper)"
+        )
+    steps = pd.DataFrame({"e": e, "s": s, "trial": activations["trial"].values[e, s]})
+    first = steps.groupby(["e", "trial"], sort=True)["s"].min().reset_index()
+    before = first["s"].to_numpy() - 1
+    ok = (before >= 0) & (stage[first["e"].to_numpy(), np.maximum(before, 0)] == TwoStepStage.FIRST)
+    first, before = first[ok], before[ok]
+    ee = first["e"].to_numpy()
+    return pd.DataFrame({
+        "episode": activations["episode"].values[ee],
+        "trial": first["trial"].to_numpy().astype(np.int64),
+        "step": before,
+        "agent_rpe": activations["rpe"].values[ee, before].astype(np.float64),
+    }).sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
+
+
+def _params(fit, trials: pd.DataFrame, variant: str, common_prob: float) -> pd.Series:
+    if fit is None:
+        fit = fit_hybrid(trials, variant, n_starts=5, common_prob=common_prob, likelihood="stage1")
+    if isinstance(fit, pd.DataFrame):
+        if len(fit) != 1:
+            raise ValueError(f"fit has {len(fit)} rows; pass the row of the subject whose trials these are")
+        fit = fit.iloc[0]
+    return pd.Series(fit, dtype=object)
+
+
+def rpe_regression(
+    run,
+    fit: pd.DataFrame | pd.Series | dict | None = None,
+    variant: str = "daw2011",
+    common_prob: float | None = None,
+) -> RPERegression:
+    """Regress the agent's RPE at the second-stage state on a hybrid learner's model-based and model-free RPEs.
+
+    The learner (``variant``, parameters from ``fit``) experiences the run's recorded trials
+    (:func:`~metarl_neuro.analysis.hybrid.hybrid_values`); its ``rpe_mb`` and ``rpe_mf`` at each trial's
+    arrival in the second-stage state are the regressors of the agent's TD error at that step
+    (:func:`agent_state_rpe`), by ordinary least squares (statsmodels) with an intercept: once each alone
+    (the r² of Wang et al. 2018, Fig. 5f) and once together (the unique contribution of each). The
+    timing (second-stage state onset) and the error definitions are our reading of Fig. 5f; the paper's
+    Methods do not spell them out.
+
+    Parameters
+    ----------
+    run : path or Run
+        Run folder with ``trials.parquet`` and ``activations.nc`` of a task with a separate second-stage
+        step (``--structure paper``).
+    fit : pandas.DataFrame (one row), Series or dict, optional
+        The learner's parameters, e.g. the run's row of :func:`~metarl_neuro.analysis.fit_hybrid`. Default:
+        fit ``variant`` to the run's first-stage choices (maximum likelihood, 5 starts).
+    variant : str
+        Hybrid-model variant (default ``"daw2011"``).
+    common_prob : float, optional
+        Transition probability the learner assumes; default the run's ``common_prob`` (0.8, Wang 2018).
+
+    Returns
+    -------
+    RPERegression
+
+    Raises
+    ------
+    ValueError
+        If the run folder has no activations or trial table, the task has no second-stage step, ``fit`` has
+        several rows or lacks a parameter, or the agent's and the table's trials do not match.
+    """
+    from metarl_neuro.run import Run
+
+    path = getattr(run, "path", run)
+    for name in ("activations.nc", "trials.parquet"):
+        if not os.path.isfile(os.path.join(path, name)):
+            raise ValueError(f"run folder {path} has no {name} (the frozen evaluation writes it)")
+    run = Run(path)
+    if common_prob is None:
+        common_prob = float(run.meta["config"].get("common_prob", 0.8))
+    trials = run.trials
+    agent = agent_state_rpe(run.activations)
+    params = _params(fit, trials, variant, common_prob)
+    model = hybrid_values(params, trials, variant, common_prob=common_prob)
+    data = agent.merge(model[["episode", "trial", "rpe_mb", "rpe_mf"]], on=["episode", "trial"], how="inner")
+    data = data.dropna(subset=["agent_rpe", "rpe_mb", "rpe_mf"])
+    if len(data) < 3:
+        raise ValueError(f"only {len(data)} trials match between the activations and the trial table")
+    rows = []
+    for name, cols in (("model-based", ["rpe_mb"]), ("model-free", ["rpe_mf"]), ("both", ["rpe_mb", "rpe_mf"])):
+        res = sm.OLS(data["agent_rpe"], sm.add_constant(data[cols])).fit()
+        rows.append({
+            "regressors": name,
+            "r2": res.rsquared,
+            "slope_mb": res.params.get("rpe_mb", np.nan),
+            "slope_mf": res.params.get("rpe_mf", np.nan),
+            "intercept": res.params["const"],
+            "p_mb": res.pvalues.get("rpe_mb", np.nan),
+            "p_mf": res.pvalues.get("rpe_mf", np.nan),
+            "n_trials": int(res.nobs),
+        })
+    table = pd.DataFrame(rows)
+    r2 = dict(zip(table["regressors"], table["r2"]))
+    table["unique_r2"] = [r2["both"] - r2["model-free"], r2["both"] - r2["model-based"], np.nan]
+    table["corr_mb_mf"] = np.corrcoef(data["rpe_mb"], data["rpe_mf"])[0, 1]
+    return RPERegression(table, data.reset_index(drop=True), params)

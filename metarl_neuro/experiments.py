@@ -28,7 +28,8 @@ class TwoStepConfig:
     episodes: int = _f(
         100_000,
         "training episodes (W18: 10k episodes one at a time; here the model-based stay pattern appears after "
-        "40-70k episodes and 100k take ~3.5 min on 2 CPU cores; see the README, Tuning)",
+        "40-70k episodes and 100k take ~3.5 min on 2 CPU cores; see the README, Tuning); 0 evaluates the "
+        "untrained agent, the control of the activation analyses",
     )
     batch: int = _f(32, "episodes simulated in parallel per update (tuned, see the README, Tuning)")
     device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
@@ -54,9 +55,11 @@ class TwoStepConfig:
     threads: int = _f(1, "torch CPU threads (1 measured fastest for this small network)")
 
     def __post_init__(self):
-        for name in ("episodes", "batch", "n_trials", "hidden_size", "unroll", "eval_episodes", "threads"):
+        for name in ("batch", "n_trials", "hidden_size", "unroll", "eval_episodes", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.episodes < 0:
+            raise ValueError(f"episodes must be >= 0 (0: evaluate the untrained agent), got {self.episodes}")
         for name in ("common_prob", "reward_high", "swap_prob", "gamma", "gae_lambda"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")

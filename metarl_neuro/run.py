@@ -121,8 +121,11 @@ class Run:
 
     @cached_property
     def training(self) -> pd.DataFrame:
-        """Training log, one row per update."""
-        return pd.read_csv(self.path / "training.csv")
+        """Training log, one row per update (empty for an untrained run, ``--episodes 0``)."""
+        try:
+            return pd.read_csv(self.path / "training.csv")
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
 
     @cached_property
     def agent(self):

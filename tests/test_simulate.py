@@ -18,7 +18,7 @@ SMALL = ["--episodes", "96", "--batch", "16", "--eval-episodes", "12", "--no-pro
 
 
 def tiny(tmp_path, name="run", **kw):
-    cfg = TwoStepConfig(episodes=96, batch=16, eval_episodes=12, device="cpu", **kw)
+    cfg = TwoStepConfig(**{"episodes": 96, "batch": 16, "eval_episodes": 12, "device": "cpu", **kw})
     return simulate_two_step(cfg, tmp_path / name, progress=False)
 
 
@@ -154,3 +154,10 @@ def test_paper_structure_end_to_end(tmp_path):
 def test_cuda_without_cuda_is_a_clear_error(tmp_path, capsys):
     assert main(["two-step", *SMALL[:-2], "--device", "cuda", "--out", str(tmp_path / "x")]) == 2
     assert "torch.cuda.is_available() is False" in capsys.readouterr().err
+
+
+def test_untrained_run_with_zero_episodes(tmp_path):
+    run = Run.load(tiny(tmp_path, "untrained", episodes=0))
+    assert run.training.empty and len(run.trials) == 12 * 100
+    with pytest.raises(ValueError, match="episodes must be >= 0"):
+        TwoStepConfig(episodes=-1)

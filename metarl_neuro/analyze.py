@@ -1,4 +1,6 @@
-"""``python -m metarl_neuro.analyze PATH``: the two-step analyses of a run folder or of a CSV of human data.
+"""``python -m metarl_neuro.analyze PATH``: the analyses of a run folder or of a CSV of human two-step data.
+
+A bandit run folder gets :func:`bandit_report` (regret per policy); everything else the two-step analyses.
 
 With ``--hidden`` (run folders), also the analyses of the LSTM activations (:func:`hidden_report`).
 
@@ -22,9 +24,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from metarl_neuro.analysis import (
+    cumulative_regret,
     decode_hidden,
     fit_hybrid,
+    fit_rescorla_wagner,
     from_hbayesdm,
+    plot_cumulative_regret,
     plot_decoding,
     plot_lagged_regression,
     plot_population_pca,
@@ -35,13 +40,14 @@ from metarl_neuro.analysis import (
     rpe_regression,
     stay_probability,
     stay_regression,
+    suboptimal_pulls,
     to_trials,
     unit_tuning,
 )
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["hidden_report", "main", "two_step_report"]
+__all__ = ["bandit_report", "hidden_report", "main", "two_step_report"]
 
 _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
 
@@ -88,6 +94,39 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
         atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
         plt.close(fig)
     return {"stay": stay, "one_back": one_back, "lagged": lagged, "fit": fit}
+
+
+def bandit_report(trials: pd.DataFrame, figures: Path, title: str) -> dict:
+    """The bandit analyses of a test: regret per policy, suboptimal pulls, Rescorla-Wagner fits (restless).
+
+    Prints the mean cumulative expected regret at the last trial with its 95% CI over episodes and the
+    suboptimal pulls per episode for every policy, then (restless bandit) the Rescorla-Wagner fits of each
+    policy by volatility; writes ``regret.png`` (Wang et al. 2016, Fig. 2).
+
+    Returns
+    -------
+    dict
+        ``regret`` (per trial), ``final`` (last trial), ``suboptimal`` and ``rescorla_wagner`` (or None).
+    """
+    fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
+    regret = cumulative_regret(trials)
+    final = regret[regret["trial"] == regret["trial"].max()].sort_values("mean").reset_index(drop=True)
+    sub = suboptimal_pulls(trials)
+    print(f"\nCumulative expected regret at trial {int(final['trials'].iloc[0])} (mean, 95% CI over "
+          f"{int(final['n_episodes'].iloc[0])} episodes), lowest first:")
+    print(final[["policy", "mean", "ci_lo", "ci_hi", "n_episodes"]].to_string(**fmt))
+    print("\nSuboptimal pulls per episode:")
+    print(sub[["policy", "mean", "ci_lo", "ci_hi", "fraction"]].to_string(**fmt))
+    rw = None
+    if trials["high_volatility"].any():
+        rw = fit_rescorla_wagner(trials, by=["policy", "high_volatility"])
+        print("\nRescorla-Wagner fits by volatility (restless bandit; Wang 2016 Sec. 3.1.4):")
+        print(rw.to_string(**fmt))
+    figures.mkdir(parents=True, exist_ok=True)
+    fig = plot_cumulative_regret(regret, title=title)
+    atomic_write(figures / "regret.png", lambda p: fig.savefig(p, format="png", dpi=120))
+    plt.close(fig)
+    return {"regret": regret, "final": final, "suboptimal": sub, "rescorla_wagner": rw}
 
 
 def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.DataFrame | None = None,
@@ -177,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
+        if args.path.is_dir() and Run.load(args.path).meta["experiment"] == "bandit":
+            run = Run.load(args.path)
+            bandit_report(run.trials, args.figures or run.path / "figures", run.path.name)
+            return 0
         trials, common_prob, figures = load_trials(args.path, args.format, sep)
         if args.hidden and not args.path.is_dir():
             raise ValueError("--hidden needs a run folder (with activations.nc), not a data file")

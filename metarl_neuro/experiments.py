@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["EXPERIMENTS", "TwoStepConfig", "config_hash", "resolve_device"]
+__all__ = ["EXPERIMENTS", "BanditConfig", "TwoStepConfig", "config_hash", "resolve_device"]
 
 
 def _f(default, help: str, **kw):
@@ -55,28 +55,92 @@ class TwoStepConfig:
     threads: int = _f(1, "torch CPU threads (1 measured fastest for this small network)")
 
     def __post_init__(self):
-        for name in ("batch", "n_trials", "hidden_size", "unroll", "eval_episodes", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.episodes < 0:
-            raise ValueError(f"episodes must be >= 0 (0: evaluate the untrained agent), got {self.episodes}")
-        for name in ("common_prob", "reward_high", "swap_prob", "gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        for f in dataclasses.fields(self):
-            choices = f.metadata.get("choices")
-            if choices and getattr(self, f.name) not in choices:
-                raise ValueError(f"{f.name} must be one of {choices}, got {getattr(self, f.name)!r}")
+        _validate(self, ("batch", "n_trials", "hidden_size", "unroll", "eval_episodes", "threads"),
+                  ("common_prob", "reward_high", "swap_prob", "gamma", "gae_lambda"))
 
     def to_dict(self) -> dict:
         """Plain dict of the fields (JSON-serialisable)."""
         return dataclasses.asdict(self)
 
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """The config's :class:`~metarl_neuro.tasks.TwoStepTask` with ``batch_size`` episodes (``variant``
+        is not used)."""
+        from metarl_neuro.tasks import SwappingRewards, TwoStepTask
+
+        return TwoStepTask(batch_size, common_prob=self.common_prob,
+                           rewards=SwappingRewards(self.reward_high, self.swap_prob), n_trials=self.n_trials,
+                           structure=self.structure, seed=seed, device=device, check_actions=False)
+
+
+def _validate(config, positive: tuple[str, ...], unit_interval: tuple[str, ...]) -> None:
+    """Shared checks of the configs' ``__post_init__``; raise ``ValueError`` naming the bad field."""
+    for name in positive:
+        if getattr(config, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
+    if config.episodes < 0:
+        raise ValueError(f"episodes must be >= 0 (0: evaluate the untrained agent), got {config.episodes}")
+    for name in unit_interval:
+        if not 0.0 <= getattr(config, name) <= 1.0:
+            raise ValueError(f"{name} must lie in [0, 1], got {getattr(config, name)}")
+    if config.lr <= 0:
+        raise ValueError(f"lr must be > 0, got {config.lr}")
+    for f in dataclasses.fields(config):
+        choices = f.metadata.get("choices")
+        if choices and getattr(config, f.name) not in choices:
+            raise ValueError(f"{f.name} must be one of {choices}, got {getattr(config, f.name)!r}")
+
+
+_BANDIT_VARIANTS = ("independent", "uniform", "easy", "medium", "hard", "restless", "eleven-arm")
+
+
+@dataclass(frozen=True)
+class BanditConfig:
+    """Bandit meta-learning (Wang et al. 2016, Sec. 3.1; Wang et al. 2018, Fig. 1)."""
+
+    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
+    episodes: int = _f(20_000, "training episodes (Wang et al. 2016, Sec. 3.1); 0 evaluates the untrained agent")
+    batch: int = _f(32, "episodes simulated in parallel per update (as the two-step default)")
+    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
+    test_variant: str = _f("", "bandit distribution of the frozen test (default: the training variant)",
+                           choices=("",) + _BANDIT_VARIANTS)
+    n_trials: int = _f(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)")
+    volatility_low: float = _f(0.01, "restless: SD per trial of the random walk in low-volatility episodes (our choice)")
+    volatility_high: float = _f(0.1, "restless: SD per trial of the random walk in high-volatility episodes (our choice)")
+    hidden_size: int = _f(48, "LSTM units (Wang 2016, 3.1)")
+    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default)")
+    gamma: float = _f(0.9, "discount factor per step (our choice, as Wang 2018)")
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
+    unroll: int = _f(100, "BPTT unroll in steps per update (one 100-trial episode)")
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
+    eval_episodes: int = _f(300, "frozen-weight test episodes (Wang 2016, 3.1: 300)")
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
+    threads: int = _f(1, "torch CPU threads")
+
+    def __post_init__(self):
+        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"),
+                  ("gamma", "gae_lambda", "volatility_low", "volatility_high"))
+        if self.n_trials < 0:
+            raise ValueError(f"n_trials must be >= 0 (0: the variant's default), got {self.n_trials}")
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.BanditTask` of ``variant`` (default: the training variant)."""
+        from metarl_neuro.tasks import BanditTask
+
+        v = (variant or self.variant).replace("-", "_")
+        return BanditTask(batch_size, v, n_trials=self.n_trials or None,
+                          volatility=(self.volatility_low, self.volatility_high), seed=seed, device=device,
+                          check_actions=False)
+
 
 #: experiment name on the command line -> config class
-EXPERIMENTS = {"two-step": TwoStepConfig}
+EXPERIMENTS = {"two-step": TwoStepConfig, "bandit": BanditConfig}
 
 
 def config_hash(config) -> str:

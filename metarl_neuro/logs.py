@@ -10,7 +10,7 @@ import xarray as xr
 from metarl_neuro.agents.evaluation import EvalRecord
 from metarl_neuro.schema import TWO_STEP_COLUMNS
 
-__all__ = ["activations_dataset", "two_step_trials"]
+__all__ = ["activations_dataset", "bandit_trials", "two_step_trials"]
 
 
 def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
@@ -115,3 +115,43 @@ def activations_dataset(record: EvalRecord, gamma: float, attrs: dict) -> xr.Dat
     ds["policy"].attrs.update(long_name="pi(a | s_t)", units="probability")
     ds["step"].attrs.update(units="steps")
     return ds
+
+
+def bandit_trials(log: dict, subject: str, policy: str, active=None) -> pd.DataFrame:
+    """The bandit trial table (``metarl_neuro.schema.BANDIT_COLUMNS``) from a :class:`~metarl_neuro.tasks.BanditTask`
+    log.
+
+    Parameters
+    ----------
+    log : dict of str to torch.Tensor
+        The task's log fields stacked to ``(S, B)`` (``EvalRecord.log`` or
+        :func:`metarl_neuro.agents.baselines.run_policy`).
+    subject : str
+        Value of the ``subject`` column (the run's name).
+    policy : str
+        Value of the ``policy`` column.
+    active : torch.Tensor, optional
+        ``(S, B)`` bool mask of the steps that belong to each slot's first episode (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (episode, trial), ``episode`` being the batch slot.
+    """
+    act = np.ones(tuple(log["trial"].shape), bool) if active is None else active.numpy().astype(bool)
+    steps, slots = np.nonzero(act)
+    pick = lambda k: log[k].numpy()[steps, slots]
+    cols = {
+        "subject": pd.array([subject] * len(steps), dtype="string"),
+        "policy": pd.array([policy] * len(steps), dtype="string"),
+        "episode": slots.astype("int64"),
+        "trial": pick("trial").astype("int64"),
+        "choice": pick("choice").astype("int64"),
+        "reward": pick("outcome").astype("float64"),
+        "regret": pick("regret").astype("float64").clip(min=0.0),
+        "optimal": pick("optimal").astype(bool),
+        "high_volatility": pick("high_volatility").astype(bool),
+    }
+    for k in sorted((k for k in log if k.startswith("mean_")), key=lambda k: int(k.split("_")[1])):
+        cols[k] = pick(k).astype("float64")
+    return pd.DataFrame(cols).sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSED_COLUMN", "TWO_STEP_COLUMNS", "validate_trials"]
+__all__ = ["BANDIT_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "validate_bandit_trials", "validate_trials"]
 
 #: Two-step trial table: column -> (dtype, meaning). Latent columns ``reward_prob_<k>`` (float64, reward
 #: probability of second-stage state ``k // n_options``, option ``k % n_options``) may follow.
@@ -109,3 +109,71 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
             raise ValueError(f"{int(dup.sum())} row(s) repeat a ({', '.join(keys)}) key")
         out = out.sort_values(keys, kind="stable").reset_index(drop=True)
     return out
+
+
+#: Bandit trial table (Wang et al. 2016, Sec. 3.1): column -> (dtype, meaning). Latent columns ``mean_<k>``
+#: (float64, expected reward of arm ``k`` during the trial) follow, one per arm.
+BANDIT_COLUMNS: dict[str, tuple[str, str]] = {
+    "subject": ("string", "run or participant id"),
+    "policy": ("string", "who chose: meta-rl (the agent) or a baseline (UCB1, Thompson, ...)"),
+    "episode": ("int64", "episode index; the same index is the same bandit for every policy of a run"),
+    "trial": ("int64", "0-based trial index within the episode"),
+    "choice": ("int64", "arm chosen, 0..K-1"),
+    "reward": ("float64", "reward of the trial"),
+    "regret": ("float64", "expected regret of the choice, max_k mean_k - mean_choice (>= 0)"),
+    "optimal": ("bool", "True if the chosen arm had the highest expected reward"),
+    "high_volatility": ("bool", "restless bandit: True in a high-volatility episode (False elsewhere)"),
+}
+
+
+def validate_bandit_trials(df: pd.DataFrame, columns: Iterable[str] = ("policy", "episode", "trial", "regret")
+                           ) -> pd.DataFrame:
+    """Check a bandit trial table and return it sorted by policy, episode and trial with schema dtypes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Trial table (:data:`BANDIT_COLUMNS`, plus ``mean_<k>``).
+    columns : iterable of str
+        Columns the caller needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A sorted copy (by ``policy``, ``episode``, ``trial`` where present) with schema dtypes.
+
+    Raises
+    ------
+    TypeError
+        If ``df`` is not a DataFrame.
+    ValueError
+        If a needed column is missing or holds NaN, ``regret`` is negative, ``choice`` is negative, or a
+        (policy, episode, trial) key repeats.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
+    columns = list(columns)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"bandit trial table is missing column(s) {missing}; have {list(df.columns)}")
+    out = df.copy()
+    for col in columns:
+        if out[col].isna().any():
+            raise ValueError(f"column {col!r} has {int(out[col].isna().sum())} missing (NaN) value(s)")
+    for col in columns:
+        dtype = BANDIT_COLUMNS.get(col, ("float64",))[0] if not col.startswith("mean_") else "float64"
+        try:
+            out[col] = out[col].astype(dtype)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"column {col!r} cannot be read as {dtype}: {err}") from None
+    if "regret" in columns and (out["regret"] < -1e-9).any():
+        raise ValueError("column 'regret' must be >= 0 (max_k mean_k - mean_choice)")
+    if "choice" in columns and (out["choice"] < 0).any():
+        raise ValueError("column 'choice' must hold arm indices >= 0")
+    keys = [k for k in ("policy", "episode", "trial") if k in out.columns]
+    if keys:
+        dup = out.duplicated(keys)
+        if dup.any():
+            raise ValueError(f"{int(dup.sum())} row(s) repeat a ({', '.join(keys)}) key")
+        out = out.sort_values(keys, kind="stable")
+    return out.reset_index(drop=True)

@@ -3,6 +3,8 @@
 Example::
 
     python -m metarl_neuro.simulate two-step --seed 1 --out runs/two-step/seed1
+    python -m metarl_neuro.simulate bandit --variant easy --test-variant medium
+    python -m metarl_neuro.simulate bandit --cross-test
 
 A run killed at any moment continues from its last checkpoint with the same command plus ``--resume``, and
 ends with the same ``trials.parquet`` as an uninterrupted run (on CPU).
@@ -15,19 +17,23 @@ import dataclasses
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
+import pandas as pd
 import torch
 
 from metarl_neuro import __version__
-from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, run_frozen, train
-from metarl_neuro.analyze import two_step_report
-from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig, config_hash, resolve_device
-from metarl_neuro.logs import activations_dataset, two_step_trials
-from metarl_neuro.run import Run
-from metarl_neuro.tasks import SwappingRewards, TwoStepTask
+from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, baselines, run_frozen, train
+from metarl_neuro.analysis import cumulative_regret, plot_regret_matrix
+from metarl_neuro.analyze import bandit_report, two_step_report
+from metarl_neuro.experiments import EXPERIMENTS, BanditConfig, TwoStepConfig, config_hash, resolve_device
+from metarl_neuro.logs import activations_dataset, bandit_trials, two_step_trials
+from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.tasks._protocol import make_generator
 
-__all__ = ["build", "main", "simulate_two_step"]
+__all__ = [
+    "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_two_step",
+]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
 EVAL_TASK_SEED_OFFSET = 1_000_003
@@ -35,28 +41,20 @@ EVAL_SAMPLER_SEED_OFFSET = 2_000_003
 TRAIN_SAMPLER_SEED_OFFSET = 3_000_017
 
 
-def build(config: TwoStepConfig, device: torch.device, batch_size: int, seed_offset: int = 0):
-    """Task, agent and optimiser of a two-step config.
+def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, variant: str | None = None):
+    """Task, agent and optimiser of an experiment config.
 
-    The network is initialised from ``torch.manual_seed(config.seed)``; the task's generator is seeded with
-    ``config.seed + seed_offset``. The optimiser is RMSProp (W18 Methods) with ``alpha=0.99, eps=1e-5``.
+    The network is initialised from ``torch.manual_seed(config.seed)``; the task (``config.make_task``, of
+    ``variant`` for a bandit config) has its generator seeded with ``config.seed + seed_offset``. The
+    optimiser is RMSProp (W18 Methods) with ``alpha=0.99, eps=1e-5``.
 
     Returns
     -------
     agent : A2CLSTM
-    task : TwoStepTask
+    task : TwoStepTask or BanditTask
     optimizer : torch.optim.RMSprop
     """
-    task = TwoStepTask(
-        batch_size,
-        common_prob=config.common_prob,
-        rewards=SwappingRewards(config.reward_high, config.swap_prob),
-        n_trials=config.n_trials,
-        structure=config.structure,
-        seed=config.seed + seed_offset,
-        device=device,
-        check_actions=False,
-    )
+    task = config.make_task(batch_size, config.seed + seed_offset, device, variant)
     torch.manual_seed(config.seed)
     agent = A2CLSTM(task.obs_dim, task.n_actions, config.hidden_size).to(device)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=config.lr, alpha=0.99, eps=1e-5)
@@ -70,36 +68,18 @@ def a2c_settings(config: TwoStepConfig) -> A2CSettings:
     )
 
 
-def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
-    """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.
+class _Trained(NamedTuple):
+    run: Run
+    config: object
+    agent: A2CLSTM
+    device: torch.device
+    meta: dict
+    train_s: float
+    episodes: int
 
-    The analyses (:func:`metarl_neuro.analyze.two_step_report`): stay probabilities, one-back and lagged
-    stay regressions and the daw2011 hybrid fit of the agent's test trials, with the figures
-    ``figures/stay_probability.png`` and ``figures/lagged_regression.png``.
 
-    Parameters
-    ----------
-    config : TwoStepConfig
-        The experiment (ignored in favour of the saved one when resuming).
-    out : pathlib.Path
-        Run folder.
-    resume : bool
-        Continue from ``out/checkpoint.pt`` with the config saved in ``out/config.json``.
-    progress : bool
-        Show the progress bar.
-
-    Returns
-    -------
-    pathlib.Path
-        The run folder.
-
-    Raises
-    ------
-    FileExistsError
-        If ``out`` already holds a run and ``resume`` is False.
-    FileNotFoundError
-        If ``resume`` is True and ``out`` holds no ``config.json``.
-    """
+def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool) -> _Trained:
+    """The shared part of every ``simulate``: run folder, config, training with checkpoints and resume."""
     run = Run(out)
     meta_path = run.path / "config.json"
     if resume:
@@ -113,7 +93,7 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     elif meta_path.exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     meta = {
-        "experiment": "two-step",
+        "experiment": experiment,
         "config": config.to_dict(),
         "version": __version__,
         "config_hash": config_hash(config),
@@ -153,27 +133,195 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     state = train(
         agent, task, optimizer, settings, config.episodes, sampler, state, checkpoint, config.checkpoint_every_s, progress
     )
-    train_s = time.perf_counter() - t0
+    return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
 
-    # Frozen-weight evaluation on episodes of its own seed.
-    eval_task = build(config, device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
-    record = run_frozen(agent, eval_task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device))
-    trials = two_step_trials(record, subject=run.path.name)
-    attrs = {
-        "experiment": "two-step",
-        "seed": config.seed,
-        "config_hash": meta["config_hash"],
+
+def _attrs(t: _Trained, experiment: str) -> dict:
+    return {
+        "experiment": experiment,
+        "seed": t.config.seed,
+        "config_hash": t.meta["config_hash"],
         "version": __version__,
-        "gamma": config.gamma,
+        "gamma": t.config.gamma,
         "units": "h, c: a.u.; value, rpe: reward; step: agent steps",
     }
-    acts = activations_dataset(record, config.gamma, attrs)
+
+
+def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.
+
+    The analyses (:func:`metarl_neuro.analyze.two_step_report`): stay probabilities, one-back and lagged
+    stay regressions and the daw2011 hybrid fit of the agent's test trials, with the figures
+    ``figures/stay_probability.png`` and ``figures/lagged_regression.png``.
+
+    Parameters
+    ----------
+    config : TwoStepConfig
+        The experiment (ignored in favour of the saved one when resuming).
+    out : pathlib.Path
+        Run folder.
+    resume : bool
+        Continue from ``out/checkpoint.pt`` with the config saved in ``out/config.json``.
+    progress : bool
+        Show the progress bar.
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    FileExistsError
+        If ``out`` already holds a run and ``resume`` is False.
+    FileNotFoundError
+        If ``resume`` is True and ``out`` holds no ``config.json``.
+    """
+    t = _train_run(config, "two-step", out, resume, progress)
+    run, config = t.run, t.config
+    # Frozen-weight evaluation on episodes of its own seed.
+    eval_task = build(config, t.device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
+    record = run_frozen(t.agent, eval_task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, t.device))
+    trials = two_step_trials(record, subject=run.path.name)
+    acts = activations_dataset(record, config.gamma, _attrs(t, "two-step"))
     run.save_trials(trials)
     run.save_activations(acts)
 
-    print(f"run folder: {run.path}  (training {train_s:.0f} s this session, {state.episodes} episodes)")
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
     two_step_report(trials, config.common_prob, run.path / "figures", f"two-step, {run.path.name}")
     return run.path
+
+
+#: the variants of the cross-test matrix (Wang et al. 2016, Fig. 2f)
+CROSS_TEST_VARIANTS = ("independent", "uniform", "easy", "medium", "hard")
+
+
+def bandit_baselines(variant: str, batch_size: int, n_trials: int, seed: int) -> list:
+    """Fresh baseline policies for a bandit variant (:mod:`metarl_neuro.agents.baselines`).
+
+    Two-armed Bernoulli variants get UCB1, Thompson sampling and the Gittins index policy (discount 0.9);
+    ``independent`` and the dependent ``uniform``/``easy``/``medium``/``hard`` also the exact finite-horizon
+    Bayes-optimal policy; ``restless`` a Rescorla-Wagner learner instead of the Bayes-optimal one. The
+    eleven-arm task has no baseline here (none of these policies applies to its deterministic payoffs).
+    """
+    v = variant.replace("-", "_")
+    if v == "eleven_arm":
+        return []
+    out = [baselines.UCB1(batch_size, seed=seed), baselines.Thompson(batch_size, seed=seed),
+           baselines.Gittins(batch_size, seed=seed, max_pulls=n_trials)]
+    if v == "restless":
+        out.append(baselines.RescorlaWagner(batch_size, seed=seed))
+    else:
+        out.append(baselines.BayesOptimal(batch_size, v, n_trials, seed=seed))
+    return out
+
+
+def evaluate_bandit(agent: A2CLSTM, config: BanditConfig, device: torch.device, variant: str, subject: str,
+                    with_baselines: bool = True):
+    """Frozen-weight test of a bandit agent, and of the baselines on the same episodes.
+
+    The agent and every baseline play tasks built with the same seed (``config.seed +
+    EVAL_TASK_SEED_OFFSET``); the task draws the episodes' arm means and each trial's reward noise whatever
+    the choices, so every policy meets the same ``config.eval_episodes`` bandits.
+
+    Returns
+    -------
+    trials : pandas.DataFrame
+        Bandit trial table of all policies (``policy`` ``"meta-rl"`` for the agent).
+    record : EvalRecord
+        The agent's evaluation record (for the activations).
+    """
+    def task():
+        return build(config, device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET, variant=variant)[1]
+
+    record = run_frozen(agent, task(), make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device))
+    tables = [bandit_trials(record.log, subject, "meta-rl", record.active)]
+    if with_baselines:
+        t = task()
+        for policy in bandit_baselines(variant, config.eval_episodes, t.n_trials, config.seed):
+            tables.append(bandit_trials(baselines.run_policy(policy, task()), subject, policy.name))
+    return pd.concat(tables, ignore_index=True), record
+
+
+def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train a meta-RL agent on a bandit distribution, test it and the baselines, write the run folder.
+
+    The test (``config.test_variant``, default the training variant) runs ``config.eval_episodes`` episodes
+    with frozen weights and the baselines of :func:`bandit_baselines` on the same episodes; the trial table
+    holds them all. The report (:func:`metarl_neuro.analyze.bandit_report`) prints the cumulative regret at
+    the last trial with 95% CIs and the suboptimal pulls (and, restless, Rescorla-Wagner fits by
+    volatility) and writes ``figures/regret.png``.
+
+    Parameters
+    ----------
+    config : BanditConfig
+        The experiment (ignored in favour of the saved one when resuming).
+    out : pathlib.Path
+        Run folder.
+    resume : bool
+        Continue from ``out/checkpoint.pt``.
+    progress : bool
+        Show the progress bar.
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    FileExistsError, FileNotFoundError
+        As :func:`simulate_two_step`.
+    """
+    t = _train_run(config, "bandit", out, resume, progress)
+    run, config = t.run, t.config
+    test_variant = config.test_variant or config.variant
+    trials, record = evaluate_bandit(t.agent, config, t.device, test_variant, run.path.name)
+    run.save_trials(trials)
+    run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, "bandit"), "variant": test_variant}))
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes; "
+          f"trained on {config.variant}, tested on {test_variant})")
+    bandit_report(trials, run.path / "figures", f"{config.variant} -> {test_variant}, {run.path.name}")
+    return run.path
+
+
+def cross_test_bandit(config: BanditConfig, out: Path, progress: bool = True) -> pd.DataFrame:
+    """Train one agent per variant of :data:`CROSS_TEST_VARIANTS` and test each on all of them.
+
+    Each training variant gets its own run folder ``out/train-<variant>`` (resumed if it is already
+    there); the matrix of mean cumulative regret at the last trial (rows: training variant; columns: test
+    variant; Wang et al. 2016, Fig. 2f) is written to ``out/regret_matrix.csv`` and
+    ``out/figures/regret_matrix.png``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The regret matrix.
+    """
+    out = Path(out)
+    rows = {}
+    for v in CROSS_TEST_VARIANTS:
+        cfg = dataclasses.replace(config, variant=v, test_variant="")
+        folder = out / f"train-{v}"
+        resume = (folder / "config.json").exists()
+        if not (resume and (folder / "trials.parquet").exists()):
+            simulate_bandit(cfg, folder, resume=resume, progress=progress)
+        agent = Run.load(folder).agent
+        row = {}
+        for test in CROSS_TEST_VARIANTS:
+            trials, _ = evaluate_bandit(agent, cfg, torch.device("cpu"), test, folder.name, with_baselines=False)
+            final = cumulative_regret(trials)
+            row[test] = float(final.loc[final["trial"] == final["trial"].max(), "mean"].iloc[0])
+        rows[v] = row
+    matrix = pd.DataFrame.from_dict(rows, orient="index")
+    matrix.index.name, matrix.columns.name = "train", "test"
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "regret_matrix.csv", lambda p: matrix.to_csv(p))
+    fig = plot_regret_matrix(matrix, title="cumulative regret at trial 100")
+    atomic_write(out / "figures" / "regret_matrix.png", lambda p: fig.savefig(p, format="png", dpi=120))
+    print("\nCumulative regret at the last trial (rows: trained on; columns: tested on):")
+    print(matrix.round(2).to_string())
+    return matrix
 
 
 def _add_config_options(parser: argparse.ArgumentParser, cls) -> None:
@@ -194,6 +342,10 @@ def make_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<experiment>/seed<SEED>)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        if name == "bandit":
+            p.add_argument("--cross-test", action="store_true",
+                           help="train one agent per variant (independent, uniform, easy, medium, hard) in "
+                                "OUT/train-<variant> and write the train x test regret matrix (Wang 2016 Fig. 2f)")
     return parser
 
 
@@ -203,8 +355,17 @@ def main(argv: list[str] | None = None) -> int:
     cls = EXPERIMENTS[args.experiment]
     try:
         config = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
-        out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
-        simulate_two_step(config, out, resume=args.resume, progress=not args.no_progress)
+        progress = not args.no_progress
+        if args.experiment == "bandit":
+            default = Path("runs") / "bandit" / ("cross-test" if args.cross_test else config.variant) / f"seed{config.seed}"
+            out = args.out or default
+            if args.cross_test:
+                cross_test_bandit(config, out, progress=progress)
+            else:
+                simulate_bandit(config, out, resume=args.resume, progress=progress)
+        else:
+            out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
+            simulate_two_step(config, out, resume=args.resume, progress=progress)
     except (ValueError, FileExistsError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,5 +1,11 @@
 """Analyses of trial tables and activations: pure functions, DataFrame/Dataset in, tables out."""
 
+from metarl_neuro.analysis.bandit import (
+    cumulative_regret,
+    fit_rescorla_wagner,
+    rescorla_wagner_nll,
+    suboptimal_pulls,
+)
 from metarl_neuro.analysis.decoding import (
     TWO_STEP_TARGETS,
     UnitTuning,
@@ -19,9 +25,11 @@ from metarl_neuro.analysis.hybrid import (
 )
 from metarl_neuro.analysis.loaders import from_hbayesdm, to_trials
 from metarl_neuro.analysis.plots import (
+    plot_cumulative_regret,
     plot_decoding,
     plot_lagged_regression,
     plot_population_pca,
+    plot_regret_matrix,
     plot_rpe_regression,
     plot_stay_probability,
     plot_unit_tuning,
@@ -39,23 +47,29 @@ __all__ = [
     "add_stay_columns",
     "agent_state_rpe",
     "compare_models",
+    "cumulative_regret",
     "decode_hidden",
     "default_priors",
     "fit_hybrid",
+    "fit_rescorla_wagner",
     "from_hbayesdm",
     "hybrid_nll",
     "hybrid_values",
+    "plot_cumulative_regret",
     "plot_decoding",
     "plot_lagged_regression",
     "plot_population_pca",
+    "plot_regret_matrix",
     "plot_rpe_regression",
     "plot_stay_probability",
     "plot_unit_tuning",
     "population_pca",
+    "rescorla_wagner_nll",
     "rpe_regression",
     "simulate_hybrid",
     "stay_probability",
     "stay_regression",
+    "suboptimal_pulls",
     "to_trials",
     "trial_states",
     "unit_tuning",

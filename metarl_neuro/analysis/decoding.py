@@ -240,7 +240,10 @@ def unit_tuning(
     -------
     UnitTuning
         ``units``: ``unit``, ``variable``, ``partial_r``, ``p``, ``p_fdr``, ``significant``; ``summary``: one
-        row per variable with ``fraction_significant`` and ``n_units``.
+        row per variable with ``fraction_significant``, ``median_abs_r`` (median |partial r| over units),
+        ``fraction_abs_r_over_0_2`` (units with |partial r| > 0.2: with tens of thousands of trials even
+        tiny correlations are significant, so the effect size tells trained from untrained networks) and
+        ``n_units``.
 
     Raises
     ------
@@ -268,8 +271,12 @@ def unit_tuning(
     units = pd.DataFrame(rows)
     units["p_fdr"] = units.groupby("variable")["p"].transform(lambda p: multipletests(p, method="fdr_bh")[1])
     units["significant"] = units["p_fdr"] < alpha
+    units["abs_r"] = units["partial_r"].abs()
     summary = (units.groupby("variable", sort=False)
-               .agg(fraction_significant=("significant", "mean"), n_units=("unit", "nunique")).reset_index())
+               .agg(fraction_significant=("significant", "mean"), median_abs_r=("abs_r", "median"),
+                    fraction_abs_r_over_0_2=("abs_r", lambda r: float((r > 0.2).mean())),
+                    n_units=("unit", "nunique")).reset_index())
+    units = units.drop(columns="abs_r")
     return UnitTuning(units, summary)
 
 

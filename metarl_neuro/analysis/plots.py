@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "plot_cumulative_regret",
     "plot_decoding",
     "plot_lagged_regression",
     "plot_population_pca",
+    "plot_regret_matrix",
     "plot_rpe_regression",
     "plot_stay_probability",
     "plot_unit_tuning",
@@ -302,6 +304,73 @@ def plot_population_pca(pca, color: str = "prev_reward", ax=None, title: str | N
         fig.colorbar(sc, ax=ax, label=color)
     ax.set_xlabel(f"PC 1 ({evr[0]:.0%} of variance)")
     ax.set_ylabel(f"PC 2 ({evr[1]:.0%} of variance)")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_cumulative_regret(table: pd.DataFrame, ax=None, title: str | None = None):
+    """Cumulative expected regret by trial, one line per policy with its CI band (Wang et al. 2016, Fig. 2).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`metarl_neuro.analysis.cumulative_regret` output grouped by ``policy``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks ``policy``, ``trials``, ``mean``, ``ci_lo`` or ``ci_hi``.
+    """
+    _require(table, ("policy", "trials", "mean", "ci_lo", "ci_hi"), "regret table")
+    fig, ax = _axes(ax, (4.2, 3.6))
+    for policy, rows in table.groupby("policy", sort=False):
+        line, = ax.plot(rows["trials"], rows["mean"], lw=1.8 if policy == "meta-rl" else 1.2, label=policy)
+        ax.fill_between(rows["trials"], rows["ci_lo"], rows["ci_hi"], color=line.get_color(), alpha=0.2, lw=0)
+    ax.set_xlabel("trial")
+    ax.set_ylabel("cumulative expected regret")
+    ax.set_xlim(1, float(table["trials"].max()))
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=7, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_regret_matrix(matrix: pd.DataFrame, ax=None, title: str | None = None):
+    """Heat map of final cumulative regret, training variant x test variant (Wang et al. 2016, Fig. 2f).
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Rows: training variants; columns: test variants; values: mean cumulative regret at the last trial.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax, (4.4, 3.8))
+    im = ax.imshow(matrix.to_numpy(float), cmap="viridis")
+    ax.set_xticks(range(matrix.shape[1]), matrix.columns, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(matrix.shape[0]), matrix.index, fontsize=8)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, f"{matrix.iat[i, j]:.1f}", ha="center", va="center", fontsize=7, color="w")
+    ax.set_xlabel("test variant")
+    ax.set_ylabel("training variant")
+    fig.colorbar(im, ax=ax, label="cumulative regret at the last trial")
     if title:
         ax.set_title(title)
     return fig

@@ -1,6 +1,7 @@
 """Batched task simulators (DESIGN.md, "Tasks: one batched protocol")."""
 
 from metarl_neuro.tasks._protocol import LogField
+from metarl_neuro.tasks.bandit import BANDIT_VARIANTS, BanditTask
 from metarl_neuro.tasks.gym import TwoStepEnv, register_envs
 from metarl_neuro.tasks.two_step import (
     DriftingRewards,
@@ -14,6 +15,8 @@ from metarl_neuro.tasks.two_step import (
 register_envs()
 
 __all__ = [
+    "BANDIT_VARIANTS",
+    "BanditTask",
     "DriftingRewards",
     "LogField",
     "SwappingRewards",

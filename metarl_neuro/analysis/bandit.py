@@ -1,0 +1,202 @@
+"""Bandit analyses (Wang et al. 2016, Sec. 3.1): regret, suboptimal pulls and Rescorla-Wagner fits."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+
+from metarl_neuro.schema import validate_bandit_trials
+
+__all__ = ["cumulative_regret", "fit_rescorla_wagner", "rescorla_wagner_nll", "suboptimal_pulls"]
+
+
+def _t_ci(sd: pd.Series, n: pd.Series, level: float) -> np.ndarray:
+    """Half-width of the Student-t confidence interval of a mean."""
+    q = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
+    return np.where(n > 1, q * sd / np.sqrt(n), np.nan)
+
+
+def cumulative_regret(df: pd.DataFrame, by: str | list[str] = "policy", level: float = 0.95) -> pd.DataFrame:
+    """Expected cumulative regret per trial: ``R_t = sum_{u <= t} (mu* - mu_{a_u})``, mean over episodes.
+
+    The *expected* regret (Wang et al. 2016, Sec. 3.1, Fig. 2) uses the arms' means, not the rewards
+    drawn, so it measures the choices alone.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bandit trial table (``metarl_neuro.schema.BANDIT_COLUMNS``): ``episode``, ``trial``, ``regret`` and
+        the ``by`` columns.
+    by : str or list of str
+        Grouping columns (default ``"policy"``).
+    level : float
+        Confidence level of the interval over episodes (Student t).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and trial: the ``by`` columns, ``trial``, ``trials`` (``trial + 1``, trials so
+        far), ``mean``, ``sd``, ``ci_lo``, ``ci_hi`` of the cumulative regret, ``n_episodes``.
+
+    Raises
+    ------
+    ValueError
+        For a missing column, NaN, or a negative regret.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "trial", "regret"])])
+    d = d.sort_values([*by, "episode", "trial"], kind="stable")
+    d["cum"] = d.groupby([*by, "episode"], sort=False)["regret"].cumsum()
+    g = d.groupby([*by, "trial"], sort=True)["cum"]
+    out = g.agg(mean="mean", sd="std", n_episodes="count").reset_index()
+    half = _t_ci(out["sd"], out["n_episodes"], level)
+    out["ci_lo"], out["ci_hi"] = out["mean"] - half, out["mean"] + half
+    out.insert(len(by) + 1, "trials", out["trial"] + 1)
+    return out
+
+
+def suboptimal_pulls(df: pd.DataFrame, by: str | list[str] = "policy", level: float = 0.95) -> pd.DataFrame:
+    """Pulls of an arm that was not the best, per episode: mean and confidence interval over episodes.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bandit trial table with ``episode``, ``optimal`` and the ``by`` columns.
+    by : str or list of str
+        Grouping columns (default ``"policy"``).
+    level : float
+        Confidence level (Student t).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: ``mean``, ``sd``, ``ci_lo``, ``ci_hi`` of the suboptimal pulls per episode,
+        ``fraction`` (of all pulls), ``n_episodes``.
+
+    Raises
+    ------
+    ValueError
+        For a missing column or NaN.
+    """
+    by = [by] if isinstance(by, str) else list(by)
+    d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "optimal"])])
+    per = (~d["optimal"]).groupby([d[c] for c in [*by, "episode"]]).agg(["sum", "size"]).reset_index()
+    out = per.groupby(by).agg(mean=("sum", "mean"), sd=("sum", "std"), n_episodes=("sum", "size"),
+                              pulls=("size", "sum"), bad=("sum", "sum")).reset_index()
+    half = _t_ci(out["sd"], out["n_episodes"], level)
+    out["ci_lo"], out["ci_hi"] = out["mean"] - half, out["mean"] + half
+    out["fraction"] = out.pop("bad") / out.pop("pulls")
+    return out
+
+
+def _rw_nll(params: np.ndarray, choice: np.ndarray, reward: np.ndarray, valid: np.ndarray) -> float:
+    """Summed NLL of ``(E, T)`` two-armed choices under Rescorla-Wagner + softmax, values from 0.5."""
+    alpha, beta = params
+    E, T = choice.shape
+    q = np.full((E, 2), 0.5)
+    rows = np.arange(E)
+    nll = 0.0
+    for t in range(T):
+        c, v = choice[:, t], valid[:, t]
+        z = beta * (q[rows, c] - q[rows, 1 - c])  # log-odds of the chosen arm
+        nll += float(np.sum(np.logaddexp(0.0, -z)[v]))
+        qc = q[rows, c]
+        q[rows, c] = np.where(v, qc + alpha * (reward[:, t] - qc), qc)
+    return nll
+
+
+def _arrays(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    eps = d["episode"].to_numpy()
+    keys, inv = np.unique(eps, return_inverse=True)
+    T = int(d.groupby("episode").size().max())
+    pos = d.groupby("episode").cumcount().to_numpy()
+    choice = np.zeros((len(keys), T), np.int64)
+    reward = np.zeros((len(keys), T))
+    valid = np.zeros((len(keys), T), bool)
+    choice[inv, pos] = d["choice"].to_numpy()
+    reward[inv, pos] = d["reward"].to_numpy()
+    valid[inv, pos] = True
+    return choice, reward, valid
+
+
+def rescorla_wagner_nll(df: pd.DataFrame, alpha: float, beta: float) -> float:
+    """Negative log-likelihood of two-armed bandit choices under a Rescorla-Wagner learner with softmax.
+
+    ``Q_c += alpha (r - Q_c)`` for the chosen arm (values start at 0.5, each episode afresh), ``P(c) =
+    1 / (1 + exp(-beta (Q_c - Q_other)))`` (Rescorla & Wagner 1972; Sutton & Barto 2018, Sec. 2.4).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bandit trial table of one subject/policy: ``episode``, ``trial``, ``choice`` (0/1), ``reward``.
+    alpha, beta : float
+        Learning rate and inverse temperature.
+
+    Returns
+    -------
+    float
+        Summed NLL (nats).
+
+    Raises
+    ------
+    ValueError
+        For a missing column, NaN, or a choice other than 0/1.
+    """
+    d = validate_bandit_trials(df, ["episode", "trial", "choice", "reward"]).sort_values(["episode", "trial"])
+    if not d["choice"].isin([0, 1]).all():
+        raise ValueError("Rescorla-Wagner fits need two-armed choices (0/1)")
+    return _rw_nll(np.array([alpha, beta]), *_arrays(d))
+
+
+def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high_volatility"), n_starts: int = 5,
+                        seed: int = 0) -> pd.DataFrame:
+    """Maximum-likelihood Rescorla-Wagner fits (free ``alpha`` in [0, 1], ``beta`` in [0, 50]) per group.
+
+    Wang et al. 2016 (Sec. 3.1.4) and Wang et al. 2018 (Simulation 2, Fig. 3d) fit this model to the agent's
+    choices in blocks of different volatility: a higher fitted ``alpha`` under high volatility means the
+    learned algorithm adapts its learning rate. Each group's episodes share the parameters; L-BFGS-B
+    (scipy) from ``n_starts`` random starts, the best kept.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bandit trial table: ``episode``, ``trial``, ``choice`` (0/1), ``reward`` and the ``by`` columns.
+    by : str or sequence of str
+        Grouping columns (default: policy and volatility; add ``"episode"`` for one fit per episode).
+    n_starts : int
+        Random starts per group.
+    seed : int
+        Seed of the starts.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group: the ``by`` columns, ``alpha``, ``beta``, ``nll``, ``n_trials``, ``converged``.
+
+    Raises
+    ------
+    ValueError
+        For a missing column, NaN, a choice other than 0/1, or ``n_starts < 1``.
+    """
+    if n_starts < 1:
+        raise ValueError(f"n_starts must be >= 1, got {n_starts}")
+    by = [by] if isinstance(by, str) else list(by)
+    d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "trial", "choice", "reward"])])
+    if not d["choice"].isin([0, 1]).all():
+        raise ValueError("Rescorla-Wagner fits need two-armed choices (0/1)")
+    rng = np.random.default_rng(seed)
+    bounds = [(0.0, 1.0), (0.0, 50.0)]
+    rows = []
+    for key, g in d.groupby(by, sort=True):
+        arrays = _arrays(g.sort_values(["episode", "trial"]))
+        best = None
+        for _ in range(n_starts):
+            x0 = np.array([rng.uniform(0.05, 0.95), rng.uniform(0.5, 15.0)])
+            res = optimize.minimize(_rw_nll, x0, args=arrays, method="L-BFGS-B", bounds=bounds)
+            if best is None or res.fun < best.fun:
+                best = res
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(by, key)), "alpha": best.x[0], "beta": best.x[1], "nll": best.fun,
+                     "n_trials": int(arrays[2].sum()), "converged": bool(best.success)})
+    return pd.DataFrame(rows)

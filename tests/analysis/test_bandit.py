@@ -1,0 +1,70 @@
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from metarl_neuro.agents import baselines as bl
+from metarl_neuro.analysis import cumulative_regret, fit_rescorla_wagner, rescorla_wagner_nll, suboptimal_pulls
+from metarl_neuro.logs import bandit_trials
+from metarl_neuro.tasks import BanditTask
+
+
+def table():
+    # two policies x two episodes x three trials
+    rows = []
+    for policy, regrets in (("A", [[0.5, 0.0, 0.5], [0.0, 0.0, 0.0]]), ("B", [[0.2, 0.2, 0.2], [0.4, 0.4, 0.4]])):
+        for e, rs in enumerate(regrets):
+            for t, r in enumerate(rs):
+                rows.append({"policy": policy, "episode": e, "trial": t, "regret": r, "optimal": r == 0})
+    return pd.DataFrame(rows)
+
+
+def test_cumulative_regret_by_hand():
+    out = cumulative_regret(table()).set_index(["policy", "trial"])
+    assert out.loc[("A", 2), "mean"] == pytest.approx(0.5)  # (1.0 + 0.0) / 2
+    assert out.loc[("B", 0), "mean"] == pytest.approx(0.3) and out.loc[("B", 2), "mean"] == pytest.approx(0.9)
+    assert out.loc[("B", 2), "trials"] == 3 and out.loc[("B", 2), "n_episodes"] == 2
+    half = stats.t.ppf(0.975, 1) * np.std([0.6, 1.2], ddof=1) / np.sqrt(2)
+    assert out.loc[("B", 2), "ci_hi"] - out.loc[("B", 2), "mean"] == pytest.approx(half)
+
+
+def test_suboptimal_pulls_by_hand():
+    out = suboptimal_pulls(table()).set_index("policy")
+    assert out.loc["A", "mean"] == pytest.approx(1.0) and out.loc["A", "fraction"] == pytest.approx(2 / 6)
+    assert out.loc["B", "mean"] == pytest.approx(3.0) and out.loc["B", "fraction"] == pytest.approx(1.0)
+
+
+def test_rescorla_wagner_fit_recovers_the_learning_rate():
+    B = 400
+    tables = []
+    for alpha in (0.15, 0.6):
+        log = bl.run_policy(bl.RescorlaWagner(B, alpha=alpha, beta=8.0, seed=3), BanditTask(B, "restless", seed=4))
+        t = bandit_trials(log, "sim", f"alpha={alpha}")
+        tables.append(t)
+    fit = fit_rescorla_wagner(pd.concat(tables), by="policy").set_index("policy")
+    assert fit.loc["alpha=0.15", "alpha"] == pytest.approx(0.15, abs=0.05)
+    assert fit.loc["alpha=0.6", "alpha"] == pytest.approx(0.6, abs=0.1)
+    assert fit.loc["alpha=0.6", "beta"] == pytest.approx(8.0, rel=0.25)
+    assert fit["converged"].all() and (fit["n_trials"] == B * 100).all()
+    # the fit's NLL is the model's NLL at the estimate, and no worse than at the truth
+    one = tables[0]
+    best = fit.loc["alpha=0.15"]
+    assert rescorla_wagner_nll(one, best["alpha"], best["beta"]) == pytest.approx(best["nll"])
+    assert best["nll"] <= rescorla_wagner_nll(one, 0.15, 8.0) + 1e-6
+
+
+def test_bad_input_is_named():
+    t = table()
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['regret'\]"):
+        cumulative_regret(t.drop(columns="regret"))
+    bad = t.copy()
+    bad.loc[0, "regret"] = -1.0
+    with pytest.raises(ValueError, match="'regret' must be >= 0"):
+        cumulative_regret(bad)
+    with pytest.raises(ValueError, match="repeat a"):
+        cumulative_regret(pd.concat([t, t]))
+    t3 = t.assign(choice=2, reward=1.0)
+    with pytest.raises(ValueError, match="two-armed choices"):
+        fit_rescorla_wagner(t3, by="policy")
+    with pytest.raises(TypeError, match="DataFrame"):
+        suboptimal_pulls([1, 2])

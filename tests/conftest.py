@@ -1,0 +1,7 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Tables cached by the code under test (Gittins indices) go to a temporary folder, not ~/.cache."""
+    monkeypatch.setenv("METARL_NEURO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -1,0 +1,63 @@
+import pandas as pd
+import pytest
+
+from metarl_neuro.analyze import main as analyze_main
+from metarl_neuro.experiments import BanditConfig
+from metarl_neuro.run import RUN_FILES, Run
+from metarl_neuro.simulate import main, simulate_bandit
+
+
+def tiny(**kw):
+    return BanditConfig(**{"episodes": 64, "batch": 16, "eval_episodes": 20, "device": "cpu", **kw})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return simulate_bandit(tiny(), tmp_path_factory.mktemp("bandit") / "run", progress=False)
+
+
+def test_run_folder_agent_and_baselines_on_the_same_episodes(run_dir, capsys):
+    for f in RUN_FILES:
+        assert (run_dir / f).is_file(), f
+    assert (run_dir / "figures" / "regret.png").stat().st_size > 1000
+    run = Run.load(run_dir)
+    t = run.trials
+    assert set(t["policy"]) == {"meta-rl", "UCB1", "Thompson", "Gittins", "Bayes-optimal"}
+    assert (t.groupby("policy").size() == 20 * 100).all()
+    # every policy met the same bandits
+    means = t.pivot_table(index=["episode", "trial"], columns="policy", values="mean_0")
+    assert means.nunique(axis=1).eq(1).all()
+    ds = run.activations
+    assert ds["h"].shape == (20, 100, 48) and ds.attrs["variant"] == "independent"
+    assert run.agent.n_actions == 2
+
+
+def test_same_seed_same_trials(run_dir, tmp_path):
+    again = simulate_bandit(tiny(), tmp_path / "again", progress=False)
+    a = pd.read_parquet(run_dir / "trials.parquet").drop(columns="subject")
+    b = pd.read_parquet(again / "trials.parquet").drop(columns="subject")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_test_variant_restless_and_eleven_arm(tmp_path, capsys):
+    r = Run.load(simulate_bandit(tiny(variant="restless"), tmp_path / "restless", progress=False))
+    assert set(r.trials["policy"]) == {"meta-rl", "UCB1", "Thompson", "Gittins", "Rescorla-Wagner"}
+    assert "Rescorla-Wagner fits by volatility" in capsys.readouterr().out
+    r = Run.load(simulate_bandit(tiny(variant="eleven-arm"), tmp_path / "eleven", progress=False))
+    assert set(r.trials["policy"]) == {"meta-rl"} and r.trials["trial"].max() == 4
+    assert r.agent.n_actions == 11
+    r = Run.load(simulate_bandit(tiny(variant="easy", test_variant="medium"), tmp_path / "em", progress=False))
+    assert set(r.trials["mean_0"].round(2)) == {0.25, 0.75}
+
+
+def test_cli_cross_test_and_analyze(tmp_path, capsys):
+    args = ["bandit", "--episodes", "16", "--batch", "16", "--eval-episodes", "6", "--device", "cpu", "--no-progress"]
+    assert main([*args, "--cross-test", "--out", str(tmp_path / "cross")]) == 0
+    m = pd.read_csv(tmp_path / "cross" / "regret_matrix.csv", index_col=0)
+    assert list(m.index) == ["independent", "uniform", "easy", "medium", "hard"] and list(m.columns) == list(m.index)
+    assert (m.to_numpy() >= 0).all() and (tmp_path / "cross" / "figures" / "regret_matrix.png").is_file()
+    capsys.readouterr()
+    assert analyze_main([str(tmp_path / "cross" / "train-easy")]) == 0
+    assert "Cumulative expected regret at trial 100" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["bandit", "--variant", "nope"])

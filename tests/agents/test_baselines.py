@@ -1,5 +1,5 @@
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -62,7 +62,7 @@ def test_thompson_by_hand():
     assert (p.s[rows, 0] == 1).all()
 
 
-@lru_cache(maxsize=None)
+@cache
 def brute_force(s0, f0, s1, f1, left):
     """Expected remaining reward of the Bayes-optimal policy, by plain recursion in exact fractions."""
     if left == 0:

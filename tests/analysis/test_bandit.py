@@ -4,7 +4,12 @@ import pytest
 from scipy import stats
 
 from metarl_neuro.agents import baselines as bl
-from metarl_neuro.analysis import cumulative_regret, fit_rescorla_wagner, rescorla_wagner_nll, suboptimal_pulls
+from metarl_neuro.analysis import (
+    cumulative_regret,
+    fit_rescorla_wagner,
+    rescorla_wagner_nll,
+    suboptimal_pulls,
+)
 from metarl_neuro.logs import bandit_trials
 from metarl_neuro.tasks import BanditTask
 

@@ -3,6 +3,9 @@
 
     pytest benchmarks/test_decode_speed.py --benchmark-enable -o addopts="" -s
 
+Marked ``slow``: it is left out of the default test run (a minute or more per case), and runs with the
+other benchmarks under ``-o addopts=""``.
+
 The activations are those of an untrained A2C-LSTM (48 units) on 300 frozen-weight episodes of the default
 (compressed) two-step task: real dataset layout and sizes, made in a few seconds.
 """
@@ -27,6 +30,7 @@ def activations():
     return activations_dataset(record, config.gamma, {}).load()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_decode_hidden_300_episodes(benchmark, activations, n_jobs):
     table = benchmark.pedantic(decode_hidden, args=(activations,), kwargs={"n_permutations": 100, "n_jobs": n_jobs},

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from metarl_neuro.agents import Carry, a2c_update, collect_rollout
-from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.experiments import BanditConfig, TwoStepConfig
 from metarl_neuro.simulate import a2c_settings, build
 
 
@@ -21,10 +21,11 @@ def _report(benchmark, steps: int, label: str) -> None:
     print(f"\n{label}: {rate:,.0f} environment steps/s")
 
 
-@pytest.mark.parametrize("batch", [TwoStepConfig().batch, 128])
-def test_training_update_throughput(benchmark, batch):
+@pytest.mark.parametrize("experiment,batch", [("two-step", TwoStepConfig().batch), ("two-step", 128),
+                                              ("bandit", BanditConfig().batch)])
+def test_training_update_throughput(benchmark, experiment, batch):
     """One A2C update (unroll + backward + RMSProp step) at the default config, on CPU."""
-    cfg = TwoStepConfig(batch=batch)
+    cfg = (TwoStepConfig if experiment == "two-step" else BanditConfig)(batch=batch)
     torch.set_num_threads(cfg.threads)
     agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
     settings = a2c_settings(cfg)
@@ -36,7 +37,7 @@ def test_training_update_throughput(benchmark, batch):
         a2c_update(agent, opt, rollout, settings)
 
     benchmark.pedantic(update, rounds=20, warmup_rounds=2)
-    _report(benchmark, cfg.unroll * cfg.batch, f"training, batch {batch}")
+    _report(benchmark, cfg.unroll * cfg.batch, f"{experiment} training, batch {batch}")
 
 
 def test_task_step_throughput(benchmark):
@@ -53,3 +54,19 @@ def test_task_step_throughput(benchmark):
 
     benchmark.pedantic(steps, rounds=10, warmup_rounds=1)
     _report(benchmark, 100 * 1024, "task alone, batch 1024")
+
+
+def test_bandit_task_and_baselines_throughput(benchmark):
+    """The bandit task stepped by the exact Bayes-optimal policy (table lookups), 1024 episodes x 100 trials."""
+    from metarl_neuro.agents import baselines
+    from metarl_neuro.tasks import BanditTask
+
+    policy = baselines.BayesOptimal(1024, "independent")  # solves the DP once, outside the timing
+    task = BanditTask(1024, "independent", check_actions=False)
+
+    def episode():
+        policy.s[:], policy.f[:], policy.t = 0, 0, 0
+        baselines.run_policy(policy, task)
+
+    benchmark.pedantic(episode, rounds=5, warmup_rounds=1)
+    _report(benchmark, 100 * 1024, "bandit task + Bayes-optimal policy, batch 1024")

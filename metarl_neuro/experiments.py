@@ -99,7 +99,7 @@ class BanditConfig:
 
     seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
     episodes: int = _f(20_000, "training episodes (Wang et al. 2016, Sec. 3.1); 0 evaluates the untrained agent")
-    batch: int = _f(32, "episodes simulated in parallel per update (as the two-step default)")
+    batch: int = _f(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
     device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
     test_variant: str = _f("", "bandit distribution of the frozen test (default: the training variant)",
@@ -112,7 +112,7 @@ class BanditConfig:
     gamma: float = _f(0.9, "discount factor per step (our choice, as Wang 2018)")
     value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
     entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
-    unroll: int = _f(100, "BPTT unroll in steps per update (one 100-trial episode)")
+    unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
     gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
     max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
     eval_episodes: int = _f(300, "frozen-weight test episodes (Wang 2016, 3.1: 300)")

@@ -61,3 +61,19 @@ def test_cli_cross_test_and_analyze(tmp_path, capsys):
     assert "Cumulative expected regret at trial 100" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["bandit", "--variant", "nope"])
+
+
+def test_help_documents_every_bandit_option(capsys):
+    from metarl_neuro.simulate import make_parser
+
+    with pytest.raises(SystemExit):
+        make_parser().parse_args(["bandit", "--help"])
+    text = capsys.readouterr().out
+    for f in BanditConfig().to_dict():
+        assert f"--{f.replace('_', '-')}" in text
+    assert "--cross-test" in text and "eleven-arm" in text
+
+
+def test_bad_config_is_a_clear_error(capsys):
+    assert main(["bandit", "--n-trials", "-1", "--no-progress"]) == 2
+    assert "n_trials must be >= 0" in capsys.readouterr().err

@@ -65,7 +65,8 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     Returns
     -------
     X : numpy.ndarray
-        ``(n_trials, n_units)`` float64: ``h`` at the chosen step of trials 1.. of each episode.
+        ``(n_trials, n_units)`` float32 (the dtype of the stored activations): ``h`` at the chosen step of
+        trials 1.. of each episode.
     trials : pandas.DataFrame
         One row per trial (same order): ``episode``, ``trial``, ``step`` and the variables ``prev_reward``,
         ``prev_choice``, ``prev_transition``, ``prev_reward_x_transition`` (1 where the previous trial was
@@ -112,7 +113,7 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     table["step"] = table["s_start"] if at == "trial_start" else table["s_end"]
     e, s = table["e"].to_numpy(), table["step"].to_numpy()
     table["value"] = ds["value"].values[e, s].astype(float)
-    X = ds["h"].values[e, s].astype(np.float64)
+    X = ds["h"].values[e, s].astype(np.float32)
     cols = ["episode", "trial", "step", *TWO_STEP_TARGETS]
     return X, table[cols].reset_index(drop=True)
 
@@ -262,6 +263,7 @@ def unit_tuning(
     if unknown:
         raise ValueError(f"unknown variable(s) {unknown}; known: {sorted(design.columns)}")
     exog = sm.add_constant(design[list(variables)])
+    X = X.astype(np.float64)
     rows = []
     for u in range(X.shape[1]):
         res = sm.OLS(X[:, u], exog).fit()

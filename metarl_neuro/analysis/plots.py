@@ -153,7 +153,7 @@ def plot_decoding(table: pd.DataFrame, ax=None, title: str | None = None):
         If ``table`` lacks a column of the decoding table.
     """
     _require(table, ("target", "metric", "mean", "sd", "chance_lo", "chance_hi"), "decoding table")
-    fig, ax = _axes(ax, (4.2, 3.4))
+    fig, ax = _axes(ax, (6.4, 3.6))
     y = np.arange(len(table))
     for i, row in enumerate(table.itertuples()):
         ax.fill_betweenx([i - 0.35, i + 0.35], row.chance_lo, row.chance_hi, color="0.85", lw=0,

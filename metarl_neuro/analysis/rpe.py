@@ -135,7 +135,9 @@ def rpe_regression(
     ------
     ValueError
         If the run folder has no activations or trial table, the task has no second-stage step, ``fit`` has
-        several rows or lacks a parameter, or the agent's and the table's trials do not match.
+        several rows or lacks a parameter, the agent's and the table's trials do not match, or the learner's
+        RPEs are constant (e.g. fitted to an untrained agent whose choices ignore rewards: pass the trained
+        agent's fit).
     """
     from metarl_neuro.run import Run
 
@@ -154,6 +156,13 @@ def rpe_regression(
     data = data.dropna(subset=["agent_rpe", "rpe_mb", "rpe_mf"])
     if len(data) < 3:
         raise ValueError(f"only {len(data)} trials match between the activations and the trial table")
+    flat = [c for c in ("rpe_mb", "rpe_mf") if float(data[c].std()) < 1e-12]
+    if flat:
+        raise ValueError(
+            f"the learner's {' and '.join(flat)} are constant (learning rates {params.get('alpha1', '?')}, "
+            f"{params.get('alpha2', '?')}: a fit to choices that do not depend on rewards); pass fit= with the "
+            "parameters of another run, e.g. the trained agent's, to use the same learner"
+        )
     rows = []
     for name, cols in (("model-based", ["rpe_mb"]), ("model-free", ["rpe_mf"]), ("both", ["rpe_mb", "rpe_mf"])):
         res = sm.OLS(data["agent_rpe"], sm.add_constant(data[cols])).fit()

@@ -89,3 +89,9 @@ def test_rpe_regression_bad_input(tmp_path):
         agent_state_rpe(ds.drop_vars("rpe"))
     with pytest.raises(ValueError, match="fit has 2 rows"):
         rpe_regression(run, fit=pd.DataFrame([PARAMS, PARAMS]))
+
+
+def test_a_learner_that_does_not_learn_is_named(tmp_path):
+    run, _, _ = paper_run(tmp_path, "rpe_mb", n_episodes=5, n_trials=10)
+    with pytest.raises(ValueError, match="rpe_mb and rpe_mf are constant"):
+        rpe_regression(run, fit={**PARAMS, "alpha1": 0.0, "alpha2": 0.0})

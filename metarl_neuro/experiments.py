@@ -98,7 +98,11 @@ class BanditConfig:
     """Bandit meta-learning (Wang et al. 2016, Sec. 3.1; Wang et al. 2018, Fig. 1)."""
 
     seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
-    episodes: int = _f(20_000, "training episodes (Wang et al. 2016, Sec. 3.1); 0 evaluates the untrained agent")
+    episodes: int = _f(
+        -1,
+        "training episodes; -1: 20,000 (Wang et al. 2016, Sec. 3.1), 100,000 for eleven-arm (5-trial episodes: "
+        "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
+    )
     batch: int = _f(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
     device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
@@ -111,7 +115,11 @@ class BanditConfig:
     lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default)")
     gamma: float = _f(0.9, "discount factor per step (our choice, as Wang 2018)")
     value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
+    entropy_coef: float = _f(
+        -1.0,
+        "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
+        "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
+    )
     unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
     gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
     max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
@@ -120,6 +128,13 @@ class BanditConfig:
     threads: int = _f(1, "torch CPU threads")
 
     def __post_init__(self):
+        eleven = self.variant == "eleven-arm"
+        if self.episodes == -1:  # variant defaults, resolved so that config.json holds the values used
+            object.__setattr__(self, "episodes", 100_000 if eleven else 20_000)
+        if self.entropy_coef == -1.0:
+            object.__setattr__(self, "entropy_coef", 0.5 if eleven else 0.05)
+        if self.entropy_coef < 0:
+            raise ValueError(f"entropy_coef must be >= 0 (or -1 for the variant's default), got {self.entropy_coef}")
         _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"),
                   ("gamma", "gae_lambda", "volatility_low", "volatility_high"))
         if self.n_trials < 0:

@@ -109,8 +109,10 @@ class BanditConfig:
     test_variant: str = _f("", "bandit distribution of the frozen test (default: the training variant)",
                            choices=("",) + _BANDIT_VARIANTS)
     n_trials: int = _f(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)")
-    volatility_low: float = _f(0.01, "restless: SD per trial of the random walk in low-volatility episodes (our choice)")
-    volatility_high: float = _f(0.1, "restless: SD per trial of the random walk in high-volatility episodes (our choice)")
+    volatility_low: float = _f(0.02, "restless: SD per trial of the random walk in low-volatility episodes "
+                               "(our choice; see BanditTask)")
+    volatility_high: float = _f(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
+                                "(our choice; see BanditTask)")
     hidden_size: int = _f(48, "LSTM units (Wang 2016, 3.1)")
     lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default)")
     gamma: float = _f(0.9, "discount factor per step (our choice, as Wang 2018)")

@@ -29,8 +29,10 @@ from metarl_neuro.analysis import (
     fit_hybrid,
     fit_rescorla_wagner,
     from_hbayesdm,
+    harlow_performance,
     plot_cumulative_regret,
     plot_decoding,
+    plot_harlow_performance,
     plot_lagged_regression,
     plot_population_pca,
     plot_rpe_regression,
@@ -47,7 +49,7 @@ from metarl_neuro.analysis import (
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["bandit_report", "hidden_report", "main", "two_step_report"]
+__all__ = ["bandit_report", "harlow_report", "hidden_report", "main", "two_step_report"]
 
 _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
 
@@ -127,6 +129,24 @@ def bandit_report(trials: pd.DataFrame, figures: Path, title: str) -> dict:
     atomic_write(figures / "regret.png", lambda p: fig.savefig(p, format="png", dpi=120))
     plt.close(fig)
     return {"regret": regret, "final": final, "suboptimal": sub, "rescorla_wagner": rw}
+
+
+def harlow_report(trials: pd.DataFrame, figures: Path, title: str) -> pd.DataFrame:
+    """Percent correct by trial number at each training stage (Wang 2018 Fig. 6c), printed and drawn
+    (``harlow_performance.png``)."""
+    table = harlow_performance(trials)
+    wide = table.pivot(index="training_episodes", columns="trial_number", values="pct_correct")
+    print("\n% correct by trial within episode (held-out objects), rows: training episodes:")
+    print(wide.round(1).to_string())
+    final = table[table["training_episodes"] == table["training_episodes"].max()]
+    later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
+    print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
+          f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
+    figures.mkdir(parents=True, exist_ok=True)
+    fig = plot_harlow_performance(table, title=title)
+    atomic_write(figures / "harlow_performance.png", lambda p: fig.savefig(p, format="png", dpi=120))
+    plt.close(fig)
+    return table
 
 
 def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.DataFrame | None = None,
@@ -216,9 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
-        if args.path.is_dir() and Run.load(args.path).meta["experiment"] == "bandit":
+        experiment = Run.load(args.path).meta["experiment"] if args.path.is_dir() else None
+        if experiment in ("bandit", "harlow-1d"):
             run = Run.load(args.path)
-            bandit_report(run.trials, args.figures or run.path / "figures", run.path.name)
+            report = bandit_report if experiment == "bandit" else harlow_report
+            report(run.trials, args.figures or run.path / "figures", run.path.name)
             return 0
         trials, common_prob, figures = load_trials(args.path, args.format, sep)
         if args.hidden and not args.path.is_dir():

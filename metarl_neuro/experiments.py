@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["EXPERIMENTS", "BanditConfig", "TwoStepConfig", "config_hash", "resolve_device"]
+__all__ = ["EXPERIMENTS", "BanditConfig", "Harlow1DConfig", "TwoStepConfig", "config_hash", "resolve_device"]
 
 
 def _f(default, help: str, **kw):
@@ -156,8 +156,46 @@ class BanditConfig:
                           check_actions=False)
 
 
+@dataclass(frozen=True)
+class Harlow1DConfig:
+    """1-D Harlow learning-to-learn task (Wang et al. 2018, Simulation 5; issue 6's 1-D form)."""
+
+    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
+    episodes: int = _f(50_000, "training episodes (our choice, measured: trials 2-6 reach >= 90% correct); 0: untrained")
+    batch: int = _f(32, "episodes simulated in parallel per update")
+    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)")
+    max_steps: int = _f(250, "step limit per episode")
+    hidden_size: int = _f(48, "LSTM units (Wang 2018 Methods)")
+    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default)")
+    gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
+    unroll: int = _f(20, "BPTT unroll in steps per update (our choice)")
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
+    eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
+    threads: int = _f(1, "torch CPU threads")
+
+    def __post_init__(self):
+        _validate(self, ("batch", "n_trials", "max_steps", "hidden_size", "unroll", "eval_episodes", "threads"),
+                  ("gamma", "gae_lambda"))
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A 1-D :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out objects."""
+        from metarl_neuro.tasks import HarlowTask
+
+        return HarlowTask(batch_size, "1d", stimuli=variant or "train", n_trials=self.n_trials,
+                          max_steps=self.max_steps, seed=seed, device=device, check_actions=False)
+
+
 #: experiment name on the command line -> config class
-EXPERIMENTS = {"two-step": TwoStepConfig, "bandit": BanditConfig}
+EXPERIMENTS = {"two-step": TwoStepConfig, "bandit": BanditConfig, "harlow-1d": Harlow1DConfig}
 
 
 def config_hash(config) -> str:

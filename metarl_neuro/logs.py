@@ -10,7 +10,7 @@ import xarray as xr
 from metarl_neuro.agents.evaluation import EvalRecord
 from metarl_neuro.schema import TWO_STEP_COLUMNS
 
-__all__ = ["activations_dataset", "bandit_trials", "two_step_trials"]
+__all__ = ["activations_dataset", "bandit_trials", "harlow_trials", "two_step_trials"]
 
 
 def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
@@ -155,3 +155,43 @@ def bandit_trials(log: dict, subject: str, policy: str, active=None) -> pd.DataF
     for k in sorted((k for k in log if k.startswith("mean_")), key=lambda k: int(k.split("_")[1])):
         cols[k] = pick(k).astype("float64")
     return pd.DataFrame(cols).sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
+
+
+def harlow_trials(log: dict, active, subject: str, training_episodes: int) -> pd.DataFrame:
+    """The Harlow trial table from a :class:`~metarl_neuro.tasks.HarlowTask` log.
+
+    Parameters
+    ----------
+    log : dict of str to torch.Tensor
+        ``(S, B)`` log fields (``EvalRecord.log``).
+    active : torch.Tensor
+        ``(S, B)`` bool, the steps of each slot's first episode.
+    subject : str
+        Value of the ``subject`` column.
+    training_episodes : int
+        Training episodes of the agent that played (the training stage).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per completed trial: ``subject``, ``training_episodes``, ``episode`` (batch slot), ``trial``
+        (0-based), ``choice`` (side reached, 0 left / 1 right), ``rewarded_side``, ``correct`` (bool),
+        ``rewarded_object``, ``other_object`` (ids), ``step`` (step in the episode at which the object was
+        reached).
+    """
+    ended = (active.numpy().astype(bool) & log["trial_end"].numpy().astype(bool))
+    steps, slots = np.nonzero(ended)
+    pick = lambda k: log[k].numpy()[steps, slots]
+    df = pd.DataFrame({
+        "subject": pd.array([subject] * len(steps), dtype="string"),
+        "training_episodes": np.full(len(steps), int(training_episodes), dtype="int64"),
+        "episode": slots.astype("int64"),
+        "trial": pick("trial").astype("int64"),
+        "choice": pick("choice").astype("int64"),
+        "rewarded_side": pick("rewarded_side").astype("int64"),
+        "correct": pick("correct").astype(bool),
+        "rewarded_object": pick("rewarded_object").astype("int64"),
+        "other_object": pick("other_object").astype("int64"),
+        "step": pick("step_in_episode").astype("int64"),
+    })
+    return df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)

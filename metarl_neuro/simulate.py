@@ -16,6 +16,7 @@ import argparse
 import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,14 +26,22 @@ import torch
 from metarl_neuro import __version__
 from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, baselines, run_frozen, train
 from metarl_neuro.analysis import cumulative_regret, plot_regret_matrix
-from metarl_neuro.analyze import bandit_report, two_step_report
-from metarl_neuro.experiments import EXPERIMENTS, BanditConfig, TwoStepConfig, config_hash, resolve_device
-from metarl_neuro.logs import activations_dataset, bandit_trials, two_step_trials
+from metarl_neuro.analyze import bandit_report, harlow_report, two_step_report
+from metarl_neuro.experiments import (
+    EXPERIMENTS,
+    BanditConfig,
+    Harlow1DConfig,
+    TwoStepConfig,
+    config_hash,
+    resolve_device,
+)
+from metarl_neuro.logs import activations_dataset, bandit_trials, harlow_trials, two_step_trials
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_two_step",
+    "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_harlow",
+    "simulate_two_step",
 ]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
@@ -78,8 +87,12 @@ class _Trained(NamedTuple):
     episodes: int
 
 
-def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool) -> _Trained:
-    """The shared part of every ``simulate``: run folder, config, training with checkpoints and resume."""
+def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool, stages: int = 1,
+               on_stage: Callable | None = None) -> _Trained:
+    """The shared part of every ``simulate``: run folder, config, training with checkpoints and resume.
+
+    With ``stages > 1`` training stops at ``stages`` equal steps of ``config.episodes`` and calls
+    ``on_stage(agent, episodes_so_far)`` at each (stages already passed by a resumed run are skipped)."""
     run = Run(out)
     meta_path = run.path / "config.json"
     if resume:
@@ -130,9 +143,14 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool)
         run.save_training(s.rows)
 
     t0 = time.perf_counter()
-    state = train(
-        agent, task, optimizer, settings, config.episodes, sampler, state, checkpoint, config.checkpoint_every_s, progress
-    )
+    targets = [-(-config.episodes * k // stages) for k in range(1, stages + 1)]
+    for target in targets:
+        done_before = state.episodes if state is not None else 0
+        state = train(
+            agent, task, optimizer, settings, target, sampler, state, checkpoint, config.checkpoint_every_s, progress
+        )
+        if on_stage is not None and (target > done_before or target == 0):
+            on_stage(agent, state.episodes)
     return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
 
 
@@ -324,6 +342,58 @@ def cross_test_bandit(config: BanditConfig, out: Path, progress: bool = True) ->
     return matrix
 
 
+def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False, progress: bool = True,
+                    stages: int = 5) -> Path:
+    """Train on the 1-D Harlow task, test on held-out objects at successive stages, write the run folder.
+
+    Training stops at ``stages`` equal steps of ``config.episodes``; at each, ``config.eval_episodes // 5``
+    frozen-weight episodes on held-out objects (``HarlowTask(stimuli="test")``) give the learning curve; the
+    final test runs ``config.eval_episodes`` episodes. ``trials.parquet`` holds all of them, with the
+    ``training_episodes`` of the agent that played; the activations are the final test's. The report prints
+    :func:`~metarl_neuro.analysis.harlow_performance` and writes ``figures/harlow_performance.png`` (Wang et
+    al. 2018, Fig. 6c).
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    FileExistsError, FileNotFoundError
+        As :func:`simulate_two_step`.
+    """
+    curve_path = Path(out) / "learning_curve.parquet"
+    curve = [pd.read_parquet(curve_path)] if resume and curve_path.exists() else []
+
+    def evaluate(agent, n_episodes: int, episodes_so_far: int):
+        task = build(config, agent_device(agent), n_episodes, seed_offset=EVAL_TASK_SEED_OFFSET, variant="test")[1]
+        record = run_frozen(agent, task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, agent_device(agent)))
+        return harlow_trials(record.log, record.active, Path(out).name, episodes_so_far), record
+
+    def on_stage(agent, episodes_so_far: int) -> None:
+        if episodes_so_far >= config.episodes:
+            return  # the final test below
+        curve.append(evaluate(agent, max(config.eval_episodes // 5, 1), episodes_so_far)[0])
+        table = pd.concat(curve, ignore_index=True)
+        atomic_write(curve_path, lambda p: table.to_parquet(p, index=False))
+
+    t = _train_run(config, "harlow-1d", out, resume, progress, stages=stages, on_stage=on_stage)
+    run, config = t.run, t.config
+    final, record = evaluate(t.agent, config.eval_episodes, t.episodes)
+    trials = pd.concat([*curve, final], ignore_index=True)
+    run.save_trials(trials)
+    run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, "harlow-1d"), "stimuli": "test"}))
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
+    harlow_report(trials, run.path / "figures", f"Harlow 1-D, {run.path.name}")
+    return run.path
+
+
+def agent_device(agent: A2CLSTM) -> torch.device:
+    """Device of an agent's parameters."""
+    return next(agent.parameters()).device
+
+
 def _add_config_options(parser: argparse.ArgumentParser, cls) -> None:
     for f in dataclasses.fields(cls):
         kw = {"default": f.default, "help": f"{f.metadata['help']} (default: %(default)s)"}
@@ -363,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
                 cross_test_bandit(config, out, progress=progress)
             else:
                 simulate_bandit(config, out, resume=args.resume, progress=progress)
+        elif args.experiment == "harlow-1d":
+            out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
+            simulate_harlow(config, out, resume=args.resume, progress=progress)
         else:
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_two_step(config, out, resume=args.resume, progress=progress)

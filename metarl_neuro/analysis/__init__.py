@@ -14,6 +14,7 @@ from metarl_neuro.analysis.decoding import (
     trial_states,
     unit_tuning,
 )
+from metarl_neuro.analysis.harlow import harlow_performance
 from metarl_neuro.analysis.hybrid import (
     VARIANTS,
     compare_models,
@@ -27,6 +28,7 @@ from metarl_neuro.analysis.loaders import from_hbayesdm, to_trials
 from metarl_neuro.analysis.plots import (
     plot_cumulative_regret,
     plot_decoding,
+    plot_harlow_performance,
     plot_lagged_regression,
     plot_population_pca,
     plot_regret_matrix,
@@ -53,10 +55,12 @@ __all__ = [
     "fit_hybrid",
     "fit_rescorla_wagner",
     "from_hbayesdm",
+    "harlow_performance",
     "hybrid_nll",
     "hybrid_values",
     "plot_cumulative_regret",
     "plot_decoding",
+    "plot_harlow_performance",
     "plot_lagged_regression",
     "plot_population_pca",
     "plot_regret_matrix",

@@ -12,6 +12,7 @@ import pandas as pd
 __all__ = [
     "plot_cumulative_regret",
     "plot_decoding",
+    "plot_harlow_performance",
     "plot_lagged_regression",
     "plot_population_pca",
     "plot_regret_matrix",
@@ -371,6 +372,49 @@ def plot_regret_matrix(matrix: pd.DataFrame, ax=None, title: str | None = None):
     ax.set_xlabel("test variant")
     ax.set_ylabel("training variant")
     fig.colorbar(im, ax=ax, label="cumulative regret at the last trial")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = None):
+    """Percent correct by trial number, one line per training stage with 95% CIs (Wang et al. 2018, Fig. 6c).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`metarl_neuro.analysis.harlow_performance` output.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks ``trial_number``, ``pct_correct``, ``ci_lo`` or ``ci_hi``.
+    """
+    _require(table, ("trial_number", "pct_correct", "ci_lo", "ci_hi"), "Harlow table")
+    fig, ax = _axes(ax, (4.2, 3.6))
+    groups = table.groupby("training_episodes", sort=True) if "training_episodes" in table else [(None, table)]
+    cmap = plt.get_cmap("viridis")
+    groups = list(groups)
+    for i, (stage, rows) in enumerate(groups):
+        color = cmap(i / max(len(groups) - 1, 1))
+        ax.errorbar(rows["trial_number"], rows["pct_correct"],
+                    yerr=[rows["pct_correct"] - rows["ci_lo"], rows["ci_hi"] - rows["pct_correct"]],
+                    color=color, marker="o", ms=3, capsize=2, label=f"{stage:,} episodes" if stage is not None else None)
+    ax.axhline(50, color="0.6", lw=0.8, ls="--")
+    ax.set_xlabel("trial within episode")
+    ax.set_ylabel("% correct")
+    ax.set_ylim(0, 100)
+    ax.set_xticks(sorted(table["trial_number"].unique()))
+    if groups[0][0] is not None:
+        ax.legend(frameon=False, fontsize=7, title="training", title_fontsize=7, loc="lower right")
     if title:
         ax.set_title(title)
     return fig

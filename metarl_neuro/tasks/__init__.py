@@ -3,6 +3,7 @@
 from metarl_neuro.tasks._protocol import LogField
 from metarl_neuro.tasks.bandit import BANDIT_VARIANTS, BanditTask
 from metarl_neuro.tasks.gym import TwoStepEnv, register_envs
+from metarl_neuro.tasks.harlow import HarlowAction, HarlowTask
 from metarl_neuro.tasks.two_step import (
     DriftingRewards,
     SwappingRewards,
@@ -18,6 +19,8 @@ __all__ = [
     "BANDIT_VARIANTS",
     "BanditTask",
     "DriftingRewards",
+    "HarlowAction",
+    "HarlowTask",
     "LogField",
     "SwappingRewards",
     "TwoStepAction",

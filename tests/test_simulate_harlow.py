@@ -1,0 +1,31 @@
+import pandas as pd
+
+from metarl_neuro.analyze import main as analyze_main
+from metarl_neuro.experiments import Harlow1DConfig
+from metarl_neuro.run import RUN_FILES, Run
+from metarl_neuro.simulate import main, simulate_harlow
+
+
+def test_harlow_run_folder_learning_curve_and_report(tmp_path, capsys):
+    cfg = Harlow1DConfig(episodes=320, batch=32, eval_episodes=25, device="cpu")
+    run = Run.load(simulate_harlow(cfg, tmp_path / "h", progress=False))
+    for f in RUN_FILES:
+        assert (run.path / f).is_file(), f
+    t = run.trials
+    stages = sorted(t["training_episodes"].unique())
+    assert len(stages) == 5 and stages[-1] >= 320  # four learning-curve stages and the final test
+    final = t[t["training_episodes"] == stages[-1]]
+    assert final["episode"].nunique() == 25 and final["trial"].max() <= 5
+    assert (final["rewarded_object"] >= 900).all()  # held-out objects
+    assert (run.path / "figures" / "harlow_performance.png").stat().st_size > 1000
+    assert "% correct by trial within episode" in capsys.readouterr().out
+    assert analyze_main([str(run.path)]) == 0
+    # same seed, same trials
+    again = Run.load(simulate_harlow(cfg, tmp_path / "again", progress=False)).trials
+    pd.testing.assert_frame_equal(t.drop(columns="subject"), again.drop(columns="subject"))
+
+
+def test_harlow_cli(tmp_path):
+    assert main(["harlow-1d", "--episodes", "64", "--eval-episodes", "5", "--no-progress", "--device", "cpu",
+                 "--out", str(tmp_path / "cli")]) == 0
+    assert Run.load(tmp_path / "cli").meta["experiment"] == "harlow-1d"

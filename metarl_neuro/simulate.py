@@ -20,12 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 import torch
 
 from metarl_neuro import __version__
 from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, baselines, run_frozen, train
-from metarl_neuro.analysis import cumulative_regret, plot_regret_matrix
+from metarl_neuro.analysis import cumulative_regret, plot_harlow_episode, plot_regret_matrix
 from metarl_neuro.analyze import bandit_report, harlow_report, two_step_report
 from metarl_neuro.experiments import (
     EXPERIMENTS,
@@ -386,7 +387,31 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False, pro
     run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, "harlow-1d"), "stimuli": "test"}))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
     harlow_report(trials, run.path / "figures", f"Harlow 1-D, {run.path.name}")
+    strip = harlow_episode_strip(t.agent, config)
+    atomic_write(run.path / "figures" / "harlow_episode.png", lambda p: strip.savefig(p, format="png", dpi=120))
     return run.path
+
+
+@torch.inference_mode()
+def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
+    """Play one held-out 1-D Harlow episode with frozen weights and draw it as the agent saw it
+    (:func:`~metarl_neuro.analysis.plot_harlow_episode`)."""
+    device = agent_device(agent)
+    task = build(config, device, 1, seed_offset=EVAL_TASK_SEED_OFFSET + 1, variant="test")[1]
+    sampler = make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET + 1, device)
+    obs, state = task.reset(), agent.initial_state(1, device)
+    prev_a, prev_r = torch.full((1,), -1, dtype=torch.long, device=device), torch.zeros(1, device=device)
+    seen, paid = [], []
+    for _ in range(config.max_steps):
+        seen.append(obs[0].cpu().numpy())
+        logits, _, state = agent(obs, prev_a, prev_r, state)
+        a = torch.multinomial(torch.softmax(logits, -1), 1, generator=sampler).squeeze(-1)
+        obs, r, done, _ = task.step(a)
+        paid.append(float(r[0]))
+        prev_a, prev_r = a, r
+        if bool(done[0]):
+            break
+    return plot_harlow_episode(np.stack(seen), np.array(paid), task.code_size, title="one held-out test episode")
 
 
 def agent_device(agent: A2CLSTM) -> torch.device:

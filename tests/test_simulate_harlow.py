@@ -17,7 +17,8 @@ def test_harlow_run_folder_learning_curve_and_report(tmp_path, capsys):
     final = t[t["training_episodes"] == stages[-1]]
     assert final["episode"].nunique() == 25 and final["trial"].max() <= 5
     assert (final["rewarded_object"] >= 900).all()  # held-out objects
-    assert (run.path / "figures" / "harlow_performance.png").stat().st_size > 1000
+    for name in ("harlow_performance.png", "harlow_episode.png"):
+        assert (run.path / "figures" / name).stat().st_size > 1000
     assert "% correct by trial within episode" in capsys.readouterr().out
     assert analyze_main([str(run.path)]) == 0
     # same seed, same trials
@@ -29,3 +30,13 @@ def test_harlow_cli(tmp_path):
     assert main(["harlow-1d", "--episodes", "64", "--eval-episodes", "5", "--no-progress", "--device", "cpu",
                  "--out", str(tmp_path / "cli")]) == 0
     assert Run.load(tmp_path / "cli").meta["experiment"] == "harlow-1d"
+
+
+def test_episode_strip_bad_input():
+    import numpy as np
+    import pytest
+
+    from metarl_neuro.analysis import plot_harlow_episode
+
+    with pytest.raises(ValueError, match="observations must be"):
+        plot_harlow_episode(np.zeros((3, 10)), np.zeros(3), code_size=10)

@@ -12,6 +12,7 @@ import pandas as pd
 __all__ = [
     "plot_cumulative_regret",
     "plot_decoding",
+    "plot_harlow_episode",
     "plot_harlow_performance",
     "plot_lagged_regression",
     "plot_population_pca",
@@ -417,4 +418,56 @@ def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = No
         ax.legend(frameon=False, fontsize=7, title="training", title_fontsize=7, loc="lower right")
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_harlow_episode(observations: np.ndarray, rewards: np.ndarray, code_size: int, title: str | None = None):
+    """One 1-D Harlow episode as the agent saw it: a PNG strip, one row per step, one column per window cell.
+
+    The fixation marker is drawn red; an object cell gets a colour computed from its binary code (the same
+    object, the same colour); empty cells are white. The reward of each step is written at the right.
+
+    Parameters
+    ----------
+    observations : numpy.ndarray
+        ``(steps, window * (1 + code_size))`` float, the agent's observations.
+    rewards : numpy.ndarray
+        ``(steps,)`` rewards paid for each step's action.
+    code_size : int
+        Bits of an object's code.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the observation width is not a multiple of ``1 + code_size``.
+    """
+    obs = np.asarray(observations, dtype=float)
+    if obs.ndim != 2 or obs.shape[1] % (1 + code_size):
+        raise ValueError(f"observations must be (steps, window * {1 + code_size}), got {obs.shape}")
+    steps, window = obs.shape[0], obs.shape[1] // (1 + code_size)
+    cells = obs.reshape(steps, window, 1 + code_size)
+    weights = np.random.default_rng(0).random((code_size, 3))  # a fixed code -> colour map
+    colour = np.clip((cells[..., 1:] @ weights) / max(code_size / 4, 1), 0, 1) * 0.8 + 0.1
+    img = np.ones((steps, window, 3))
+    has_object = cells[..., 1:].any(-1)
+    img[has_object] = colour[has_object]
+    img[cells[..., 0] > 0] = (0.85, 0.1, 0.1)
+    fig, ax = plt.subplots(figsize=(3.2, max(2.5, 0.12 * steps)), layout="constrained")
+    ax.imshow(img, aspect="auto", interpolation="nearest")
+    ax.axvline(window // 2 - 0.5, color="0.3", lw=0.6)
+    ax.axvline(window // 2 + 0.5, color="0.3", lw=0.6)
+    for t, r in enumerate(np.asarray(rewards, dtype=float)):
+        if r:
+            ax.text(window - 0.3, t, f"{r:+g}", va="center", fontsize=6)
+    ax.set_xticks(range(window), [str(k - window // 2) for k in range(window)], fontsize=7)
+    ax.set_xlabel("cell relative to gaze")
+    ax.set_ylabel("step")
+    if title:
+        ax.set_title(title, fontsize=9)
     return fig

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-__all__ = ["EXPERIMENTS", "BanditConfig", "Harlow1DConfig", "TwoStepConfig", "config_hash", "resolve_device"]
+__all__ = [
+    "EXPERIMENTS", "BanditConfig", "Harlow1DConfig", "PsychLabHarlowConfig", "TwoStepConfig", "config_hash", "resolve_device",
+]
 
 
 def _f(default, help: str, **kw):
@@ -194,8 +196,56 @@ class Harlow1DConfig:
                           max_steps=self.max_steps, seed=seed, device=device, check_actions=False)
 
 
+@dataclass(frozen=True)
+class PsychLabHarlowConfig:
+    """DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5); needs ``deepmind_lab``."""
+
+    seed: int = _f(0, "seed of the network initialisation, the levels' episodes and the action samples")
+    episodes: int = _f(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs)")
+    batch: int = _f(16, "Lab instances stepped in parallel")
+    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    width: int = _f(84, "observation width in pixels (Wang 2016)")
+    height: int = _f(84, "observation height in pixels (Wang 2016)")
+    fps: int = _f(60, "frames per second of the level")
+    dataset_path: str = _f("", "folder of the Brady et al. 2008 images (the level's datasetPath)")
+    action_repeat: int = _f(4, "frames per agent step (our choice)")
+    look_speed: int = _f(20, "LOOK_LEFT_RIGHT_PIXELS_PER_FRAME of a look action (our choice)")
+    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
+    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
+    gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
+    unroll: int = _f(20, "BPTT unroll in steps per update")
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
+    eval_episodes: int = _f(100, "frozen-weight test episodes")
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
+    threads: int = _f(1, "torch CPU threads")
+
+    def __post_init__(self):
+        _validate(self, ("batch", "width", "height", "fps", "action_repeat", "hidden_size", "unroll",
+                         "eval_episodes", "threads"), ("gamma", "gae_lambda"))
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.PsychLabHarlow` of ``batch_size`` Lab instances (raises
+        ``ImportError`` with build instructions when ``deepmind_lab`` is missing)."""
+        from metarl_neuro.tasks import PsychLabHarlow
+
+        return PsychLabHarlow(batch_size, self.width, self.height, self.fps, self.dataset_path or None,
+                              self.action_repeat, self.look_speed, seed=seed, device=device)
+
+
 #: experiment name on the command line -> config class
-EXPERIMENTS = {"two-step": TwoStepConfig, "bandit": BanditConfig, "harlow-1d": Harlow1DConfig}
+EXPERIMENTS = {
+    "two-step": TwoStepConfig,
+    "bandit": BanditConfig,
+    "harlow-1d": Harlow1DConfig,
+    "psychlab-harlow": PsychLabHarlowConfig,
+}
 
 
 def config_hash(config) -> str:

@@ -25,13 +25,14 @@ import pandas as pd
 import torch
 
 from metarl_neuro import __version__
-from metarl_neuro.agents import A2CLSTM, A2CSettings, TrainState, baselines, run_frozen, train
+from metarl_neuro.agents import A2CLSTM, A2CSettings, ConvA2CLSTM, TrainState, baselines, run_frozen, train
 from metarl_neuro.analysis import cumulative_regret, plot_harlow_episode, plot_regret_matrix
 from metarl_neuro.analyze import bandit_report, harlow_report, two_step_report
 from metarl_neuro.experiments import (
     EXPERIMENTS,
     BanditConfig,
     Harlow1DConfig,
+    PsychLabHarlowConfig,
     TwoStepConfig,
     config_hash,
     resolve_device,
@@ -42,7 +43,7 @@ from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
     "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_harlow",
-    "simulate_two_step",
+    "simulate_psychlab", "simulate_two_step",
 ]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
@@ -66,7 +67,10 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
     """
     task = config.make_task(batch_size, config.seed + seed_offset, device, variant)
     torch.manual_seed(config.seed)
-    agent = A2CLSTM(task.obs_dim, task.n_actions, config.hidden_size).to(device)
+    if hasattr(task, "obs_shape"):  # pixels: the conv-LSTM agent
+        agent = ConvA2CLSTM(task.obs_shape, task.n_actions, config.hidden_size).to(device)
+    else:
+        agent = A2CLSTM(task.obs_dim, task.n_actions, config.hidden_size).to(device)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=config.lr, alpha=0.99, eps=1e-5)
     return agent, task, optimizer
 
@@ -414,6 +418,32 @@ def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
     return plot_harlow_episode(np.stack(seen), np.array(paid), task.code_size, title="one held-out test episode")
 
 
+def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train the conv-LSTM agent on DeepMind Lab's PsychLab Harlow level and test it with frozen weights.
+
+    Needs ``deepmind_lab`` (``ImportError`` with build instructions otherwise). Writes the run folder with the
+    Harlow trial table of the test and ``figures/harlow_performance.png``.
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+    """
+    from metarl_neuro.tasks.psychlab import _import_lab
+
+    _import_lab()  # fail before creating the run folder
+    t = _train_run(config, "psychlab-harlow", out, resume, progress)
+    run, config = t.run, t.config
+    task = build(config, t.device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
+    record = run_frozen(t.agent, task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, t.device))
+    trials = harlow_trials(record.log, record.active, run.path.name, t.episodes)
+    run.save_trials(trials)
+    run.save_activations(activations_dataset(record, config.gamma, _attrs(t, "psychlab-harlow")))
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
+    harlow_report(trials, run.path / "figures", f"PsychLab Harlow, {run.path.name}")
+    return run.path
+
+
 def agent_device(agent: A2CLSTM) -> torch.device:
     """Device of an agent's parameters."""
     return next(agent.parameters()).device
@@ -458,13 +488,16 @@ def main(argv: list[str] | None = None) -> int:
                 cross_test_bandit(config, out, progress=progress)
             else:
                 simulate_bandit(config, out, resume=args.resume, progress=progress)
+        elif args.experiment == "psychlab-harlow":
+            out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
+            simulate_psychlab(config, out, resume=args.resume, progress=progress)
         elif args.experiment == "harlow-1d":
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_harlow(config, out, resume=args.resume, progress=progress)
         else:
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_two_step(config, out, resume=args.resume, progress=progress)
-    except (ValueError, FileExistsError, FileNotFoundError) as err:
+    except (ValueError, FileExistsError, FileNotFoundError, ImportError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -1,6 +1,6 @@
 """A2C-LSTM agents: network, losses (pure functions), training loop and frozen-weight rollouts."""
 
-from metarl_neuro.agents.a2c_lstm import A2CLSTM
+from metarl_neuro.agents.a2c_lstm import A2CLSTM, ConvA2CLSTM
 from metarl_neuro.agents.evaluation import EvalRecord, run_frozen
 from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages
 from metarl_neuro.agents.training import (
@@ -18,6 +18,7 @@ __all__ = [
     "A2CLoss",
     "A2CSettings",
     "Carry",
+    "ConvA2CLSTM",
     "EvalRecord",
     "Rollout",
     "TrainState",

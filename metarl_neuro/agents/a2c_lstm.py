@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["A2CLSTM"]
+__all__ = ["A2CLSTM", "ConvA2CLSTM"]
 
 
 class A2CLSTM(nn.Module):
@@ -76,4 +76,56 @@ class A2CLSTM(nn.Module):
         onehot = onehot * (prev_action >= 0).unsqueeze(-1).to(obs.dtype)
         x = torch.cat([obs, onehot, prev_reward.unsqueeze(-1).to(obs.dtype)], dim=-1)
         h, c = self.cell(x, state)
+        return self.policy(h), self.value(h).squeeze(-1), (h, c)
+
+
+class ConvA2CLSTM(nn.Module):
+    """Conv-LSTM actor-critic for pixel observations (Wang et al. 2016, Fig. 1c; Wang et al. 2018, Sim. 5).
+
+    Encoder: 16 filters 8 x 8 stride 4 -> ReLU -> 32 filters 4 x 4 stride 2 -> ReLU -> 256 fully connected ->
+    ReLU (Wang et al. 2016, Fig. 1c); the code, the one-hot previous action and the previous reward feed an
+    LSTM of ``hidden_size`` units (256, Wang et al. 2018 Sim. 5), read out by linear policy and value heads.
+    Same call as :class:`A2CLSTM`, so the training loop and the frozen evaluation serve both.
+
+    Parameters
+    ----------
+    obs_shape : tuple of int
+        ``(channels, height, width)`` of the float32 observations (values in [0, 1]).
+    n_actions : int
+        Number of discrete actions.
+    hidden_size : int
+        LSTM units.
+
+    Raises
+    ------
+    ValueError
+        If the image is too small for the encoder (under 36 pixels on a side).
+    """
+
+    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, hidden_size: int = 256):
+        super().__init__()
+        c, h, w = (int(x) for x in obs_shape)
+        if min(h, w) < 36:
+            raise ValueError(f"images of {h} x {w} are too small for the 8x8/4 + 4x4/2 encoder (need >= 36)")
+        self.obs_shape, self.n_actions, self.hidden_size = (c, h, w), int(n_actions), int(hidden_size)
+        self.conv = nn.Sequential(nn.Conv2d(c, 16, 8, stride=4), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
+                                  nn.Flatten())
+        with torch.no_grad():
+            n_flat = self.conv(torch.zeros(1, c, h, w)).shape[1]
+        self.fc = nn.Sequential(nn.Linear(n_flat, 256), nn.ReLU())
+        self.cell = nn.LSTMCell(256 + self.n_actions + 1, self.hidden_size)
+        self.policy = nn.Linear(self.hidden_size, self.n_actions)
+        self.value = nn.Linear(self.hidden_size, 1)
+
+    def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero LSTM state ``(h, c)``, each ``(batch_size, hidden_size)`` float32."""
+        z = torch.zeros(batch_size, self.hidden_size, device=device)
+        return z, z.clone()
+
+    def forward(self, obs, prev_action, prev_reward, state):
+        """One step: ``obs`` ``(B, C, H, W)`` float32; otherwise as :meth:`A2CLSTM.forward`."""
+        code = self.fc(self.conv(obs))
+        onehot = nn.functional.one_hot(prev_action.clamp(min=0), self.n_actions).to(code.dtype)
+        onehot = onehot * (prev_action >= 0).unsqueeze(-1).to(code.dtype)
+        h, c = self.cell(torch.cat([code, onehot, prev_reward.unsqueeze(-1).to(code.dtype)], -1), state)
         return self.policy(h), self.value(h).squeeze(-1), (h, c)

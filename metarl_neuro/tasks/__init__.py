@@ -4,6 +4,7 @@ from metarl_neuro.tasks._protocol import LogField
 from metarl_neuro.tasks.bandit import BANDIT_VARIANTS, BanditTask
 from metarl_neuro.tasks.gym import TwoStepEnv, register_envs
 from metarl_neuro.tasks.harlow import HarlowAction, HarlowTask
+from metarl_neuro.tasks.psychlab import PsychLabHarlow
 from metarl_neuro.tasks.two_step import (
     DriftingRewards,
     SwappingRewards,
@@ -22,6 +23,7 @@ __all__ = [
     "HarlowAction",
     "HarlowTask",
     "LogField",
+    "PsychLabHarlow",
     "SwappingRewards",
     "TwoStepAction",
     "TwoStepCue",

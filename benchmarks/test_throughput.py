@@ -97,3 +97,22 @@ def test_conv_agent_update_throughput(benchmark):
 
     benchmark.pedantic(update, rounds=5, warmup_rounds=1)
     _report(benchmark, B * T, "conv-LSTM agent update (84x84, batch 16, unroll 20), frames")
+
+
+def test_harlow_pixels_training_throughput(benchmark):
+    """Pixel Harlow renderer + conv-LSTM agent: one A2C update (unroll 20, batch 32), frames per second."""
+    from metarl_neuro.experiments import HarlowPixelsConfig
+
+    cfg = HarlowPixelsConfig(device="cpu")
+    torch.set_num_threads(cfg.threads)
+    agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
+    settings = a2c_settings(cfg)
+    sampler = torch.Generator().manual_seed(0)
+    carry = [Carry.start(agent, task.reset())]
+
+    def update():
+        rollout, carry[0] = collect_rollout(agent, task, carry[0], settings.unroll, sampler)
+        a2c_update(agent, opt, rollout, settings)
+
+    benchmark.pedantic(update, rounds=5, warmup_rounds=1)
+    _report(benchmark, cfg.unroll * cfg.batch, "harlow-pixels training (renderer + conv-LSTM, batch 32), frames")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 
 __all__ = [
-    "EXPERIMENTS", "BanditConfig", "Harlow1DConfig", "PsychLabHarlowConfig", "TwoStepConfig", "config_hash", "resolve_device",
+    "EXPERIMENTS", "BanditConfig", "Harlow1DConfig", "HarlowPixelsConfig", "PsychLabHarlowConfig", "TwoStepConfig", "config_hash", "resolve_device",
 ]
 
 
@@ -197,6 +197,49 @@ class Harlow1DConfig:
 
 
 @dataclass(frozen=True)
+class HarlowPixelsConfig:
+    """Pixel Harlow task rendered in torch, conv-LSTM agent (Wang et al. 2018, Simulation 5; issue 6)."""
+
+    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
+    episodes: int = _f(20_000, "training episodes (our choice; far fewer than Wang 2018's GPU runs)")
+    batch: int = _f(32, "episodes simulated in parallel per update")
+    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    stimuli: str = _f("", "folder of PNG images (e.g. Brady et al. 2008's 0001.png ...); default: procedural")
+    rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
+    look_step: int = _f(8, "gaze step in screen pixels (screen 168, view 84; our choice)")
+    max_steps: int = _f(300, "step limit per episode (our choice)")
+    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
+    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
+    gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
+    unroll: int = _f(20, "BPTT unroll in steps per update")
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
+    eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
+    threads: int = _f(2, "torch CPU threads (the conv net uses both cores)")
+
+    def __post_init__(self):
+        _validate(self, ("batch", "look_step", "max_steps", "hidden_size", "unroll", "eval_episodes", "threads"),
+                  ("gamma", "gae_lambda"))
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images."""
+        from metarl_neuro.tasks import HarlowTask
+        from metarl_neuro.tasks.harlow_pixels import load_stimuli
+
+        images = load_stimuli(self.stimuli) if self.stimuli else None
+        return HarlowTask(batch_size, "pixels", stimuli=variant or "train", images=images, look_step=self.look_step,
+                          rewards=self.rewards, max_steps=self.max_steps, seed=seed, device=device,
+                          check_actions=False)
+
+
+@dataclass(frozen=True)
 class PsychLabHarlowConfig:
     """DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5); needs ``deepmind_lab``."""
 
@@ -244,6 +287,7 @@ EXPERIMENTS = {
     "two-step": TwoStepConfig,
     "bandit": BanditConfig,
     "harlow-1d": Harlow1DConfig,
+    "harlow-pixels": HarlowPixelsConfig,
     "psychlab-harlow": PsychLabHarlowConfig,
 }
 

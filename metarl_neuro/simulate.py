@@ -26,12 +26,13 @@ import torch
 
 from metarl_neuro import __version__
 from metarl_neuro.agents import A2CLSTM, A2CSettings, ConvA2CLSTM, TrainState, baselines, run_frozen, train
-from metarl_neuro.analysis import cumulative_regret, plot_harlow_episode, plot_regret_matrix
+from metarl_neuro.analysis import cumulative_regret, plot_frames, plot_harlow_episode, plot_regret_matrix
 from metarl_neuro.analyze import bandit_report, harlow_report, two_step_report
 from metarl_neuro.experiments import (
     EXPERIMENTS,
     BanditConfig,
     Harlow1DConfig,
+    HarlowPixelsConfig,
     PsychLabHarlowConfig,
     TwoStepConfig,
     config_hash,
@@ -347,9 +348,9 @@ def cross_test_bandit(config: BanditConfig, out: Path, progress: bool = True) ->
     return matrix
 
 
-def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False, progress: bool = True,
+def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resume: bool = False, progress: bool = True,
                     stages: int = 5) -> Path:
-    """Train on the 1-D Harlow task, test on held-out objects at successive stages, write the run folder.
+    """Train on the 1-D or pixel Harlow task, test on held-out objects at successive stages, write the run folder.
 
     Training stops at ``stages`` equal steps of ``config.episodes``; at each, ``config.eval_episodes // 5``
     frozen-weight episodes on held-out objects (``HarlowTask(stimuli="test")``) give the learning curve; the
@@ -383,14 +384,15 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False, pro
         table = pd.concat(curve, ignore_index=True)
         atomic_write(curve_path, lambda p: table.to_parquet(p, index=False))
 
-    t = _train_run(config, "harlow-1d", out, resume, progress, stages=stages, on_stage=on_stage)
+    experiment = "harlow-pixels" if isinstance(config, HarlowPixelsConfig) else "harlow-1d"
+    t = _train_run(config, experiment, out, resume, progress, stages=stages, on_stage=on_stage)
     run, config = t.run, t.config
     final, record = evaluate(t.agent, config.eval_episodes, t.episodes)
     trials = pd.concat([*curve, final], ignore_index=True)
     run.save_trials(trials)
-    run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, "harlow-1d"), "stimuli": "test"}))
+    run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, experiment), "stimuli": "test"}))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
-    harlow_report(trials, run.path / "figures", f"Harlow 1-D, {run.path.name}")
+    harlow_report(trials, run.path / "figures", f"Harlow {experiment[7:]}, {run.path.name}")
     strip = harlow_episode_strip(t.agent, config)
     atomic_write(run.path / "figures" / "harlow_episode.png", lambda p: strip.savefig(p, format="png", dpi=120))
     return run.path
@@ -415,6 +417,8 @@ def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
         prev_a, prev_r = a, r
         if bool(done[0]):
             break
+    if hasattr(task, "obs_shape"):
+        return plot_frames(np.stack(seen), np.array(paid), title="one held-out test episode")
     return plot_harlow_episode(np.stack(seen), np.array(paid), task.code_size, title="one held-out test episode")
 
 
@@ -491,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.experiment == "psychlab-harlow":
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_psychlab(config, out, resume=args.resume, progress=progress)
-        elif args.experiment == "harlow-1d":
+        elif args.experiment in ("harlow-1d", "harlow-pixels"):
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_harlow(config, out, resume=args.resume, progress=progress)
         else:

@@ -40,3 +40,13 @@ def test_episode_strip_bad_input():
 
     with pytest.raises(ValueError, match="observations must be"):
         plot_harlow_episode(np.zeros((3, 10)), np.zeros(3), code_size=10)
+
+
+def test_harlow_pixels_end_to_end(tmp_path):
+    args = ["harlow-pixels", "--episodes", "32", "--eval-episodes", "5", "--hidden-size", "16", "--max-steps", "60",
+            "--no-progress", "--device", "cpu", "--out", str(tmp_path / "px")]
+    assert main(args) == 0
+    run = Run.load(tmp_path / "px")
+    assert run.agent.__class__.__name__ == "ConvA2CLSTM"
+    assert (run.path / "figures" / "harlow_episode.png").stat().st_size > 1000
+    assert (run.trials["rewarded_object"] >= 576 - 115).all()  # held-out images

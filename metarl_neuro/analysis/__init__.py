@@ -28,6 +28,7 @@ from metarl_neuro.analysis.loaders import from_hbayesdm, to_trials
 from metarl_neuro.analysis.plots import (
     plot_cumulative_regret,
     plot_decoding,
+    plot_frames,
     plot_harlow_episode,
     plot_harlow_performance,
     plot_lagged_regression,
@@ -61,6 +62,7 @@ __all__ = [
     "hybrid_values",
     "plot_cumulative_regret",
     "plot_decoding",
+    "plot_frames",
     "plot_harlow_episode",
     "plot_harlow_performance",
     "plot_lagged_regression",

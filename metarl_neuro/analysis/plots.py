@@ -12,6 +12,7 @@ import pandas as pd
 __all__ = [
     "plot_cumulative_regret",
     "plot_decoding",
+    "plot_frames",
     "plot_harlow_episode",
     "plot_harlow_performance",
     "plot_lagged_regression",
@@ -470,4 +471,46 @@ def plot_harlow_episode(observations: np.ndarray, rewards: np.ndarray, code_size
     ax.set_ylabel("step")
     if title:
         ax.set_title(title, fontsize=9)
+    return fig
+
+
+def plot_frames(frames: np.ndarray, rewards: np.ndarray, every: int | None = None, title: str | None = None):
+    """A PNG strip of an episode's RGB frames as the agent saw them, with the rewards paid.
+
+    Parameters
+    ----------
+    frames : numpy.ndarray
+        ``(steps, 3, H, W)`` float in [0, 1].
+    rewards : numpy.ndarray
+        ``(steps,)`` reward paid for each step's action.
+    every : int, optional
+        Draw every ``every``-th frame (default: at most 24 frames), plus every frame whose action was paid.
+    title : str, optional
+        Figure title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``frames`` is not ``(steps, 3, H, W)``.
+    """
+    frames = np.asarray(frames, dtype=float)
+    if frames.ndim != 4 or frames.shape[1] != 3:
+        raise ValueError(f"frames must be (steps, 3, H, W), got {frames.shape}")
+    rewards = np.asarray(rewards, dtype=float)
+    every = every or max(1, int(np.ceil(len(frames) / 24)))
+    keep = sorted(set(range(0, len(frames), every)) | set(np.nonzero(rewards)[0].tolist()))[:48]
+    cols = 8
+    rows = int(np.ceil(len(keep) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), layout="constrained", squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for ax, t in zip(axes.ravel(), keep):
+        ax.imshow(np.clip(frames[t].transpose(1, 2, 0), 0, 1), interpolation="nearest")
+        ax.set_title(f"t={t}" + (f" {rewards[t]:+g}" if rewards[t] else ""), fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return fig

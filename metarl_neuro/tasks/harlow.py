@@ -43,8 +43,8 @@ class HarlowTask:
     ----------
     batch_size : int
         Episodes ``B``.
-    kind : {"1d"}
-        Only the 1-D form is built so far.
+    kind : {"1d", "pixels"}
+        ``"pixels"`` returns a :class:`~metarl_neuro.tasks.harlow_pixels.HarlowPixelTask` instead.
     stimuli : {"train", "test"}
         Which object ids the episodes draw: ``range(n_objects - n_test_objects)`` or the held-out rest.
     n_cells, window, object_offset, n_trials, max_steps : int
@@ -75,6 +75,15 @@ class HarlowTask:
     citation = "Harlow (1949) Psychol Rev 56:51; Wang et al. (2018) Nat Neurosci 21:860, Simulation 5"
     CODE_SEED = 20180514  # object codes are fixed across tasks and seeds
 
+    def __new__(cls, batch_size: int = 1, kind: str = "1d", *args, **kwargs):
+        """``kind="pixels"`` builds a :class:`~metarl_neuro.tasks.harlow_pixels.HarlowPixelTask` (the
+        keyword arguments go to it)."""
+        if cls is HarlowTask and kind == "pixels":
+            from metarl_neuro.tasks.harlow_pixels import HarlowPixelTask
+
+            return HarlowPixelTask(batch_size, *args, **kwargs)
+        return super().__new__(cls)
+
     def __init__(
         self,
         batch_size: int,
@@ -96,7 +105,7 @@ class HarlowTask:
         check_actions: bool = True,
     ):
         if kind != "1d":
-            raise ValueError(f"kind {kind!r} is not built; only '1d' is (the pixel form is planned, issue 6)")
+            raise ValueError(f"unknown kind {kind!r}; choose '1d' or 'pixels'")
         if stimuli not in ("train", "test"):
             raise ValueError(f"stimuli must be 'train' or 'test', got {stimuli!r}")
         if batch_size < 1 or n_trials < 1 or max_steps < 1:

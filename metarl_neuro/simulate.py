@@ -5,9 +5,13 @@ Example::
     python -m metarl_neuro.simulate two-step --seed 1 --out runs/two-step/seed1
     python -m metarl_neuro.simulate bandit --variant easy --test-variant medium
     python -m metarl_neuro.simulate bandit --cross-test
+    python -m metarl_neuro.simulate harlow-1d
+    python -m metarl_neuro.simulate harlow-pixels --device cuda
+    python -m metarl_neuro.simulate psychlab-harlow --dataset-path DIR    # needs deepmind_lab
 
 A run killed at any moment continues from its last checkpoint with the same command plus ``--resume``, and
-ends with the same ``trials.parquet`` as an uninterrupted run (on CPU).
+ends with the same ``trials.parquet`` as an uninterrupted run (on CPU; ``psychlab-harlow`` restarts the
+episodes that were in progress, DeepMind Lab's state cannot be saved).
 """
 
 from __future__ import annotations

@@ -102,8 +102,8 @@ def test_state_round_trip_and_bad_arguments():
         oa, ra, _, _ = a.step(act(a, L))
         ob, rb, _, _ = b.step(act(b, L))
         assert torch.equal(oa, ob) and torch.equal(ra, rb)
-    with pytest.raises(ValueError, match="only '1d'"):
-        HarlowTask(2, kind="pixels")
+    with pytest.raises(ValueError, match="unknown kind 'grid'"):
+        HarlowTask(2, kind="grid")
     with pytest.raises(ValueError, match="stimuli"):
         HarlowTask(2, stimuli="val")
     with pytest.raises(ValueError, match="must fit a ring"):

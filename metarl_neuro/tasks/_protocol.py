@@ -56,3 +56,23 @@ def check_actions(action: torch.Tensor, batch_size: int, n_actions: int, check_r
         raise ValueError(f"action must be an integer tensor, got dtype {action.dtype}")
     if check_range and bool(((action < 0) | (action >= n_actions)).any()):
         raise ValueError(f"action values must lie in [0, {n_actions - 1}]")
+
+
+def tensor_state(task, names: tuple[str, ...]) -> dict:
+    """Checkpoint state of a batched task: copies of its tensors ``names`` and its generator's state.
+
+    Every task's ``state_dict`` is this; :func:`load_tensor_state` restores it, so a resumed simulation
+    continues exactly where it stopped.
+    """
+    state = {k: getattr(task, k).clone() for k in names}
+    state["generator"] = task.generator.get_state()
+    return state
+
+
+def load_tensor_state(task, state: dict) -> None:
+    """Restore a :func:`tensor_state` onto ``task`` (tensors moved to ``task.device``)."""
+    for k, v in state.items():
+        if k == "generator":
+            task.generator.set_state(v.cpu())  # generator states are CPU byte tensors
+        else:
+            setattr(task, k, v.to(task.device))

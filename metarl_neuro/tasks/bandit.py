@@ -6,7 +6,13 @@ from typing import Literal
 
 import torch
 
-from metarl_neuro.tasks._protocol import LogField, check_actions, make_generator
+from metarl_neuro.tasks._protocol import (
+    LogField,
+    check_actions,
+    load_tensor_state,
+    make_generator,
+    tensor_state,
+)
 
 __all__ = ["BANDIT_VARIANTS", "BanditTask"]
 
@@ -155,17 +161,11 @@ class BanditTask:
 
     def state_dict(self) -> dict:
         """Everything needed to continue the simulation exactly (for checkpoints)."""
-        state = {k: getattr(self, k).clone() for k in ("means", "high", "trial", "last_reward")}
-        state["generator"] = self.generator.get_state()
-        return state
+        return tensor_state(self, ("means", "high", "trial", "last_reward"))
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict`."""
-        for k, v in state.items():
-            if k == "generator":
-                self.generator.set_state(v.cpu())
-            else:
-                setattr(self, k, v.to(self.device))
+        load_tensor_state(self, state)
 
     # ------------------------------------------------------------------ protocol
     def _observe(self) -> torch.Tensor:

@@ -9,7 +9,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from metarl_neuro.tasks._protocol import LogField, check_actions, make_generator
+from metarl_neuro.tasks._protocol import (
+    LogField,
+    check_actions,
+    load_tensor_state,
+    make_generator,
+    tensor_state,
+)
 
 __all__ = ["REWARD_PRESETS", "HarlowPixelTask", "load_stimuli", "procedural_stimuli"]
 
@@ -259,17 +265,11 @@ class HarlowPixelTask:
     def state_dict(self) -> dict:
         """Everything needed to continue the simulation exactly (for checkpoints)."""
         names = ("rewarded", "other", "side_plan", "gaze", "trial", "phase", "steps", "hold", "gap", "_shown", "_where")
-        state = {k: getattr(self, k).clone() for k in names}
-        state["generator"] = self.generator.get_state()
-        return state
+        return tensor_state(self, names)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict`."""
-        for k, v in state.items():
-            if k == "generator":
-                self.generator.set_state(v.cpu())
-            else:
-                setattr(self, k, v.to(self.device))
+        load_tensor_state(self, state)
 
     # ------------------------------------------------------------------ protocol
     def reset(self) -> torch.Tensor:

@@ -15,7 +15,13 @@ from typing import Literal
 
 import torch
 
-from metarl_neuro.tasks._protocol import LogField, check_actions, make_generator
+from metarl_neuro.tasks._protocol import (
+    LogField,
+    check_actions,
+    load_tensor_state,
+    make_generator,
+    tensor_state,
+)
 
 __all__ = [
     "DriftingRewards",
@@ -291,18 +297,11 @@ class TwoStepTask:
 
     def state_dict(self) -> dict:
         """Everything needed to continue the simulation exactly (for checkpoints)."""
-        names = ("probs", "trial", "stage", "choice1", "state2", "common", "last_state2")
-        state = {k: getattr(self, k).clone() for k in names}
-        state["generator"] = self.generator.get_state()
-        return state
+        return tensor_state(self, ("probs", "trial", "stage", "choice1", "state2", "common", "last_state2"))
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict`."""
-        for k, v in state.items():
-            if k == "generator":
-                self.generator.set_state(v.cpu())  # generator states are CPU byte tensors
-            else:
-                setattr(self, k, v.to(self.device))
+        load_tensor_state(self, state)
 
     # ------------------------------------------------------------------ protocol
     def _observe(self) -> torch.Tensor:

@@ -110,6 +110,7 @@ class BanditTask:
         self.check_actions = check_actions
         self.n_actions = 11 if variant == "eleven_arm" else 2
         self.obs_dim = 1 + (len(ELEVEN_ARM_REWARDS) if variant == "eleven_arm" else 0)
+        self._reward_codes = torch.tensor(ELEVEN_ARM_REWARDS, device=self.device)  # built once, read every step
         self.generator = make_generator(seed, self.device)
         self.log_schema = (
             LogField("trial", torch.int64, "0-based trial index in the episode"),
@@ -172,8 +173,7 @@ class BanditTask:
         obs = torch.zeros(self.batch_size, self.obs_dim, device=self.device)
         obs[:, 0] = self.trial.float() / self.n_trials
         if self.variant == "eleven_arm":
-            codes = torch.tensor(ELEVEN_ARM_REWARDS, device=self.device)
-            hit = (self.last_reward[:, None] - codes[None, :]).abs() < 1e-6
+            hit = (self.last_reward[:, None] - self._reward_codes[None, :]).abs() < 1e-6
             obs[:, 1:] = hit.float()
         return obs
 

@@ -166,11 +166,12 @@ def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.Da
         (:class:`~metarl_neuro.analysis.RPERegression` or None) and ``pca``.
     """
     fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
-    decoding = decode_hidden(run, n_permutations=n_permutations, n_jobs=n_jobs)
+    ds = run.activations.load()  # read once, shared by the decoding, tuning and PCA
+    decoding = decode_hidden(ds, n_permutations=n_permutations, n_jobs=n_jobs)
     print(f"\nDecoding from h at trial start (grouped {5}-fold CV; chance from {n_permutations} within-episode "
           "label permutations):")
     print(decoding.to_string(**fmt))
-    tuning = unit_tuning(run)
+    tuning = unit_tuning(ds)
     print("\nUnits coding each variable (partial correlation, BH-FDR 0.05; Wang 2018 Fig. 2e):")
     print(tuning.summary.to_string(**fmt))
     try:
@@ -181,7 +182,7 @@ def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.Da
     else:
         print("\nAgent RPE at the second-stage state regressed on a hybrid learner's RPEs (Wang 2018 Fig. 5f):")
         print(rpe.table.to_string(**fmt))
-    pca = population_pca(run)
+    pca = population_pca(ds)
     evr = ", ".join(f"{v:.1%}" for v in pca["explained_variance_ratio"].values)
     print(f"\nPopulation PCA of h at trial start: explained variance {evr}")
     figures.mkdir(parents=True, exist_ok=True)
@@ -196,10 +197,11 @@ def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.Da
     return {"decoding": decoding, "tuning": tuning, "rpe": rpe, "pca": pca}
 
 
-def load_trials(path: Path, fmt: str, sep: str) -> tuple[pd.DataFrame, float, Path]:
-    """Trials, the task's common-transition probability and the figures folder for ``path``."""
+def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple[pd.DataFrame, float, Path]:
+    """Trials, the task's common-transition probability and the figures folder for ``path`` (``run``: the
+    run folder at ``path``, already loaded)."""
     if path.is_dir():
-        run = Run.load(path)
+        run = run or Run.load(path)
         return run.trials, run.config.common_prob, run.path / "figures"
     if not path.is_file():
         raise FileNotFoundError(f"no run folder or data file at {path}")
@@ -213,6 +215,11 @@ def load_trials(path: Path, fmt: str, sep: str) -> tuple[pd.DataFrame, float, Pa
         if "missed" in raw.columns:
             trials["missed"] = trials["missed"] | raw["missed"].astype(bool).to_numpy()
     return trials, 0.7, path.parent
+
+
+#: experiment of a run folder -> its report (two-step runs get :func:`two_step_report`)
+_REPORTS = {"bandit": bandit_report, "harlow-1d": harlow_report, "harlow-pixels": harlow_report,
+            "psychlab-harlow": harlow_report}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -236,19 +243,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
-        experiment = Run.load(args.path).meta["experiment"] if args.path.is_dir() else None
-        if experiment in ("bandit", "harlow-1d"):
-            run = Run.load(args.path)
-            report = bandit_report if experiment == "bandit" else harlow_report
-            report(run.trials, args.figures or run.path / "figures", run.path.name)
+        run = Run.load(args.path) if args.path.is_dir() else None
+        report_of = _REPORTS.get(run.meta["experiment"]) if run is not None else None
+        if report_of is not None:
+            report_of(run.trials, args.figures or run.path / "figures", run.path.name)
             return 0
-        trials, common_prob, figures = load_trials(args.path, args.format, sep)
+        trials, common_prob, figures = load_trials(args.path, args.format, sep, run)
         if args.hidden and not args.path.is_dir():
             raise ValueError("--hidden needs a run folder (with activations.nc), not a data file")
         report = two_step_report(trials, args.common_prob or common_prob, args.figures or figures, args.path.name,
                                  args.starts)
         if args.hidden:
-            hidden_report(Run.load(args.path), args.figures or figures, args.permutations, report["fit"], args.jobs)
+            hidden_report(run, args.figures or figures, args.permutations, report["fit"], args.jobs)
     except (ValueError, FileNotFoundError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

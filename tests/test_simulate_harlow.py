@@ -50,3 +50,4 @@ def test_harlow_pixels_end_to_end(tmp_path):
     assert run.agent.__class__.__name__ == "ConvA2CLSTM"
     assert (run.path / "figures" / "harlow_episode.png").stat().st_size > 1000
     assert (run.trials["rewarded_object"] >= 576 - 115).all()  # held-out images
+    assert analyze_main([str(run.path)]) == 0  # a harlow-pixels run folder gets the Harlow report

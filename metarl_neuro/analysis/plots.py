@@ -24,6 +24,19 @@ __all__ = [
 ]
 
 
+def _axes(ax, size):
+    if ax is None:
+        fig, ax = plt.subplots(figsize=size, layout="constrained")
+        return fig, ax
+    return ax.figure, ax
+
+
+def _require(table: pd.DataFrame, cols, what: str) -> None:
+    missing = sorted(set(cols) - set(table.columns))
+    if missing:
+        raise ValueError(f"{what} is missing column(s) {missing}")
+
+
 def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None):
     """Bar plot of P(stay) by previous reward x transition, as Wang et al. 2018 Fig. 5b-c / Daw 2011 Fig. 2.
 
@@ -45,13 +58,8 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
     ValueError
         If ``table`` lacks ``rewarded``, ``transition`` or ``p_stay``.
     """
-    missing = {"rewarded", "transition", "p_stay"} - set(table.columns)
-    if missing:
-        raise ValueError(f"table is missing column(s) {sorted(missing)}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(3.6, 3.6), layout="constrained")
-    else:
-        fig = ax.figure
+    _require(table, ("rewarded", "transition", "p_stay"), "table")
+    fig, ax = _axes(ax, (3.6, 3.6))
     colors = {"common": "#1f77b4", "rare": "#d62728"}
     x = np.array([0.0, 1.0])
     for i, trans in enumerate(("common", "rare")):
@@ -98,10 +106,7 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     t = t[t["term"].str.match(r"^(CR|CU|RR|RU)_\d+$")]
     if t.empty:
         raise ValueError(f"no lagged coefficients (CR_1, ...) for subject {subject!r}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(3.8, 3.6), layout="constrained")
-    else:
-        fig = ax.figure
+    fig, ax = _axes(ax, (3.8, 3.6))
     styles = {"CR": ("#1f77b4", "-"), "CU": ("#1f77b4", "--"), "RR": ("#d62728", "-"), "RU": ("#d62728", "--")}
     labels = {"CR": "common, rewarded", "CU": "common, unrewarded", "RR": "rare, rewarded", "RU": "rare, unrewarded"}
     for kind, (color, ls) in styles.items():
@@ -116,18 +121,6 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
         ax.set_title(title)
     return fig
 
-
-def _axes(ax, size):
-    if ax is None:
-        fig, ax = plt.subplots(figsize=size, layout="constrained")
-        return fig, ax
-    return ax.figure, ax
-
-
-def _require(table: pd.DataFrame, cols, what: str) -> None:
-    missing = sorted(set(cols) - set(table.columns))
-    if missing:
-        raise ValueError(f"{what} is missing column(s) {missing}")
 
 
 def plot_decoding(table: pd.DataFrame, ax=None, title: str | None = None):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from metarl_neuro.agents import Carry, a2c_update, collect_rollout
-from metarl_neuro.experiments import BanditConfig, TwoStepConfig
+from metarl_neuro.experiments import EXPERIMENTS, BanditConfig, TwoStepConfig
 from metarl_neuro.simulate import a2c_settings, build
 
 
@@ -26,6 +26,11 @@ def _report(benchmark, steps: int, label: str) -> None:
 def test_training_update_throughput(benchmark, experiment, batch):
     """One A2C update (unroll + backward + RMSProp step) at the default config, on CPU."""
     cfg = (TwoStepConfig if experiment == "two-step" else BanditConfig)(batch=batch)
+    _bench_update(benchmark, cfg, f"{experiment} training, batch {batch}")
+
+
+def _bench_update(benchmark, cfg, label: str) -> None:
+    """Time one A2C update (unroll + backward + RMSProp step) of ``cfg``'s agent and task on CPU."""
     torch.set_num_threads(cfg.threads)
     agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
     settings = a2c_settings(cfg)
@@ -37,7 +42,15 @@ def test_training_update_throughput(benchmark, experiment, batch):
         a2c_update(agent, opt, rollout, settings)
 
     benchmark.pedantic(update, rounds=20, warmup_rounds=2)
-    _report(benchmark, cfg.unroll * cfg.batch, f"{experiment} training, batch {batch}")
+    _report(benchmark, cfg.unroll * cfg.batch, label)
+
+
+@pytest.mark.parametrize("experiment", ["tsutsui", "behrens", "bromberg-martin", "stopper"])
+def test_cued_training_update_throughput(benchmark, experiment):
+    """One A2C update of a Wang 2018 fixation / left / right simulation at its default config (stopper: the
+    RPE-input network, two LSTMs), on CPU."""
+    cfg = EXPERIMENTS[experiment]()
+    _bench_update(benchmark, cfg, f"{experiment} training, batch {cfg.batch}")
 
 
 def test_task_step_throughput(benchmark):

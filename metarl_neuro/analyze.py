@@ -1,6 +1,8 @@
 """``python -m metarl_neuro.analyze PATH``: the analyses of a run folder or of a CSV of human two-step data.
 
-A bandit run folder gets :func:`bandit_report` (regret per policy); everything else the two-step analyses.
+A bandit run folder gets :func:`bandit_report` (regret per policy), a Harlow one :func:`harlow_report`, one of
+Wang 2018's Simulations 1, 2, 3, 6 (``tsutsui``, ``behrens``, ``bromberg-martin``, ``stopper``) :func:`cued_report`;
+everything else the two-step analyses.
 
 With ``--hidden`` (run folders), also the analyses of the LSTM activations (:func:`hidden_report`).
 
@@ -30,26 +32,37 @@ from metarl_neuro.analysis import (
     fit_rescorla_wagner,
     from_hbayesdm,
     harlow_performance,
+    lagged_choice_regression,
+    matching_law,
+    plot_choice_regression,
     plot_cumulative_regret,
     plot_decoding,
     plot_harlow_performance,
     plot_lagged_regression,
+    plot_learning_rates,
+    plot_matching,
     plot_population_pca,
+    plot_reversal_rpe,
+    plot_risky_choice,
     plot_rpe_regression,
     plot_stay_probability,
     plot_unit_tuning,
     population_pca,
+    reversal_rpe,
+    risky_choice,
+    risky_choice_shift,
     rpe_regression,
     stay_probability,
     stay_regression,
     suboptimal_pulls,
     to_trials,
     unit_tuning,
+    volatility_learning_rates,
 )
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["bandit_report", "harlow_report", "hidden_report", "main", "two_step_report"]
+__all__ = ["bandit_report", "cued_report", "harlow_report", "hidden_report", "main", "two_step_report"]
 
 _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
 
@@ -197,6 +210,137 @@ def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.Da
     return {"decoding": decoding, "tuning": tuning, "rpe": rpe, "pca": pca}
 
 
+def _save(figures: Path, figs: list) -> None:
+    figures.mkdir(parents=True, exist_ok=True)
+    for name, fig in figs:
+        atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
+        plt.close(fig)
+
+
+def _tuning_line(tuning, variables) -> str:
+    s = tuning.summary.set_index("variable")
+    return ", ".join(f"{v} {100 * s.loc[v, 'fraction_significant']:.0f}%" for v in variables)
+
+
+def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20) -> dict:
+    """The analyses of a Wang et al. 2018 fixation / left / right run (Sims 1, 2, 3, 6), printed with figures.
+
+    - ``tsutsui`` (Sim 1): :func:`~metarl_neuro.analysis.matching_law` (``matching.png``, Fig. 2d),
+      :func:`~metarl_neuro.analysis.lagged_choice_regression` on 15 lags (``choice_regression.png``, Fig. 2f),
+      :func:`~metarl_neuro.analysis.unit_tuning` of a_{t-1}, r_{t-1}, a_{t-1} x r_{t-1}, v_t at fixation
+      (``unit_tuning.png``, Fig. 2e).
+    - ``behrens`` (Sim 2): :func:`~metarl_neuro.analysis.volatility_learning_rates` (``learning_rates.png``,
+      Fig. 3d), decoding of ``volatile`` from ``h`` (``n_permutations`` within-episode permutations) and the
+      units tracking volatility (:func:`~metarl_neuro.analysis.unit_tuning` with ``volatile``, p-values
+      clustered by episode, as in Sim 1).
+    - ``bromberg-martin`` (Sim 3): :func:`~metarl_neuro.analysis.reversal_rpe` (``reversal_rpe.png``, Fig. 4b)
+      and the population PCA coloured by the rewarded side (``population_pca.png``, Fig. 4c).
+    - ``stopper`` (Sim 6): :func:`~metarl_neuro.analysis.risky_choice` and
+      :func:`~metarl_neuro.analysis.risky_choice_shift` per manipulation (``risky_choice.png``, Fig. 7).
+
+    Each ends with a one-line summary of the paper's effect with our number, also written to the run's
+    ``summary.txt``.
+
+    Returns
+    -------
+    dict
+        The analysis tables, and ``summary`` (the line).
+
+    Raises
+    ------
+    ValueError
+        If the run is not one of these simulations.
+    """
+    fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
+    experiment = run.meta["experiment"]
+    figures = figures or run.path / "figures"
+    trials, title = run.trials, f"{experiment}, {run.path.name}"
+    out: dict = {}
+    if experiment == "tsutsui":
+        m = matching_law(trials)
+        reg = lagged_choice_regression(trials, lags=15)
+        variables = ("prev_action", "prev_reward", "prev_action_x_reward", "value")
+        tuning = unit_tuning(run.activations.load(), variables, cluster="episode")
+        print(f"\nMatching law (Fig. 2d): slope {m.slope:.3f} [{m.slope_ci[0]:.3f}, {m.slope_ci[1]:.3f}], "
+              f"bias {m.intercept:.3f}, R2 {m.r2:.3f} ({m.n_episodes} episodes; {m.n_dropped} without both sides)")
+        print("\nLagged choice regression (Lau & Glimcher 2005; Fig. 2f):")
+        print(reg.to_string(**fmt))
+        print("\nUnits coding each variable at fixation (partial correlation; BH-FDR 0.05 on p-values clustered by "
+              "episode; Fig. 2e):")
+        print(tuning.summary.to_string(**fmt))
+        lag1 = float(reg[(reg["regressor"] == "reward") & (reg["lag"] == 1)]["coef"].iloc[0])
+        kind = ("undermatching" if m.slope_ci[1] < 1 else "overmatching" if m.slope_ci[0] > 1 else "strict matching")
+        summary = (f"Sim 1 (Tsutsui, matching): log choice ratio vs log reward ratio slope {m.slope:.2f} "
+                   f"[{m.slope_ci[0]:.2f}, {m.slope_ci[1]:.2f}] ({kind}; paper Fig. 2d: choices follow the matching "
+                   f"law); lag-1 reward coefficient {lag1:.2f}; units coding {_tuning_line(tuning, variables)}")
+        _save(figures, [("matching", plot_matching(m, title=title)),
+                        ("choice_regression", plot_choice_regression(reg, title=title)),
+                        ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
+        out.update(matching=m, regression=reg, tuning=tuning)
+    elif experiment == "behrens":
+        rates = volatility_learning_rates(trials)
+        ds = run.activations.load()
+        decoding = decode_hidden(ds, targets=["volatile"], n_permutations=n_permutations)
+        variables = ("prev_action", "prev_reward", "prev_action_x_reward", "value", "volatile")
+        tuning = unit_tuning(ds, variables, cluster="episode")
+        print("\nRescorla-Wagner fits per block (Fig. 3d):")
+        print(rates.to_string(**fmt))
+        print(f"\nDecoding volatility from h at fixation ({n_permutations} within-episode permutations):")
+        print(decoding.to_string(**fmt))
+        print("\nUnits coding each variable at fixation (partial correlation; BH-FDR 0.05 on p-values clustered by "
+              "episode):")
+        print(tuning.summary.to_string(**fmt))
+        vol = rates[rates["volatile"]]["alpha"].mean()
+        stab = rates[~rates["volatile"]]["alpha"].mean()
+        frac = float(tuning.summary.set_index("variable").loc["volatile", "fraction_significant"])
+        summary = (f"Sim 2 (Behrens, volatility): fitted learning rate {vol:.3f} in volatile vs {stab:.3f} in "
+                   f"stable blocks (paper: higher when volatile); volatility decoded from h with balanced accuracy "
+                   f"{decoding['mean'].iloc[0]:.3f} (chance {decoding['chance'].iloc[0]:.3f}); "
+                   f"{100 * frac:.0f}% of units track volatility (paper: 37 +/- 1%)")
+        _save(figures, [("learning_rates", plot_learning_rates(rates, title=title)),
+                        ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
+        out.update(learning_rates=rates, decoding=decoding, tuning=tuning)
+    elif experiment == "bromberg-martin":
+        ds = run.activations.load()
+        table = reversal_rpe(ds)
+        pca = population_pca(ds)
+        print("\nRPE at target onset after a reversal (Fig. 4b; target_rewarded: its value after the reversal):")
+        print(table.to_string(**fmt))
+        evr = ", ".join(f"{v:.1%}" for v in pca["explained_variance_ratio"].values)
+        print(f"\nPopulation PCA of h at fixation: explained variance {evr}")
+
+        def cell(k, rew, exp):
+            r = table[(table["since_reversal"] == k) & (table["target_rewarded"] == rew) & (table["experienced"] == exp)]
+            return float(r["mean_rpe"].iloc[0]) if len(r) else float("nan")
+
+        summary = (f"Sim 3 (Bromberg-Martin, inferred value): RPE at target onset on trial 1 after a reversal "
+                   f"{cell(0, True, False):+.2f} (now-rewarded) / {cell(0, False, False):+.2f} (now-unrewarded); "
+                   f"on trial 2 experienced {cell(1, True, True):+.2f} / {cell(1, False, True):+.2f}, inferred "
+                   f"{cell(1, True, False):+.2f} / {cell(1, False, False):+.2f} (paper: both flip)")
+        _save(figures, [("reversal_rpe", plot_reversal_rpe(table, title=title)),
+                        ("population_pca", plot_population_pca(pca, "rewarded_side", title=title))])
+        out.update(reversal_rpe=table, pca=pca)
+    elif experiment == "stopper":
+        rc = risky_choice(trials)
+        shift = risky_choice_shift(trials)
+        print("\n% risky choices per manipulation and reward probability (Fig. 7; Wilson 95% CI):")
+        print(rc.to_string(**fmt))
+        print("\nShift from the intact network:")
+        print(shift.to_string(**fmt))
+        overall = risky_choice(trials, by=("manipulation",)).set_index("manipulation")["risky"]
+        summary = (f"Sim 6 (Stopper, RPE input): risky choices {100 * overall['none']:.1f}% intact, "
+                   f"{100 * overall['block']:.1f}% under block after risky wins, {100 * overall['stimulate']:.1f}% "
+                   f"under stimulation after risky losses (paper: block lowers, stimulation raises)")
+        _save(figures, [("risky_choice", plot_risky_choice(rc, title=title))])
+        out.update(risky_choice=rc, shift=shift)
+    else:
+        raise ValueError(f"{run.path} holds a {experiment!r} run, not a fixation / left / right simulation")
+    print(f"\n{summary}")
+    atomic_write(run.path / "summary.txt", lambda p: Path(p).write_text(summary + "\n"))
+    out["summary"] = summary
+    return out
+
+
 def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple[pd.DataFrame, float, Path]:
     """Trials, the task's common-transition probability and the figures folder for ``path`` (``run``: the
     run folder at ``path``, already loaded)."""
@@ -217,6 +361,8 @@ def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple
     return trials, 0.7, path.parent
 
 
+#: Wang 2018's fixation / left / right simulations (:func:`cued_report`)
+_CUED = ("tsutsui", "behrens", "bromberg-martin", "stopper")
 #: experiment of a run folder -> its report (two-step runs get :func:`two_step_report`)
 _REPORTS = {"bandit": bandit_report, "harlow-1d": harlow_report, "harlow-pixels": harlow_report,
             "psychlab-harlow": harlow_report}
@@ -245,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
         run = Run.load(args.path) if args.path.is_dir() else None
         report_of = _REPORTS.get(run.meta["experiment"]) if run is not None else None
+        if run is not None and run.meta["experiment"] in _CUED:
+            cued_report(run, args.figures, args.permutations)
+            return 0
         if report_of is not None:
             report_of(run.trials, args.figures or run.path / "figures", run.path.name)
             return 0

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import torch
 
 __all__ = [
-    "EXPERIMENTS", "BanditConfig", "Harlow1DConfig", "HarlowPixelsConfig", "PsychLabHarlowConfig", "TwoStepConfig", "config_hash", "resolve_device",
+    "EXPERIMENTS", "BanditConfig", "BehrensConfig", "BrombergMartinConfig", "Harlow1DConfig", "HarlowPixelsConfig",
+    "PsychLabHarlowConfig", "StopperConfig", "TsutsuiConfig", "TwoStepConfig", "config_hash", "resolve_device",
 ]
 
 
@@ -44,6 +45,8 @@ class TwoStepConfig:
     reward_high: float = _f(0.9, "higher second-stage reward probability; the other state pays 1 - it (W18 Fig. 5a)")
     swap_prob: float = _f(0.025, "probability per trial that the two states swap reward probabilities (W18 Methods)")
     n_trials: int = _f(100, "trials per episode (W18 Methods)")
+    agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
+                    choices=("lstm", "rpe-input"))
     hidden_size: int = _f(48, "LSTM units (W18 Methods)")
     lr: float = _f(3e-3, "RMSProp learning rate (tuned, see the README, Tuning; W18 Methods: 7e-4)")
     gamma: float = _f(0.9, "discount factor per step (W18 Methods)")
@@ -208,6 +211,7 @@ class HarlowPixelsConfig:
     rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
     look_step: int = _f(8, "gaze step in screen pixels (screen 168, view 84; our choice)")
     max_steps: int = _f(300, "step limit per episode (our choice)")
+    stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
     hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
     lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
     gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
@@ -253,6 +257,7 @@ class PsychLabHarlowConfig:
     dataset_path: str = _f("", "folder of the Brady et al. 2008 images (the level's datasetPath)")
     action_repeat: int = _f(4, "frames per agent step (our choice)")
     look_speed: int = _f(20, "LOOK_LEFT_RIGHT_PIXELS_PER_FRAME of a look action (our choice)")
+    stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
     hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
     lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
     gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
@@ -282,6 +287,136 @@ class PsychLabHarlowConfig:
                               self.action_repeat, self.look_speed, seed=seed, device=device)
 
 
+@dataclass(frozen=True)
+class _CuedConfig:
+    """Fields shared by the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6)."""
+
+    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
+    episodes: int = _f(20_000, "training episodes")
+    batch: int = _f(16, "episodes simulated in parallel per update")
+    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
+                    "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
+    fixation_reward: float = _f(0.0, "reward of a valid fixation (our choice)")
+    invalid_reward: float = _f(-1.0, "reward of an invalid action (W18 Methods)")
+    hidden_size: int = _f(48, "LSTM units (W18 Methods)")
+    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default; W18 Methods: 7e-4)")
+    gamma: float = _f(0.9, "discount factor per step (W18 Methods)")
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)")
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)")
+    unroll: int = _f(20, "BPTT unroll in steps per update (our choice, as the bandits)")
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
+    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods)")
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
+    threads: int = _f(1, "torch CPU threads")
+
+    def __post_init__(self):
+        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"), ("gamma", "gae_lambda"))
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+    def _task_kwargs(self, seed: int, device) -> dict:
+        return {"fixation_reward": self.fixation_reward, "invalid_reward": self.invalid_reward, "seed": seed,
+                "device": device, "check_actions": False}
+
+
+@dataclass(frozen=True)
+class TsutsuiConfig(_CuedConfig):
+    """Baited two-armed bandit and matching (Wang et al. 2018, Simulation 1, Fig. 2; Tsutsui et al. 2016)."""
+
+    p_sum: float = _f(0.5, "p0(L) + p0(R) (W18 Sim 1)")
+    min_trials: int = _f(50, "shortest episode in trials (W18 Sim 1)")
+    max_trials: int = _f(100, "longest episode in trials (W18 Sim 1)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("min_trials", "max_trials"), ("p_sum",))
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.TsutsuiTask`; ``variant="test"`` draws p0(L) from [0, p_sum]."""
+        from metarl_neuro.tasks import TsutsuiTask
+
+        return TsutsuiTask(batch_size, test=variant == "test", p_sum=self.p_sum,
+                           train_ranges=tuple((a * self.p_sum / 0.5, b * self.p_sum / 0.5)
+                                              for a, b in TsutsuiTask.TRAIN_RANGES),
+                           n_trials=(self.min_trials, self.max_trials), **self._task_kwargs(seed, device))
+
+
+@dataclass(frozen=True)
+class BehrensConfig(_CuedConfig):
+    """Stable and volatile periods (Wang et al. 2018, Simulation 2, Fig. 3; Behrens et al. 2007)."""
+
+    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the other simulations; W18 Sim 2: 5e-5, which left "
+                   "the agent choosing at chance after 15k episodes here, measured)")
+    episodes: int = _f(10_000, "training episodes of 2 blocks (our choice: 4M steps, under 3 min on 2 CPU cores)")
+    block_trials: int = _f(100, "trials per block; an episode is one stable and one volatile block (our choice)")
+    stable_p: float = _f(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)")
+    volatile_p: float = _f(0.8, "reward probability of the better arm in a volatile block (Behrens et al. 2007)")
+    reversal_min: int = _f(20, "fewest trials between reversals in a volatile block (our choice: ~25)")
+    reversal_max: int = _f(30, "most trials between reversals in a volatile block (our choice: ~25)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("block_trials", "reversal_min", "reversal_max"), ("stable_p", "volatile_p"))
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.BehrensTask` (block order random; ``variant`` not used)."""
+        from metarl_neuro.tasks import BehrensTask
+
+        return BehrensTask(batch_size, self.block_trials, self.stable_p, self.volatile_p,
+                           (self.reversal_min, self.reversal_max), **self._task_kwargs(seed, device))
+
+
+@dataclass(frozen=True)
+class BrombergMartinConfig(_CuedConfig):
+    """Reversal task and inferred value (Wang et al. 2018, Simulation 3, Fig. 4; Bromberg-Martin et al. 2010)."""
+
+    n_trials: int = _f(100, "trials per episode (our choice)")
+    block_min: int = _f(10, "fewest trials between reversals (our choice)")
+    block_max: int = _f(30, "most trials between reversals (our choice)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("n_trials", "block_min", "block_max"), ())
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.BrombergMartinTask` (``variant`` not used)."""
+        from metarl_neuro.tasks import BrombergMartinTask
+
+        return BrombergMartinTask(batch_size, self.n_trials, (self.block_min, self.block_max),
+                                  **self._task_kwargs(seed, device))
+
+
+@dataclass(frozen=True)
+class StopperConfig(_CuedConfig):
+    """Risky choice and simulated optogenetics on an RPE-input network (Wang et al. 2018, Simulation 6, Fig. 7)."""
+
+    agent: str = _f("rpe-input", "network: rpe-input (W18 Sim 6) or lstm", choices=("lstm", "rpe-input"))
+    n_trials: int = _f(50, "trials per episode (our choice)")
+    small_reward: float = _f(1.0, "payoff of the certain lever (Stopper et al. 2014: 1 pellet)")
+    large_reward: float = _f(4.0, "payoff of the risky lever when it pays (Stopper et al. 2014: 4 pellets)")
+    risky_prob_high: float = _f(0.5, "risky lever's reward probability in half of the episodes (Stopper 2014)")
+    risky_prob_low: float = _f(0.125, "risky lever's reward probability in the other half (Stopper 2014)")
+    manipulation: float = _f(1.0, "size of the simulated optogenetic RPE offset: block subtracts it after risky "
+                             "wins, stimulation adds it after risky losses (our choice of size; timing: Stopper 2014)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("n_trials",), ("risky_prob_high", "risky_prob_low"))
+        if self.manipulation < 0:
+            raise ValueError(f"manipulation must be >= 0, got {self.manipulation}")
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.StopperTask` (``variant`` not used)."""
+        from metarl_neuro.tasks import StopperTask
+
+        return StopperTask(batch_size, self.n_trials, self.small_reward, self.large_reward,
+                           (self.risky_prob_high, self.risky_prob_low), **self._task_kwargs(seed, device))
+
+
 #: experiment name on the command line -> config class
 EXPERIMENTS = {
     "two-step": TwoStepConfig,
@@ -289,6 +424,10 @@ EXPERIMENTS = {
     "harlow-1d": Harlow1DConfig,
     "harlow-pixels": HarlowPixelsConfig,
     "psychlab-harlow": PsychLabHarlowConfig,
+    "tsutsui": TsutsuiConfig,
+    "behrens": BehrensConfig,
+    "bromberg-martin": BrombergMartinConfig,
+    "stopper": StopperConfig,
 }
 
 

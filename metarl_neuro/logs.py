@@ -10,7 +10,7 @@ import xarray as xr
 from metarl_neuro.agents.evaluation import EvalRecord
 from metarl_neuro.schema import TWO_STEP_COLUMNS
 
-__all__ = ["activations_dataset", "bandit_trials", "harlow_trials", "two_step_trials"]
+__all__ = ["activations_dataset", "bandit_trials", "choice_trials", "harlow_trials", "two_step_trials"]
 
 
 def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
@@ -195,3 +195,46 @@ def harlow_trials(log: dict, active, subject: str, training_episodes: int) -> pd
         "step": pick("step_in_episode").astype("int64"),
     })
     return df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
+
+
+def choice_trials(log: dict, active, subject: str) -> pd.DataFrame:
+    """The trial table of a fixation / left / right task (:class:`~metarl_neuro.tasks.CuedChoiceTask`).
+
+    Parameters
+    ----------
+    log : dict of str to torch.Tensor
+        ``(S, B)`` log fields (``EvalRecord.log``).
+    active : torch.Tensor
+        ``(S, B)`` bool, the steps of each slot's first episode.
+    subject : str
+        Value of the ``subject`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial, sorted by episode and trial: ``subject``, ``episode`` (batch slot), ``trial``
+        (0-based), ``choice`` (0 left, 1 right; -1 on a missed trial), ``reward`` (float64; NaN on a missed
+        trial), ``missed`` (True where the trial was aborted or its action invalid: the schema's
+        ``missed`` column), ``step`` (step in the episode at which the trial ended), then the task's own log
+        fields (``p0_left``, ``volatile``, ``rewarded_side``, ``p_risky``, ...) with their values during the
+        trial.
+    """
+    ended = active.numpy().astype(bool) & log["trial_end"].numpy().astype(bool)
+    steps, slots = np.nonzero(ended)
+    pick = lambda k: log[k].numpy()[steps, slots]
+    valid = pick("valid").astype(bool)
+    cols = {
+        "subject": pd.array([subject] * len(steps), dtype="string"),
+        "episode": slots.astype("int64"),
+        "trial": pick("trial").astype("int64"),
+        "choice": np.where(valid, pick("choice"), -1).astype("int64"),
+        "reward": np.where(valid, pick("outcome").astype("float64"), np.nan),
+        "missed": ~valid,
+        "step": pick("step_in_episode").astype("int64"),
+    }
+    base = {"trial", "phase", "trial_end", "valid", "choice", "outcome", "step_in_episode"}
+    for k in log:
+        if k not in base:
+            v = pick(k)
+            cols[k] = v.astype("float64") if v.dtype == np.float32 else v
+    return pd.DataFrame(cols).sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)

@@ -11,7 +11,10 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["BANDIT_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "validate_bandit_trials", "validate_trials"]
+__all__ = [
+    "BANDIT_COLUMNS", "CHOICE_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "validate_bandit_trials", "validate_choice_trials",
+    "validate_trials",
+]
 
 #: Two-step trial table: column -> (dtype, meaning). Latent columns ``reward_prob_<k>`` (float64, reward
 #: probability of second-stage state ``k // n_options``, option ``k % n_options``) may follow.
@@ -177,3 +180,87 @@ def validate_bandit_trials(df: pd.DataFrame, columns: Iterable[str] = ("policy",
             raise ValueError(f"{int(dup.sum())} row(s) repeat a ({', '.join(keys)}) key")
         out = out.sort_values(keys, kind="stable")
     return out.reset_index(drop=True)
+
+
+#: Trial table of the two-option fixation / left / right tasks (Wang 2018 Sims 1, 2, 3, 6): column ->
+#: (dtype, meaning). The task's own columns (``p0_left``, ``volatile``, ``block``, ``rewarded_side``,
+#: ``target_side``, ``since_reversal``, ``p_risky``, ``risky_side``, ...) may follow.
+CHOICE_COLUMNS: dict[str, tuple[str, str]] = {
+    "subject": ("string", "run or participant id"),
+    "episode": ("int64", "episode (block/session) index within the subject"),
+    "trial": ("int64", "0-based trial index within the episode"),
+    "choice": ("int64", "option chosen: 0 left, 1 right (-1 on a missed trial)"),
+    "reward": ("float64", "reward of the trial (NaN on a missed trial)"),
+}
+
+
+def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode", "trial", "choice", "reward")
+                           ) -> pd.DataFrame:
+    """Check a two-option choice trial table and return it sorted, with schema dtypes and a ``missed`` column.
+
+    Rows flagged in an optional boolean ``missed`` column (or with ``choice == -1``) are kept, so that "the
+    previous trial" keeps its meaning, with ``choice`` -1 and ``reward`` NaN; every analysis says how it
+    treats them.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per trial with at least ``columns`` (:data:`CHOICE_COLUMNS` and the task's own).
+    columns : iterable of str
+        The columns the caller needs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy sorted by ``subject`` and ``manipulation`` (where present), ``episode`` and ``trial``, plus
+        ``missed``.
+
+    Raises
+    ------
+    TypeError
+        If ``df`` is not a DataFrame.
+    ValueError
+        If a needed column is missing, a choice is not 0/1 on a non-missed trial, a non-missed reward is NaN,
+        a needed task column holds NaN, or a (subject, manipulation, episode, trial) key repeats.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
+    columns = list(columns)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"choice trial table is missing column(s) {missing}; have {list(df.columns)}")
+    out = df.copy()
+    missed = out["missed"].astype(bool) if "missed" in out.columns else pd.Series(False, index=out.index)
+    if "choice" in out.columns:
+        if out["choice"].isna().any():
+            raise ValueError(f"column 'choice' has {int(out['choice'].isna().sum())} NaN value(s); mark missed "
+                             "trials with choice -1 or a 'missed' column")
+        missed = missed | (out["choice"] == -1)
+    out["missed"] = missed.to_numpy()
+    for col in columns:
+        if col in ("choice", "reward", "missed"):
+            continue
+        if out[col].isna().any():
+            raise ValueError(f"column {col!r} has {int(out[col].isna().sum())} missing (NaN) value(s)")
+    for col in columns:
+        if col in CHOICE_COLUMNS:
+            try:
+                if col == "choice":
+                    out[col] = out[col].where(~out["missed"], -1).astype("int64")
+                elif col == "reward":
+                    out[col] = out[col].astype("float64").where(~out["missed"], np.nan)
+                else:
+                    out[col] = out[col].astype(CHOICE_COLUMNS[col][0])
+            except (TypeError, ValueError) as err:
+                raise ValueError(f"column {col!r} cannot be read as {CHOICE_COLUMNS[col][0]}: {err}") from None
+    ok = ~out["missed"]
+    if "choice" in columns and not out.loc[ok, "choice"].isin([0, 1]).all():
+        bad = sorted(set(out.loc[ok, "choice"]) - {0, 1})
+        raise ValueError(f"column 'choice' must be 0 (left) or 1 (right) on non-missed trials, found {bad}")
+    if "reward" in columns and out.loc[ok, "reward"].isna().any():
+        raise ValueError(f"column 'reward' is NaN on {int(out.loc[ok, 'reward'].isna().sum())} non-missed trial(s)")
+    keys = [k for k in ("subject", "manipulation", "episode", "trial") if k in out.columns]
+    dup = out.duplicated(keys)
+    if dup.any():
+        raise ValueError(f"{int(dup.sum())} row(s) repeat a ({', '.join(keys)}) key")
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)

@@ -8,6 +8,10 @@ Example::
     python -m metarl_neuro.simulate harlow-1d
     python -m metarl_neuro.simulate harlow-pixels --device cuda
     python -m metarl_neuro.simulate psychlab-harlow --dataset-path DIR    # needs deepmind_lab
+    python -m metarl_neuro.simulate tsutsui            # Wang 2018 Sim 1: matching
+    python -m metarl_neuro.simulate behrens            # Sim 2: volatility
+    python -m metarl_neuro.simulate bromberg-martin    # Sim 3: inferred value after reversals
+    python -m metarl_neuro.simulate stopper            # Sim 6: RPE input, simulated optogenetics
 
 A run killed at any moment continues from its last checkpoint with the same command plus ``--resume``, and
 ends with the same ``trials.parquet`` as an uninterrupted run (on CPU; ``psychlab-harlow`` restarts the
@@ -29,7 +33,17 @@ import pandas as pd
 import torch
 
 from metarl_neuro import __version__
-from metarl_neuro.agents import A2CLSTM, A2CSettings, ConvA2CLSTM, TrainState, baselines, run_frozen, train
+from metarl_neuro.agents import (
+    A2CLSTM,
+    A2CSettings,
+    ConvA2CLSTM,
+    RPEInputA2C,
+    TrainState,
+    baselines,
+    rpe_manipulation,
+    run_frozen,
+    train,
+)
 from metarl_neuro.analysis import cumulative_regret, plot_frames, plot_harlow_episode, plot_regret_matrix
 from metarl_neuro.analyze import bandit_report, harlow_report, two_step_report
 from metarl_neuro.experiments import (
@@ -42,13 +56,19 @@ from metarl_neuro.experiments import (
     config_hash,
     resolve_device,
 )
-from metarl_neuro.logs import activations_dataset, bandit_trials, harlow_trials, two_step_trials
+from metarl_neuro.logs import (
+    activations_dataset,
+    bandit_trials,
+    choice_trials,
+    harlow_trials,
+    two_step_trials,
+)
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_harlow",
-    "simulate_psychlab", "simulate_two_step",
+    "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_cued",
+    "simulate_harlow", "simulate_psychlab", "simulate_two_step",
 ]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
@@ -73,7 +93,10 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
     task = config.make_task(batch_size, config.seed + seed_offset, device, variant)
     torch.manual_seed(config.seed)
     if hasattr(task, "obs_shape"):  # pixels: the conv-LSTM agent
-        agent = ConvA2CLSTM(task.obs_shape, task.n_actions, config.hidden_size).to(device)
+        agent = ConvA2CLSTM(task.obs_shape, task.n_actions, config.hidden_size,
+                            stacked=getattr(config, "stacked", False)).to(device)
+    elif getattr(config, "agent", "lstm") == "rpe-input":  # Wang 2018 Sim 6
+        agent = RPEInputA2C(task.obs_dim, task.n_actions, config.hidden_size, gamma=config.gamma).to(device)
     else:
         agent = A2CLSTM(task.obs_dim, task.n_actions, config.hidden_size).to(device)
     optimizer = torch.optim.RMSprop(agent.parameters(), lr=config.lr, alpha=0.99, eps=1e-5)
@@ -452,6 +475,67 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     return run.path
 
 
+#: the cued-choice simulations of Wang et al. 2018: experiment -> the paper's simulation
+CUED_EXPERIMENTS = {"tsutsui": "Simulation 1", "behrens": "Simulation 2", "bromberg-martin": "Simulation 3",
+                    "stopper": "Simulation 6"}
+#: Stopper et al. 2014's manipulations: name -> (sign of the RPE offset, the risky outcome after which it acts)
+MANIPULATIONS = {"block": (-1.0, "win"), "stimulate": (1.0, "loss")}
+
+
+def simulate_cued(config, experiment: str, out: Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train and test one of the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6).
+
+    ``experiment`` is a key of :data:`CUED_EXPERIMENTS`. Training as every simulation (:func:`_train_run`);
+    the frozen test runs ``config.eval_episodes`` episodes (``tsutsui``: on the test distribution of p0, which
+    includes the held-out values). ``stopper`` tests the intact network and then the same network under each
+    manipulation of :data:`MANIPULATIONS` (the RPE input decremented by ``config.manipulation`` after risky wins:
+    block; incremented after risky losses: stimulation; Stopper et al. 2014, Wang 2018 Fig. 7), on the same
+    test episodes; its trial table has a ``manipulation`` column. The report
+    (:func:`metarl_neuro.analyze.cued_report`) prints the simulation's analyses, its one-line summary of the
+    paper's effect, and writes its figures.
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``experiment``.
+    FileExistsError, FileNotFoundError
+        As :func:`simulate_two_step`.
+    """
+    from metarl_neuro.analyze import cued_report
+
+    if experiment not in CUED_EXPERIMENTS:
+        raise ValueError(f"unknown cued-choice experiment {experiment!r}; choose from {sorted(CUED_EXPERIMENTS)}")
+    t = _train_run(config, experiment, out, resume, progress)
+    run, config, agent = t.run, t.config, t.agent
+
+    def test():
+        task = build(config, t.device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET, variant="test")[1]
+        record = run_frozen(agent, task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, t.device))
+        return choice_trials(record.log, record.active, run.path.name), record
+
+    trials, record = test()
+    if experiment == "stopper":
+        if not isinstance(agent, RPEInputA2C):
+            raise ValueError("the stopper manipulations act on the RPE input: use --agent rpe-input")
+        tables = [trials.assign(manipulation="none")]
+        risky_action = 1 + config.make_task(1, 0, "cpu").risky_side
+        for name, (sign, when) in MANIPULATIONS.items():
+            agent.manipulation = rpe_manipulation(risky_action, sign * config.manipulation, when)
+            tables.append(test()[0].assign(manipulation=name))
+        agent.manipulation = None
+        trials = pd.concat(tables, ignore_index=True)
+    run.save_trials(trials)
+    run.save_activations(activations_dataset(record, config.gamma, _attrs(t, experiment)))
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
+    cued_report(run, run.path / "figures")
+    return run.path
+
+
 def agent_device(agent: A2CLSTM) -> torch.device:
     """Device of an agent's parameters."""
     return next(agent.parameters()).device
@@ -462,7 +546,10 @@ def _add_config_options(parser: argparse.ArgumentParser, cls) -> None:
         kw = {"default": f.default, "help": f"{f.metadata['help']} (default: %(default)s)"}
         if "choices" in f.metadata:
             kw["choices"] = f.metadata["choices"]
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), **kw)
+        if isinstance(f.default, bool):  # --stacked / --no-stacked
+            parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, **kw)
+        else:
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), **kw)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -470,7 +557,8 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m metarl_neuro.simulate", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
     for name, cls in EXPERIMENTS.items():
-        p = sub.add_parser(name, help=cls.__doc__, description=cls.__doc__)
+        aliases = [name.replace("-", "_")] if "-" in name and name in CUED_EXPERIMENTS else []
+        p = sub.add_parser(name, help=cls.__doc__, description=cls.__doc__, aliases=aliases)
         _add_config_options(p, cls)
         p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<experiment>/seed<SEED>)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -485,6 +573,7 @@ def make_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m metarl_neuro.simulate``."""
     args = make_parser().parse_args(argv)
+    args.experiment = args.experiment.replace("_", "-")  # aliases: bromberg_martin
     cls = EXPERIMENTS[args.experiment]
     try:
         config = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
@@ -496,6 +585,9 @@ def main(argv: list[str] | None = None) -> int:
                 cross_test_bandit(config, out, progress=progress)
             else:
                 simulate_bandit(config, out, resume=args.resume, progress=progress)
+        elif args.experiment in CUED_EXPERIMENTS:
+            out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
+            simulate_cued(config, args.experiment, out, resume=args.resume, progress=progress)
         elif args.experiment == "psychlab-harlow":
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_psychlab(config, out, resume=args.resume, progress=progress)

@@ -3,6 +3,7 @@
 from metarl_neuro.agents.a2c_lstm import A2CLSTM, ConvA2CLSTM
 from metarl_neuro.agents.evaluation import EvalRecord, run_frozen
 from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages
+from metarl_neuro.agents.rpe_input import RPEInputA2C, rpe_manipulation
 from metarl_neuro.agents.training import (
     A2CSettings,
     Carry,
@@ -20,6 +21,7 @@ __all__ = [
     "Carry",
     "ConvA2CLSTM",
     "EvalRecord",
+    "RPEInputA2C",
     "Rollout",
     "TrainState",
     "a2c_loss",
@@ -27,6 +29,7 @@ __all__ = [
     "collect_rollout",
     "discounted_returns",
     "gae_advantages",
+    "rpe_manipulation",
     "run_frozen",
     "train",
 ]

@@ -94,7 +94,12 @@ class ConvA2CLSTM(nn.Module):
     n_actions : int
         Number of discrete actions.
     hidden_size : int
-        LSTM units.
+        LSTM units (of each LSTM when ``stacked``).
+    stacked : bool
+        The stacked two-LSTM form of Wang et al. 2016, Fig. 1d: a first LSTM receives the code and the previous
+        reward, a second one the first's output, the code and the one-hot previous action; the heads read the
+        second. The recurrent state then packs both: ``h = [h_1, h_2]``, ``c = [c_1, c_2]``, each
+        ``(B, 2 * hidden_size)``.
 
     Raises
     ------
@@ -102,7 +107,7 @@ class ConvA2CLSTM(nn.Module):
         If the image is too small for the encoder (under 36 pixels on a side).
     """
 
-    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, hidden_size: int = 256):
+    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, hidden_size: int = 256, stacked: bool = False):
         super().__init__()
         c, h, w = (int(x) for x in obs_shape)
         if min(h, w) < 36:
@@ -113,12 +118,19 @@ class ConvA2CLSTM(nn.Module):
         with torch.no_grad():
             n_flat = self.conv(torch.zeros(1, c, h, w)).shape[1]
         self.fc = nn.Sequential(nn.Linear(n_flat, 256), nn.ReLU())
-        self.cell = nn.LSTMCell(256 + self.n_actions + 1, self.hidden_size)
-        self.policy = nn.Linear(self.hidden_size, self.n_actions)
-        self.value = nn.Linear(self.hidden_size, 1)
+        self.stacked = bool(stacked)
+        self.units = self.hidden_size
+        if self.stacked:
+            self.cell = nn.LSTMCell(256 + 1, self.units)
+            self.cell2 = nn.LSTMCell(self.units + 256 + self.n_actions, self.units)
+            self.hidden_size = 2 * self.units  # size of the packed state
+        else:
+            self.cell = nn.LSTMCell(256 + self.n_actions + 1, self.units)
+        self.policy = nn.Linear(self.units, self.n_actions)
+        self.value = nn.Linear(self.units, 1)
 
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
-        """Zero LSTM state ``(h, c)``, each ``(batch_size, hidden_size)`` float32."""
+        """Zero LSTM state ``(h, c)``, each ``(batch_size, hidden_size)`` float32 (``2 * units`` stacked)."""
         z = torch.zeros(batch_size, self.hidden_size, device=device)
         return z, z.clone()
 
@@ -127,5 +139,12 @@ class ConvA2CLSTM(nn.Module):
         code = self.fc(self.conv(obs))
         onehot = nn.functional.one_hot(prev_action.clamp(min=0), self.n_actions).to(code.dtype)
         onehot = onehot * (prev_action >= 0).unsqueeze(-1).to(code.dtype)
-        h, c = self.cell(torch.cat([code, onehot, prev_reward.unsqueeze(-1).to(code.dtype)], -1), state)
-        return self.policy(h), self.value(h).squeeze(-1), (h, c)
+        r = prev_reward.unsqueeze(-1).to(code.dtype)
+        if not self.stacked:
+            h, c = self.cell(torch.cat([code, onehot, r], -1), state)
+            return self.policy(h), self.value(h).squeeze(-1), (h, c)
+        U = self.units
+        h, c = state
+        h1, c1 = self.cell(torch.cat([code, r], -1), (h[:, :U], c[:, :U]))
+        h2, c2 = self.cell2(torch.cat([h1, code, onehot], -1), (h[:, U:], c[:, U:]))
+        return self.policy(h2), self.value(h2).squeeze(-1), (torch.cat([h1, h2], -1), torch.cat([c1, c2], -1))

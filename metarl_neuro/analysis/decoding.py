@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from statsmodels.stats.multitest import multipletests
 
-__all__ = ["TWO_STEP_TARGETS", "UnitTuning", "decode_hidden", "population_pca", "trial_states", "unit_tuning"]
+__all__ = ["CHOICE_TARGETS", "CHOICE_TASK_TARGETS", "TWO_STEP_TARGETS", "UnitTuning", "decode_hidden", "population_pca", "trial_states", "unit_tuning"]
 
 #: default decoding targets of the two-step task -> "categorical" or "continuous"
 TWO_STEP_TARGETS = {
@@ -34,7 +34,12 @@ TWO_STEP_TARGETS = {
     "better_state": "categorical",
     "value": "continuous",
 }
-_NEEDED = ("h", "active", "trial", "trial_end", "choice1", "common", "outcome", "value", "reward_prob_0")
+#: default decoding targets of the fixation / left / right tasks (Wang 2018 Sims 1-3, 6)
+CHOICE_TARGETS = {"prev_reward": "categorical", "prev_choice": "categorical", "value": "continuous"}
+#: task variables of those tasks, decoded too where the dataset has them (read during the trial)
+CHOICE_TASK_TARGETS = {"volatile": "categorical", "rewarded_side": "categorical", "p_risky": "categorical"}
+_COMMON = ("h", "active", "trial", "trial_end", "outcome", "value")
+_KIND_NEEDS = {"two-step": ("choice1", "common", "reward_prob_0"), "choice": ("choice", "valid")}
 
 
 def _dataset(run_or_dataset) -> xr.Dataset:
@@ -46,10 +51,25 @@ def _dataset(run_or_dataset) -> xr.Dataset:
         if not os.path.isfile(nc):
             raise ValueError(f"run folder {path} has no activations.nc (the frozen evaluation writes it)")
         ds = xr.open_dataset(nc, engine="h5netcdf")
-    missing = [k for k in _NEEDED if k not in ds.variables]
-    if missing:
+    missing = [k for k in _COMMON if k not in ds.variables]
+    if missing or _kind(ds) is None:
+        missing += [f"{' + '.join(v)} ({k})" for k, v in _KIND_NEEDS.items()] if not missing else []
         raise ValueError(f"activations dataset lacks {missing}; expected the DESIGN.md activations dataset")
     return ds
+
+
+def _kind(ds: xr.Dataset) -> str | None:
+    """``"two-step"`` or ``"choice"`` (fixation / left / right tasks) from the dataset's task variables."""
+    for kind, needs in _KIND_NEEDS.items():
+        if all(k in ds.variables for k in needs):
+            return kind
+    return None
+
+
+def _targets(ds: xr.Dataset) -> dict:
+    if _kind(ds) == "two-step":
+        return dict(TWO_STEP_TARGETS)
+    return {**CHOICE_TARGETS, **{k: v for k, v in CHOICE_TASK_TARGETS.items() if k in ds.variables}}
 
 
 def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, pd.DataFrame]:
@@ -58,9 +78,11 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     Parameters
     ----------
     run_or_dataset : path, Run or xarray.Dataset
-        Run folder or activations dataset.
+        Run folder or activations dataset (two-step, or a fixation / left / right task of
+        :mod:`metarl_neuro.tasks.cued_choice`).
     at : {"trial_start", "outcome"}
-        Step of the trial (module docstring).
+        Step of the trial (module docstring; in a fixation / left / right task the trial starts at its
+        fixation step).
 
     Returns
     -------
@@ -69,10 +91,13 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         trials 1.. of each episode.
     trials : pandas.DataFrame
         One row per trial (same order): ``episode``, ``trial``, ``step`` and the variables ``prev_reward``,
-        ``prev_choice``, ``prev_transition``, ``prev_reward_x_transition`` (1 where the previous trial was
-        rewarded-common or unrewarded-rare: where a model-based agent repeats), ``better_state`` (second-stage
-        state with the higher reward probability during the trial), ``value`` (``V`` at the step). Rows are
-        sorted by the episode coordinate, so the order of episodes in the dataset does not matter.
+        ``prev_choice``, then, two-step: ``prev_transition``, ``prev_reward_x_transition`` (1 where the
+        previous trial was rewarded-common or unrewarded-rare: where a model-based agent repeats),
+        ``better_state`` (second-stage state with the higher reward probability during the trial); fixation /
+        left / right tasks: those of :data:`CHOICE_TASK_TARGETS` the task logs (e.g. ``volatile``), read
+        during the trial, and trials whose previous trial was missed are left out; last ``value`` (``V`` at
+        the step). Rows are sorted by the episode coordinate, so the order of episodes in the dataset does not
+        matter.
 
     Raises
     ------
@@ -82,6 +107,7 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     if at not in ("trial_start", "outcome"):
         raise ValueError(f"at must be 'trial_start' or 'outcome', got {at!r}")
     ds = _dataset(run_or_dataset)
+    two_step = _kind(ds) == "two-step"
     active = ds["active"].values.astype(bool)
     ep, st = np.nonzero(active)
     steps = pd.DataFrame({"e": ep, "s": st, "trial": ds["trial"].values[ep, st],
@@ -93,28 +119,37 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         "episode": ds["episode"].values[e_end],
         "trial": ends["trial"].to_numpy(),
         "s_end": s_end,
-        "choice1": ds["choice1"].values[e_end, s_end],
-        "common": ds["common"].values[e_end, s_end].astype(bool),
         "rewarded": ds["outcome"].values[e_end, s_end] > 0,
     })
-    probs = sorted(k for k in ds.variables if str(k).startswith("reward_prob_"))
-    p = np.stack([ds[k].values[e_end, s_end] for k in probs], 1).reshape(len(table), 2, -1).max(-1)
-    table["better_state"] = (p[:, 1] > p[:, 0]).astype(int)
+    if two_step:
+        table["choice1"] = ds["choice1"].values[e_end, s_end]
+        table["common"] = ds["common"].values[e_end, s_end].astype(bool)
+        probs = sorted(k for k in ds.variables if str(k).startswith("reward_prob_"))
+        p = np.stack([ds[k].values[e_end, s_end] for k in probs], 1).reshape(len(table), 2, -1).max(-1)
+        table["better_state"] = (p[:, 1] > p[:, 0]).astype(int)
+    else:
+        valid = ds["valid"].values[e_end, s_end].astype(bool)
+        table["choice1"] = np.where(valid, ds["choice"].values[e_end, s_end], -1)
+        extras = [k for k in CHOICE_TASK_TARGETS if k in ds.variables]
+        for k in extras:
+            table[k] = ds[k].values[e_end, s_end]
     start = steps.groupby(["e", "trial"])["s"].min().rename("s_start")
     table = table.join(start, on=["e", "trial"]).sort_values(["episode", "trial"], kind="stable")
     g = table.groupby("e", sort=False)
     table["prev_reward"] = g["rewarded"].shift(1)
     table["prev_choice"] = g["choice1"].shift(1)
-    table["prev_transition"] = g["common"].shift(1)
-    table = table[table["prev_reward"].notna()].copy()
-    for col in ("prev_reward", "prev_choice", "prev_transition"):
+    if two_step:
+        table["prev_transition"] = g["common"].shift(1)
+    table = table[table["prev_reward"].notna() & (table["prev_choice"].fillna(-1) >= 0)].copy()
+    for col in ("prev_reward", "prev_choice") + (("prev_transition",) if two_step else ()):
         table[col] = table[col].astype(int)
-    table["prev_reward_x_transition"] = (table["prev_reward"] == table["prev_transition"]).astype(int)
+    if two_step:
+        table["prev_reward_x_transition"] = (table["prev_reward"] == table["prev_transition"]).astype(int)
     table["step"] = table["s_start"] if at == "trial_start" else table["s_end"]
     e, s = table["e"].to_numpy(), table["step"].to_numpy()
     table["value"] = ds["value"].values[e, s].astype(float)
     X = ds["h"].values[e, s].astype(np.float32)
-    cols = ["episode", "trial", "step", *TWO_STEP_TARGETS]
+    cols = ["episode", "trial", "step", *_targets(ds)]
     return X, table[cols].reset_index(drop=True)
 
 
@@ -140,7 +175,9 @@ def decode_hidden(
     run_or_dataset : path, Run or xarray.Dataset
         Run folder or activations dataset.
     targets : list or dict, optional
-        Names from :data:`TWO_STEP_TARGETS` (default: all of them), or name -> "categorical"/"continuous".
+        Names from :data:`TWO_STEP_TARGETS` (two-step runs) or :data:`CHOICE_TARGETS` and
+        :data:`CHOICE_TASK_TARGETS` (fixation / left / right tasks, e.g. ``volatile``) (default: all of them
+        the dataset has), or name -> "categorical"/"continuous".
     at : {"trial_start", "outcome"}
         Step of each trial whose ``h`` is decoded.
     cv : int
@@ -169,17 +206,19 @@ def decode_hidden(
     ----------
     Wang, J. X. et al. (2018). Nat. Neurosci. 21, 860 (decoding of task variables from the LSTM).
     """
-    X, trials = trial_states(run_or_dataset, at)
+    ds = _dataset(run_or_dataset)
+    X, trials = trial_states(ds, at)
+    known = _targets(ds)
     if targets is None:
-        targets = dict(TWO_STEP_TARGETS)
+        targets = known
     elif not isinstance(targets, dict):
-        unknown = [t for t in targets if t not in TWO_STEP_TARGETS]
+        unknown = [t for t in targets if t not in known]
         if unknown:
-            raise ValueError(f"unknown target(s) {unknown}; known: {sorted(TWO_STEP_TARGETS)}")
-        targets = {t: TWO_STEP_TARGETS[t] for t in targets}
+            raise ValueError(f"unknown target(s) {unknown}; known: {sorted(known)}")
+        targets = {t: known[t] for t in targets}
     unknown = [t for t in targets if t not in trials.columns]
     if unknown:
-        raise ValueError(f"unknown target(s) {unknown}; known: {sorted(TWO_STEP_TARGETS)}")
+        raise ValueError(f"unknown target(s) {unknown}; known: {sorted(known)}")
     groups = trials["episode"].to_numpy()
     if len(np.unique(groups)) < cv:
         raise ValueError(f"need at least {cv} episodes for {cv}-fold cross-validation, got {len(np.unique(groups))}")
@@ -216,6 +255,7 @@ def unit_tuning(
     variables: tuple[str, ...] = ("prev_action", "prev_reward", "prev_action_x_reward", "value"),
     at: str = "trial_start",
     alpha: float = 0.05,
+    cluster: str | None = None,
 ) -> UnitTuning:
     """Per-unit partial correlations of ``h`` with task variables (Wang et al. 2018, Fig. 2e).
 
@@ -231,11 +271,19 @@ def unit_tuning(
     run_or_dataset : path, Run or xarray.Dataset
         Run folder or activations dataset.
     variables : tuple of str
-        From ``prev_action``, ``prev_reward``, ``prev_action_x_reward``, ``prev_transition``, ``value``.
+        From ``prev_action``, ``prev_reward``, ``prev_action_x_reward``, ``value``, and where the task has them
+        ``prev_transition`` (two-step), ``volatile`` (Behrens task: units tracking volatility, Wang 2018 Sim 2)
+        and ``rewarded_side`` (reversal task); binary ones effect-coded +1/-1.
     at : {"trial_start", "outcome"}
         Step of each trial.
     alpha : float
         FDR level.
+    cluster : {None, "episode"}
+        ``"episode"``: p-values from cluster-robust standard errors with the episodes as clusters (statsmodels
+        ``cov_type="cluster"``). Trials of one episode are not independent, and a variable that is constant
+        over many trials (``volatile`` in a 100-trial block) makes the plain OLS p-values far too small:
+        with tens of thousands of trials nearly every unit "tracks" it. The partial correlation (the effect
+        size) is the same either way.
 
     Returns
     -------
@@ -255,21 +303,28 @@ def unit_tuning(
     design = pd.DataFrame({
         "prev_action": np.where(trials["prev_choice"] == 1, 1.0, -1.0),
         "prev_reward": np.where(trials["prev_reward"] == 1, 1.0, -1.0),
-        "prev_transition": np.where(trials["prev_transition"] == 1, 1.0, -1.0),
         "value": trials["value"].to_numpy(),
     })
+    for col in ("prev_transition", "volatile", "rewarded_side"):
+        if col in trials.columns:
+            design[col] = np.where(trials[col].astype(int) == 1, 1.0, -1.0)
     design["prev_action_x_reward"] = design["prev_action"] * design["prev_reward"]
     unknown = [v for v in variables if v not in design.columns]
     if unknown:
         raise ValueError(f"unknown variable(s) {unknown}; known: {sorted(design.columns)}")
+    if cluster not in (None, "episode"):
+        raise ValueError(f"cluster must be None or 'episode', got {cluster!r}")
     exog = sm.add_constant(design[list(variables)])
     X = X.astype(np.float64)
+    groups = trials["episode"].to_numpy()
     rows = []
     for u in range(X.shape[1]):
-        res = sm.OLS(X[:, u], exog).fit()
+        model = sm.OLS(X[:, u], exog)
+        res = model.fit()
+        p = model.fit(cov_type="cluster", cov_kwds={"groups": groups}).pvalues if cluster else res.pvalues
         for v in variables:
             t = res.tvalues[v]
-            rows.append({"unit": u, "variable": v, "partial_r": t / np.sqrt(t * t + res.df_resid), "p": res.pvalues[v]})
+            rows.append({"unit": u, "variable": v, "partial_r": t / np.sqrt(t * t + res.df_resid), "p": p[v]})
     units = pd.DataFrame(rows)
     units["p_fdr"] = units.groupby("variable")["p"].transform(lambda p: multipletests(p, method="fdr_bh")[1])
     units["significant"] = units["p_fdr"] < alpha

@@ -10,14 +10,19 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "plot_choice_regression",
     "plot_cumulative_regret",
     "plot_decoding",
     "plot_frames",
     "plot_harlow_episode",
     "plot_harlow_performance",
     "plot_lagged_regression",
+    "plot_learning_rates",
+    "plot_matching",
     "plot_population_pca",
     "plot_regret_matrix",
+    "plot_reversal_rpe",
+    "plot_risky_choice",
     "plot_rpe_regression",
     "plot_stay_probability",
     "plot_unit_tuning",
@@ -506,4 +511,183 @@ def plot_frames(frames: np.ndarray, rewards: np.ndarray, every: int | None = Non
         ax.set_title(f"t={t}" + (f" {rewards[t]:+g}" if rewards[t] else ""), fontsize=6)
     if title:
         fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def plot_matching(fit, ax=None, title: str | None = None):
+    """Log₂ choice ratio against log₂ reward ratio per episode, with the fitted line (Wang et al. 2018, Fig. 2d).
+
+    Parameters
+    ----------
+    fit : MatchingFit
+        :func:`metarl_neuro.analysis.matching_law` output.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``fit.episodes`` lacks the log-ratio columns.
+    """
+    ep = fit.episodes
+    _require(ep, ("log2_reward_ratio", "log2_choice_ratio"), "matching table")
+    fig, ax = _axes(ax, (3.8, 3.6))
+    ax.scatter(ep["log2_reward_ratio"], ep["log2_choice_ratio"], s=8, alpha=0.5, color="tab:blue", lw=0)
+    x = np.linspace(ep["log2_reward_ratio"].min(), ep["log2_reward_ratio"].max(), 2)
+    ax.plot(x, fit.intercept + fit.slope * x, color="k", label=f"slope {fit.slope:.2f}")
+    ax.plot(x, x, color="0.6", ls="--", lw=0.8, label="strict matching")
+    ax.set_xlabel("log2 (rewards right / left)")
+    ax.set_ylabel("log2 (choices right / left)")
+    ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_choice_regression(coefficients: pd.DataFrame, ax=None, title: str | None = None):
+    """Lagged choice-regression coefficients of past rewards and past choices (Wang et al. 2018, Fig. 2f).
+
+    Parameters
+    ----------
+    coefficients : pandas.DataFrame
+        :func:`metarl_neuro.analysis.lagged_choice_regression` output.
+    ax, title
+        As :func:`plot_matching`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``coefficients`` lacks ``regressor``, ``lag``, ``coef``, ``ci_lo`` or ``ci_hi``.
+    """
+    _require(coefficients, ("regressor", "lag", "coef", "ci_lo", "ci_hi"), "choice regression table")
+    fig, ax = _axes(ax, (4.4, 3.4))
+    for reg, color in (("reward", "tab:green"), ("choice", "tab:purple")):
+        r = coefficients[coefficients["regressor"] == reg].sort_values("lag")
+        ax.errorbar(r["lag"], r["coef"], yerr=[r["coef"] - r["ci_lo"], r["ci_hi"] - r["coef"]], color=color,
+                    marker="o", ms=3, capsize=2, label=f"past {reg}s")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("trials back")
+    ax.set_ylabel("regression coefficient")
+    ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_learning_rates(table: pd.DataFrame, ax=None, title: str | None = None):
+    """Fitted Rescorla-Wagner learning rate per stable / volatile block (Wang et al. 2018, Fig. 3d).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`metarl_neuro.analysis.volatility_learning_rates` output (or rows of several seeds: the bars
+        are then means with SEM).
+    ax, title
+        As :func:`plot_matching`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks ``block_label``, ``volatile`` or ``alpha``.
+    """
+    _require(table, ("block_label", "volatile", "alpha"), "learning-rate table")
+    fig, ax = _axes(ax, (3.8, 3.4))
+    order = [b for b in ("Stable 1", "Volatile 1", "Volatile 2", "Stable 2") if b in set(table["block_label"])]
+    g = table.groupby("block_label")["alpha"]
+    mean, sem = g.mean().reindex(order), g.sem().reindex(order).fillna(0.0)
+    colors = ["tab:orange" if b.startswith("Volatile") else "tab:blue" for b in order]
+    ax.bar(range(len(order)), mean, yerr=sem, color=colors, capsize=3)
+    ax.set_xticks(range(len(order)), order, fontsize=8)
+    ax.set_ylabel("fitted learning rate alpha")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_reversal_rpe(table: pd.DataFrame, ax=None, title: str | None = None):
+    """RPE at target onset on the trials after a reversal, experienced vs inferred targets (Wang 2018, Fig. 4b).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`metarl_neuro.analysis.reversal_rpe` output.
+    ax, title
+        As :func:`plot_matching`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks ``since_reversal``, ``target_rewarded``, ``experienced``, ``mean_rpe`` or ``sem``.
+    """
+    _require(table, ("since_reversal", "target_rewarded", "experienced", "mean_rpe", "sem"), "reversal RPE table")
+    fig, ax = _axes(ax, (4.4, 3.4))
+    for (rew, exp), r in table.groupby(["target_rewarded", "experienced"]):
+        r = r.sort_values("since_reversal")
+        ax.errorbar(r["since_reversal"] + 1, r["mean_rpe"], yerr=r["sem"].fillna(0.0), marker="o", ms=4, capsize=2,
+                    color="tab:red" if rew else "tab:blue", ls="-" if exp else "--",
+                    label=f"{'now rewarded' if rew else 'now unrewarded'}, {'experienced' if exp else 'inferred'}")
+    ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xlabel("trial after reversal")
+    ax.set_ylabel("RPE at target onset")
+    ax.legend(frameon=False, fontsize=7)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):
+    """Risky-lever choices per manipulation and reward probability (Wang et al. 2018, Fig. 7; Stopper 2014).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`metarl_neuro.analysis.risky_choice` output with ``manipulation`` and ``p_risky``.
+    ax, title
+        As :func:`plot_matching`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If ``table`` lacks ``manipulation``, ``p_risky``, ``risky``, ``ci_lo`` or ``ci_hi``.
+    """
+    _require(table, ("manipulation", "p_risky", "risky", "ci_lo", "ci_hi"), "risky-choice table")
+    fig, ax = _axes(ax, (4.4, 3.4))
+    t = table.groupby(["manipulation", "p_risky"], sort=False)[["risky", "ci_lo", "ci_hi"]].mean().reset_index()
+    manips = [m for m in ("none", "block", "stimulate") if m in set(t["manipulation"])]
+    manips += sorted(set(t["manipulation"]) - set(manips))
+    probs = sorted(t["p_risky"].unique(), reverse=True)
+    width = 0.8 / len(manips)
+    for i, m in enumerate(manips):
+        r = t[t["manipulation"] == m].set_index("p_risky").reindex(probs)
+        x = np.arange(len(probs)) + (i - (len(manips) - 1) / 2) * width
+        yerr = np.clip([100 * (r["risky"] - r["ci_lo"]), 100 * (r["ci_hi"] - r["risky"])], 0, None)  # rounding
+        ax.bar(x, 100 * r["risky"], width, yerr=yerr, capsize=2, label=m)
+    ax.set_xticks(range(len(probs)), [f"p = {p:g}" for p in probs])
+    ax.set_ylabel("% risky choices")
+    ax.set_ylim(0, 100)
+    ax.legend(frameon=False, fontsize=8)
+    if title:
+        ax.set_title(title)
     return fig

@@ -2,6 +2,14 @@
 
 from metarl_neuro.tasks._protocol import LogField
 from metarl_neuro.tasks.bandit import BANDIT_VARIANTS, BanditTask
+from metarl_neuro.tasks.cued_choice import (
+    BehrensTask,
+    BrombergMartinTask,
+    CuedAction,
+    CuedChoiceTask,
+    StopperTask,
+    TsutsuiTask,
+)
 from metarl_neuro.tasks.gym import TwoStepEnv, register_envs
 from metarl_neuro.tasks.harlow import HarlowAction, HarlowTask
 from metarl_neuro.tasks.psychlab import PsychLabHarlow
@@ -19,12 +27,18 @@ register_envs()
 __all__ = [
     "BANDIT_VARIANTS",
     "BanditTask",
+    "BehrensTask",
+    "BrombergMartinTask",
+    "CuedAction",
+    "CuedChoiceTask",
     "DriftingRewards",
     "HarlowAction",
     "HarlowTask",
     "LogField",
     "PsychLabHarlow",
+    "StopperTask",
     "SwappingRewards",
+    "TsutsuiTask",
     "TwoStepAction",
     "TwoStepCue",
     "TwoStepEnv",

@@ -98,3 +98,47 @@ def test_figures_and_their_bad_input():
         plot_decoding(table.drop(columns=["chance_lo", "chance_hi"]))
     with pytest.raises(ValueError, match="color 'mood' is not a per-sample coordinate"):
         plot_population_pca(pca, "mood")
+
+
+def cued_dataset(n_episodes=20, n_trials=30, seed=0):
+    """A fixation / left / right activations dataset: unit 0 codes volatility, unit 1 the previous choice."""
+    rng = np.random.default_rng(seed)
+    S = 2 * n_trials
+    trial = np.repeat(np.arange(n_trials), 2)[None].repeat(n_episodes, 0)
+    phase = np.tile([0, 1], n_trials)[None].repeat(n_episodes, 0)
+    choice_t = rng.integers(0, 2, (n_episodes, n_trials))
+    choice_t[0, 4] = -1  # one missed trial
+    volatile_t = (np.arange(n_trials) >= n_trials // 2)[None] ^ (np.arange(n_episodes) % 2 == 1)[:, None]
+    choice = np.where(phase == 1, np.repeat(choice_t, 2, 1), -1)
+    valid = ~((phase == 1) & (choice == -1))
+    volatile = np.repeat(volatile_t, 2, 1)
+    prev_choice = np.concatenate([np.zeros((n_episodes, 1), int), choice_t[:, :-1]], 1).repeat(2, 1)
+    h = rng.normal(0, 0.3, (n_episodes, S, 8)).astype(np.float32)
+    h[..., 0] += np.where(volatile, 1.0, -1.0)
+    h[..., 1] += np.where(prev_choice == 1, 1.0, -1.0)
+    pe = ("episode", "step")
+    return xr.Dataset(
+        {"h": (("episode", "step", "unit"), h), "value": (pe, rng.normal(size=(n_episodes, S)).astype(np.float32))},
+        coords={"episode": np.arange(n_episodes), "step": np.arange(S), "unit": np.arange(8),
+                "active": (pe, np.ones((n_episodes, S), bool)), "trial": (pe, trial), "phase": (pe, phase),
+                "trial_end": (pe, phase == 1), "valid": (pe, valid), "choice": (pe, choice),
+                "outcome": (pe, np.where(phase == 1, rng.integers(0, 2, (n_episodes, S)), 0).astype(np.float32)),
+                "volatile": (pe, volatile)},
+    )
+
+
+def test_cued_task_datasets_decode_volatility_and_tune_units():
+    ds = cued_dataset()
+    _, trials = trial_states(ds)
+    assert list(trials.columns) == ["episode", "trial", "step", "prev_reward", "prev_choice", "value", "volatile"]
+    assert len(trials) == 20 * 29 - 1  # trial 0 of each episode and the trial after the missed one left out
+    assert (trials["step"] % 2 == 0).all()  # trial start = the fixation step
+    table = decode_hidden(ds, targets=["volatile", "prev_choice"], n_permutations=5)
+    assert (table["mean"] > 0.95).all() and (table["chance"] < 0.7).all()
+    tuning = unit_tuning(ds, ("prev_action", "prev_reward", "value", "volatile")).units
+    sig = tuning[tuning["significant"]].groupby("variable")["unit"].apply(set)
+    assert 0 in sig["volatile"] and 1 in sig["prev_action"] and 0 not in sig.get("prev_action", set())
+    with pytest.raises(ValueError, match="unknown target"):
+        decode_hidden(ds, targets=["better_state"])
+    with pytest.raises(ValueError, match="lacks"):
+        trial_states(ds.drop_vars(["choice"]))

@@ -24,10 +24,42 @@ def _f(default, help: str, **kw):
 
 
 @dataclass(frozen=True)
-class TwoStepConfig:
-    """Two-step task experiment (Wang et al. 2018, Simulation 4, Fig. 5)."""
+class _TrainingConfig:
+    """Fields every experiment has: seed, training length, device and the A2C-LSTM's settings.
+
+    Each experiment's config inherits them and redefines only those whose default (and its source) differ;
+    ``__post_init__`` validates them (``ValueError`` naming the bad field).
+    """
 
     seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
+    episodes: int = _f(20_000, "training episodes; 0 evaluates the untrained agent")
+    batch: int = _f(16, "episodes simulated in parallel per update")
+    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    hidden_size: int = _f(48, "LSTM units (W18 Methods)")
+    lr: float = _f(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see the README, Tuning; "
+                   "W18 Methods: 7e-4)")
+    gamma: float = _f(0.9, "discount factor per step (W18 Methods)")
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)")
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)")
+    unroll: int = _f(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)")
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)")
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
+    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods; Wang 2016, 3.1)")
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
+    threads: int = _f(1, "torch CPU threads (1 measured fastest for the 48-unit networks)")
+
+    def __post_init__(self):
+        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"), ("gamma", "gae_lambda"))
+
+    def to_dict(self) -> dict:
+        """Plain dict of the fields (JSON-serialisable)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TwoStepConfig(_TrainingConfig):
+    """Two-step task experiment (Wang et al. 2018, Simulation 4, Fig. 5)."""
+
     episodes: int = _f(
         100_000,
         "training episodes (W18: 10k episodes one at a time; here the model-based stay pattern appears after "
@@ -35,7 +67,7 @@ class TwoStepConfig:
         "untrained agent, the control of the activation analyses",
     )
     batch: int = _f(32, "episodes simulated in parallel per update (tuned, see the README, Tuning)")
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    unroll: int = _f(100, "BPTT unroll in steps per update (W18: 100-300; one compressed episode)")
     structure: str = _f(
         "compressed",
         "trial structure: compressed (one step per trial) or paper (fixation, choice, cue, action; W18 Methods)",
@@ -47,25 +79,10 @@ class TwoStepConfig:
     n_trials: int = _f(100, "trials per episode (W18 Methods)")
     agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
                     choices=("lstm", "rpe-input"))
-    hidden_size: int = _f(48, "LSTM units (W18 Methods)")
-    lr: float = _f(3e-3, "RMSProp learning rate (tuned, see the README, Tuning; W18 Methods: 7e-4)")
-    gamma: float = _f(0.9, "discount factor per step (W18 Methods)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)")
-    unroll: int = _f(100, "BPTT unroll in steps per update (W18: 100-300; one compressed episode)")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods)")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(1, "torch CPU threads (1 measured fastest for this small network)")
 
     def __post_init__(self):
-        _validate(self, ("batch", "n_trials", "hidden_size", "unroll", "eval_episodes", "threads"),
-                  ("common_prob", "reward_high", "swap_prob", "gamma", "gae_lambda"))
-
-    def to_dict(self) -> dict:
-        """Plain dict of the fields (JSON-serialisable)."""
-        return dataclasses.asdict(self)
+        super().__post_init__()
+        _validate(self, ("n_trials",), ("common_prob", "reward_high", "swap_prob"))
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """The config's :class:`~metarl_neuro.tasks.TwoStepTask` with ``batch_size`` episodes (``variant``
@@ -99,17 +116,21 @@ _BANDIT_VARIANTS = ("independent", "uniform", "easy", "medium", "hard", "restles
 
 
 @dataclass(frozen=True)
-class BanditConfig:
+class BanditConfig(_TrainingConfig):
     """Bandit meta-learning (Wang et al. 2016, Sec. 3.1; Wang et al. 2018, Fig. 1)."""
 
-    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
     episodes: int = _f(
         -1,
         "training episodes; -1: 20,000 (Wang et al. 2016, Sec. 3.1), 100,000 for eleven-arm (5-trial episodes: "
         "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
     )
     batch: int = _f(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    entropy_coef: float = _f(
+        -1.0,
+        "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
+        "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
+    )
+    unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
     variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
     test_variant: str = _f("", "bandit distribution of the frozen test (default: the training variant)",
                            choices=("",) + _BANDIT_VARIANTS)
@@ -118,21 +139,6 @@ class BanditConfig:
                                "(our choice; see BanditTask)")
     volatility_high: float = _f(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
                                 "(our choice; see BanditTask)")
-    hidden_size: int = _f(48, "LSTM units (Wang 2016, 3.1)")
-    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default)")
-    gamma: float = _f(0.9, "discount factor per step (our choice, as Wang 2018)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
-    entropy_coef: float = _f(
-        -1.0,
-        "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
-        "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
-    )
-    unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(300, "frozen-weight test episodes (Wang 2016, 3.1: 300)")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(1, "torch CPU threads")
 
     def __post_init__(self):
         eleven = self.variant == "eleven-arm"
@@ -142,14 +148,10 @@ class BanditConfig:
             object.__setattr__(self, "entropy_coef", 0.5 if eleven else 0.05)
         if self.entropy_coef < 0:
             raise ValueError(f"entropy_coef must be >= 0 (or -1 for the variant's default), got {self.entropy_coef}")
-        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"),
-                  ("gamma", "gae_lambda", "volatility_low", "volatility_high"))
+        super().__post_init__()
+        _validate(self, (), ("volatility_low", "volatility_high"))
         if self.n_trials < 0:
             raise ValueError(f"n_trials must be >= 0 (0: the variant's default), got {self.n_trials}")
-
-    def to_dict(self) -> dict:
-        """Plain dict of the fields (JSON-serialisable)."""
-        return dataclasses.asdict(self)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.BanditTask` of ``variant`` (default: the training variant)."""
@@ -162,34 +164,18 @@ class BanditConfig:
 
 
 @dataclass(frozen=True)
-class Harlow1DConfig:
+class Harlow1DConfig(_TrainingConfig):
     """1-D Harlow learning-to-learn task (Wang et al. 2018, Simulation 5; issue 6's 1-D form)."""
 
-    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
     episodes: int = _f(50_000, "training episodes (our choice, measured: trials 2-6 reach >= 90% correct); 0: untrained")
     batch: int = _f(32, "episodes simulated in parallel per update")
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
     n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)")
     max_steps: int = _f(250, "step limit per episode")
-    hidden_size: int = _f(48, "LSTM units (Wang 2018 Methods)")
-    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default)")
-    gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
-    unroll: int = _f(20, "BPTT unroll in steps per update (our choice)")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(1, "torch CPU threads")
 
     def __post_init__(self):
-        _validate(self, ("batch", "n_trials", "max_steps", "hidden_size", "unroll", "eval_episodes", "threads"),
-                  ("gamma", "gae_lambda"))
-
-    def to_dict(self) -> dict:
-        """Plain dict of the fields (JSON-serialisable)."""
-        return dataclasses.asdict(self)
+        super().__post_init__()
+        _validate(self, ("n_trials", "max_steps"), ())
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A 1-D :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out objects."""
@@ -200,37 +186,24 @@ class Harlow1DConfig:
 
 
 @dataclass(frozen=True)
-class HarlowPixelsConfig:
+class HarlowPixelsConfig(_TrainingConfig):
     """Pixel Harlow task rendered in torch, conv-LSTM agent (Wang et al. 2018, Simulation 5; issue 6)."""
 
-    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
     episodes: int = _f(20_000, "training episodes (our choice; far fewer than Wang 2018's GPU runs)")
     batch: int = _f(32, "episodes simulated in parallel per update")
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
+    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
+    eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
+    threads: int = _f(2, "torch CPU threads (the conv net uses both cores)")
     stimuli: str = _f("", "folder of PNG images (e.g. Brady et al. 2008's 0001.png ...); default: procedural")
     rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
     look_step: int = _f(8, "gaze step in screen pixels (screen 168, view 84; our choice)")
     max_steps: int = _f(300, "step limit per episode (our choice)")
     stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
-    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
-    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
-    gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
-    unroll: int = _f(20, "BPTT unroll in steps per update")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(2, "torch CPU threads (the conv net uses both cores)")
 
     def __post_init__(self):
-        _validate(self, ("batch", "look_step", "max_steps", "hidden_size", "unroll", "eval_episodes", "threads"),
-                  ("gamma", "gae_lambda"))
-
-    def to_dict(self) -> dict:
-        """Plain dict of the fields (JSON-serialisable)."""
-        return dataclasses.asdict(self)
+        super().__post_init__()
+        _validate(self, ("look_step", "max_steps"), ())
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images."""
@@ -244,13 +217,14 @@ class HarlowPixelsConfig:
 
 
 @dataclass(frozen=True)
-class PsychLabHarlowConfig:
+class PsychLabHarlowConfig(_TrainingConfig):
     """DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5); needs ``deepmind_lab``."""
 
-    seed: int = _f(0, "seed of the network initialisation, the levels' episodes and the action samples")
     episodes: int = _f(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs)")
     batch: int = _f(16, "Lab instances stepped in parallel")
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
+    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
+    eval_episodes: int = _f(100, "frozen-weight test episodes")
     width: int = _f(84, "observation width in pixels (Wang 2016)")
     height: int = _f(84, "observation height in pixels (Wang 2016)")
     fps: int = _f(60, "frames per second of the level")
@@ -258,25 +232,10 @@ class PsychLabHarlowConfig:
     action_repeat: int = _f(4, "frames per agent step (our choice)")
     look_speed: int = _f(20, "LOOK_LEFT_RIGHT_PIXELS_PER_FRAME of a look action (our choice)")
     stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
-    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
-    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
-    gamma: float = _f(0.9, "discount factor per step (Wang 2018 Methods)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (Wang 2018 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (Wang 2018 Methods)")
-    unroll: int = _f(20, "BPTT unroll in steps per update")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(100, "frozen-weight test episodes")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(1, "torch CPU threads")
 
     def __post_init__(self):
-        _validate(self, ("batch", "width", "height", "fps", "action_repeat", "hidden_size", "unroll",
-                         "eval_episodes", "threads"), ("gamma", "gae_lambda"))
-
-    def to_dict(self) -> dict:
-        """Plain dict of the fields (JSON-serialisable)."""
-        return dataclasses.asdict(self)
+        super().__post_init__()
+        _validate(self, ("width", "height", "fps", "action_repeat"), ())
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.PsychLabHarlow` of ``batch_size`` Lab instances (raises
@@ -288,35 +247,13 @@ class PsychLabHarlowConfig:
 
 
 @dataclass(frozen=True)
-class _CuedConfig:
+class _CuedConfig(_TrainingConfig):
     """Fields shared by the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6)."""
 
-    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
-    episodes: int = _f(20_000, "training episodes")
-    batch: int = _f(16, "episodes simulated in parallel per update")
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
                     "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
     fixation_reward: float = _f(0.0, "reward of a valid fixation (our choice)")
     invalid_reward: float = _f(-1.0, "reward of an invalid action (W18 Methods)")
-    hidden_size: int = _f(48, "LSTM units (W18 Methods)")
-    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the two-step default; W18 Methods: 7e-4)")
-    gamma: float = _f(0.9, "discount factor per step (W18 Methods)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)")
-    unroll: int = _f(20, "BPTT unroll in steps per update (our choice, as the bandits)")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods)")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(1, "torch CPU threads")
-
-    def __post_init__(self):
-        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"), ("gamma", "gae_lambda"))
-
-    def to_dict(self) -> dict:
-        """Plain dict of the fields (JSON-serialisable)."""
-        return dataclasses.asdict(self)
 
     def _task_kwargs(self, seed: int, device) -> dict:
         return {"fixation_reward": self.fixation_reward, "invalid_reward": self.invalid_reward, "seed": seed,

@@ -25,3 +25,26 @@ def test_trained_agent_shows_model_based_stay_pattern(tmp_path):
     assert rc > 0.9 and ur > 0.9
     # Mean episode reward rose well above chance (0.5 per trial: 50 per 100-trial episode).
     assert run.training["mean_episode_reward"].tail(20).mean() > 60
+
+
+@pytest.mark.slow
+def test_reversal_agent_infers_the_unseen_targets_value(tmp_path):
+    """Wang 2018 Sim 3 (Fig. 4b) after a short training (5k episodes, about 35 s on 2 CPU cores).
+
+    On the first trial after an unsignalled reversal the RPE at target onset still reflects the old values;
+    on the second, the target not yet seen since the reversal (inferred) has flipped like the seen one.
+    """
+    from metarl_neuro.analysis import reversal_rpe
+    from metarl_neuro.experiments import BrombergMartinConfig
+    from metarl_neuro.simulate import simulate_cued
+
+    cfg = BrombergMartinConfig(episodes=5000, eval_episodes=100, device="cpu", seed=0)
+    run = Run.load(simulate_cued(cfg, "bromberg-martin", tmp_path / "run", progress=False))
+    t = reversal_rpe(run.activations.load()).set_index(["since_reversal", "target_rewarded", "experienced"])
+    rpe = t["mean_rpe"]
+    # trial 1: the now-rewarded side was unrewarded before the reversal (negative surprise at its onset)
+    assert rpe[(0, True, False)] < -0.2 and rpe[(0, False, False)] > 0.2
+    # trial 2: experienced and inferred targets both carry their new value
+    for experienced in (True, False):
+        assert rpe[(1, True, experienced)] > 0.15 and rpe[(1, False, experienced)] < -0.15
+    assert (t.loc[1, "n"] >= 30).all()

@@ -502,7 +502,7 @@ def simulate_cued(config, experiment: str, out: Path, resume: bool = False, prog
     Raises
     ------
     ValueError
-        For an unknown ``experiment``.
+        For an unknown ``experiment``, or ``stopper`` without the RPE-input agent (checked before training).
     FileExistsError, FileNotFoundError
         As :func:`simulate_two_step`.
     """
@@ -510,6 +510,8 @@ def simulate_cued(config, experiment: str, out: Path, resume: bool = False, prog
 
     if experiment not in CUED_EXPERIMENTS:
         raise ValueError(f"unknown cued-choice experiment {experiment!r}; choose from {sorted(CUED_EXPERIMENTS)}")
+    if experiment == "stopper" and config.agent != "rpe-input":  # before any training
+        raise ValueError("the stopper manipulations act on the RPE input: use --agent rpe-input")
     t = _train_run(config, experiment, out, resume, progress)
     run, config, agent = t.run, t.config, t.agent
 
@@ -520,8 +522,6 @@ def simulate_cued(config, experiment: str, out: Path, resume: bool = False, prog
 
     trials, record = test()
     if experiment == "stopper":
-        if not isinstance(agent, RPEInputA2C):
-            raise ValueError("the stopper manipulations act on the RPE input: use --agent rpe-input")
         tables = [trials.assign(manipulation="none")]
         risky_action = 1 + config.make_task(1, 0, "cpu").risky_side
         for name, (sign, when) in MANIPULATIONS.items():

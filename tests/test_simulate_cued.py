@@ -107,6 +107,7 @@ def test_cli_alias_analyze_and_errors(runs, tmp_path, capsys):
     assert "Sim 2 (Behrens" in capsys.readouterr().out
     assert main(["stopper", "--agent", "lstm", *args[:8], "--out", str(tmp_path / "st")]) == 2
     assert "rpe-input" in capsys.readouterr().err
+    assert not (tmp_path / "st").exists()  # refused before any training
     assert main(["behrens", "--lr", "-1", "--out", str(tmp_path / "x")]) == 2
     with pytest.raises(ValueError, match="unknown cued-choice"):
         simulate_cued(CASES["stopper"][0], "harlow", tmp_path / "y")

@@ -645,6 +645,7 @@ def plot_reversal_rpe(table: pd.DataFrame, ax=None, title: str | None = None):
                     color="tab:red" if rew else "tab:blue", ls="-" if exp else "--",
                     label=f"{'now rewarded' if rew else 'now unrewarded'}, {'experienced' if exp else 'inferred'}")
     ax.axhline(0, color="0.6", lw=0.8)
+    ax.set_xticks(sorted(table["since_reversal"].unique() + 1))
     ax.set_xlabel("trial after reversal")
     ax.set_ylabel("RPE at target onset")
     ax.legend(frameon=False, fontsize=7)

@@ -13,6 +13,14 @@ from metarl_neuro.schema import TWO_STEP_COLUMNS
 __all__ = ["activations_dataset", "bandit_trials", "choice_trials", "harlow_trials", "two_step_trials"]
 
 
+def _trial_ends(log: dict, active) -> tuple[np.ndarray, np.ndarray, object]:
+    """``(steps, slots, pick)`` of the steps that ended a trial within each slot's first episode; ``pick(k)``
+    reads log field ``k`` there."""
+    ended = np.asarray(active).astype(bool) & log["trial_end"].numpy().astype(bool)
+    steps, slots = np.nonzero(ended)
+    return steps, slots, lambda k: log[k].numpy()[steps, slots]
+
+
 def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
     """The two-step trial table (``metarl_neuro.schema.TWO_STEP_COLUMNS``) of a frozen evaluation.
 
@@ -30,20 +38,19 @@ def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
         the latent ``reward_prob_<k>`` columns.
     """
     log = record.log
-    ended = (record.active & log["trial_end"]).numpy()
-    steps, slots = np.nonzero(ended)
+    steps, slots, pick = _trial_ends(log, record.active.numpy())
     cols = {
         "subject": pd.array([subject] * len(steps), dtype="string"),
         "episode": slots.astype("int64"),
-        "trial": log["trial"].numpy()[steps, slots],
-        "choice1": log["choice1"].numpy()[steps, slots],
-        "state2": log["state2"].numpy()[steps, slots],
-        "common": log["common"].numpy()[steps, slots],
-        "choice2": log["choice2"].numpy()[steps, slots],
-        "reward": log["outcome"].numpy()[steps, slots].astype("float64"),
+        "trial": pick("trial"),
+        "choice1": pick("choice1"),
+        "state2": pick("state2"),
+        "common": pick("common"),
+        "choice2": pick("choice2"),
+        "reward": pick("outcome").astype("float64"),
     }
     for k in sorted(k for k in log if k.startswith("reward_prob_")):
-        cols[k] = log[k].numpy()[steps, slots].astype("float64")
+        cols[k] = pick(k).astype("float64")
     df = pd.DataFrame(cols).astype({c: d for c, (d, _) in TWO_STEP_COLUMNS.items()})
     return df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
 
@@ -179,9 +186,7 @@ def harlow_trials(log: dict, active, subject: str, training_episodes: int) -> pd
         ``rewarded_object``, ``other_object`` (ids), ``step`` (step in the episode at which the object was
         reached).
     """
-    ended = (active.numpy().astype(bool) & log["trial_end"].numpy().astype(bool))
-    steps, slots = np.nonzero(ended)
-    pick = lambda k: log[k].numpy()[steps, slots]
+    steps, slots, pick = _trial_ends(log, active.numpy())
     df = pd.DataFrame({
         "subject": pd.array([subject] * len(steps), dtype="string"),
         "training_episodes": np.full(len(steps), int(training_episodes), dtype="int64"),
@@ -219,9 +224,7 @@ def choice_trials(log: dict, active, subject: str) -> pd.DataFrame:
         fields (``p0_left``, ``volatile``, ``rewarded_side``, ``p_risky``, ...) with their values during the
         trial.
     """
-    ended = active.numpy().astype(bool) & log["trial_end"].numpy().astype(bool)
-    steps, slots = np.nonzero(ended)
-    pick = lambda k: log[k].numpy()[steps, slots]
+    steps, slots, pick = _trial_ends(log, active.numpy())
     valid = pick("valid").astype(bool)
     cols = {
         "subject": pd.array([subject] * len(steps), dtype="string"),

@@ -4,10 +4,12 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import metarl_neuro.tasks  # noqa: F401  (registers the environments)
-from metarl_neuro.tasks import TwoStepAction, TwoStepEnv
+from metarl_neuro.tasks import TaskEnv, TwoStepAction, TwoStepEnv
 
 
-@pytest.mark.parametrize("env_id", ["metarl_neuro/TwoStep-v0", "metarl_neuro/TwoStepDaw2011-v0"])
+@pytest.mark.parametrize("env_id", ["metarl_neuro/TwoStep-v0", "metarl_neuro/TwoStepDaw2011-v0",
+                                    "metarl_neuro/Tsutsui-v0", "metarl_neuro/Behrens-v0",
+                                    "metarl_neuro/BrombergMartin-v0", "metarl_neuro/Stopper-v0"])
 def test_registered_envs_pass_gymnasiums_checker(env_id):
     env = gymnasium.make(env_id)
     check_env(env.unwrapped, skip_render_check=True)
@@ -42,3 +44,20 @@ def test_bad_action_is_refused():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="not in Discrete"):
         env.step(5)
+
+
+def test_cued_task_envs_play_whole_episodes():
+    env = gymnasium.make("metarl_neuro/Stopper-v0", n_trials=5)
+    obs, _ = env.reset(seed=1)
+    assert obs.tolist() == [1.0, 0.0, 0.0]  # the fixation cue
+    steps, total = 0, 0.0
+    while True:
+        action = 0 if obs[0] == 1 else 2  # fixate, then the risky lever
+        obs, reward, terminated, _, info = env.step(action)
+        steps += 1
+        total += reward
+        if terminated:
+            break
+    assert steps == 10 and info["trial"] == 4 and total in {0.0, 4.0, 8.0, 12.0, 16.0, 20.0}
+    with pytest.raises(ValueError, match="unknown task"):
+        TaskEnv("harlow")

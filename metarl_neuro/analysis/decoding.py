@@ -52,8 +52,9 @@ def _dataset(run_or_dataset) -> xr.Dataset:
             raise ValueError(f"run folder {path} has no activations.nc (the frozen evaluation writes it)")
         ds = xr.open_dataset(nc, engine="h5netcdf")
     missing = [k for k in _COMMON if k not in ds.variables]
-    if missing or _kind(ds) is None:
-        missing += [f"{' + '.join(v)} ({k})" for k, v in _KIND_NEEDS.items()] if not missing else []
+    if not missing and _kind(ds) is None:
+        missing = [f"{' + '.join(v)} ({k})" for k, v in _KIND_NEEDS.items()]  # neither task's variables
+    if missing:
         raise ValueError(f"activations dataset lacks {missing}; expected the DESIGN.md activations dataset")
     return ds
 
@@ -319,9 +320,11 @@ def unit_tuning(
     groups = trials["episode"].to_numpy()
     rows = []
     for u in range(X.shape[1]):
-        model = sm.OLS(X[:, u], exog)
-        res = model.fit()
-        p = model.fit(cov_type="cluster", cov_kwds={"groups": groups}).pvalues if cluster else res.pvalues
+        res = sm.OLS(X[:, u], exog).fit()
+        p = res.pvalues
+        if cluster:  # same fit, cluster-robust covariance (normal reference, as fit(cov_type="cluster"))
+            robust = res.get_robustcov_results(cov_type="cluster", groups=groups, use_t=False)
+            p = pd.Series(robust.pvalues, index=exog.columns)
         for v in variables:
             t = res.tvalues[v]
             rows.append({"unit": u, "variable": v, "partial_r": t / np.sqrt(t * t + res.df_resid), "p": p[v]})

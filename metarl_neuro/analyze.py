@@ -62,9 +62,19 @@ from metarl_neuro.analysis import (
 from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.schema import validate_trials
 
-__all__ = ["bandit_report", "cued_report", "harlow_report", "hidden_report", "main", "two_step_report"]
+__all__ = [
+    "bandit_report", "cued_report", "harlow_report", "hidden_report", "main", "save_figures", "two_step_report",
+]
 
 _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
+
+
+def save_figures(folder: Path, figs) -> None:
+    """Write each ``(name, figure)`` of ``figs`` to ``folder/<name>.png`` (120 dpi, atomically, the folder made
+    if needed) and close the figure."""
+    for name, fig in figs:
+        atomic_write(Path(folder) / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
+        plt.close(fig)
 
 
 def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, title: str, n_starts: int = 10) -> dict:
@@ -97,17 +107,12 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     print(i[i["subject"] == "pooled"].to_string(**fmt))
     print(f"\nHybrid model fit (daw2011, P(common) = {common_prob}, {'stage-1' if one_option else 'both-stage'} likelihood):")
     print(fit[[k for k in _FIT_COLUMNS if k in fit.columns]].to_string(**fmt))
-    figures.mkdir(parents=True, exist_ok=True)
     summary, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.4, 3.8), layout="constrained")  # Wang 2018 Fig. 5c and 5e side by side
     plot_stay_probability(stay, ax=ax1, title=title)
     plot_lagged_regression(lagged.coefficients, ax=ax2)
-    for name, fig in (
-        ("stay_probability", plot_stay_probability(stay, title=title)),
-        ("lagged_regression", plot_lagged_regression(lagged.coefficients, title=title)),
-        ("two_step_summary", summary),
-    ):
-        atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
-        plt.close(fig)
+    save_figures(figures, [("stay_probability", plot_stay_probability(stay, title=title)),
+                           ("lagged_regression", plot_lagged_regression(lagged.coefficients, title=title)),
+                           ("two_step_summary", summary)])
     return {"stay": stay, "one_back": one_back, "lagged": lagged, "fit": fit}
 
 
@@ -137,10 +142,7 @@ def bandit_report(trials: pd.DataFrame, figures: Path, title: str) -> dict:
         rw = fit_rescorla_wagner(trials, by=["policy", "high_volatility"])
         print("\nRescorla-Wagner fits by volatility (restless bandit; Wang 2016 Sec. 3.1.4):")
         print(rw.to_string(**fmt))
-    figures.mkdir(parents=True, exist_ok=True)
-    fig = plot_cumulative_regret(regret, title=title)
-    atomic_write(figures / "regret.png", lambda p: fig.savefig(p, format="png", dpi=120))
-    plt.close(fig)
+    save_figures(figures, [("regret", plot_cumulative_regret(regret, title=title))])
     return {"regret": regret, "final": final, "suboptimal": sub, "rescorla_wagner": rw}
 
 
@@ -155,10 +157,7 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str) -> pd.DataFra
     later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
     print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
           f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
-    figures.mkdir(parents=True, exist_ok=True)
-    fig = plot_harlow_performance(table, title=title)
-    atomic_write(figures / "harlow_performance.png", lambda p: fig.savefig(p, format="png", dpi=120))
-    plt.close(fig)
+    save_figures(figures, [("harlow_performance", plot_harlow_performance(table, title=title))])
     return table
 
 
@@ -198,23 +197,13 @@ def hidden_report(run: Run, figures: Path, n_permutations: int = 100, fit: pd.Da
     pca = population_pca(ds)
     evr = ", ".join(f"{v:.1%}" for v in pca["explained_variance_ratio"].values)
     print(f"\nPopulation PCA of h at trial start: explained variance {evr}")
-    figures.mkdir(parents=True, exist_ok=True)
     figs = [("decoding", plot_decoding(decoding, title=run.path.name)),
             ("unit_tuning", plot_unit_tuning(tuning.units, title=run.path.name)),
             ("population_pca", plot_population_pca(pca, "prev_reward", title=run.path.name))]
     if rpe is not None:
         figs.append(("rpe_regression", plot_rpe_regression(rpe, title=run.path.name)))
-    for name, fig in figs:
-        atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
-        plt.close(fig)
+    save_figures(figures, figs)
     return {"decoding": decoding, "tuning": tuning, "rpe": rpe, "pca": pca}
-
-
-def _save(figures: Path, figs: list) -> None:
-    figures.mkdir(parents=True, exist_ok=True)
-    for name, fig in figs:
-        atomic_write(figures / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
-        plt.close(fig)
 
 
 def _tuning_line(tuning, variables) -> str:
@@ -273,7 +262,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
         summary = (f"Sim 1 (Tsutsui, matching): log choice ratio vs log reward ratio slope {m.slope:.2f} "
                    f"[{m.slope_ci[0]:.2f}, {m.slope_ci[1]:.2f}] ({kind}; paper Fig. 2d: choices follow the matching "
                    f"law); lag-1 reward coefficient {lag1:.2f}; units coding {_tuning_line(tuning, variables)}")
-        _save(figures, [("matching", plot_matching(m, title=title)),
+        save_figures(figures, [("matching", plot_matching(m, title=title)),
                         ("choice_regression", plot_choice_regression(reg, title=title)),
                         ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
         out.update(matching=m, regression=reg, tuning=tuning)
@@ -297,7 +286,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
                    f"stable blocks (paper: higher when volatile); volatility decoded from h with balanced accuracy "
                    f"{decoding['mean'].iloc[0]:.3f} (chance {decoding['chance'].iloc[0]:.3f}); "
                    f"{100 * frac:.0f}% of units track volatility (paper: 37 +/- 1%)")
-        _save(figures, [("learning_rates", plot_learning_rates(rates, title=title)),
+        save_figures(figures, [("learning_rates", plot_learning_rates(rates, title=title)),
                         ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
         out.update(learning_rates=rates, decoding=decoding, tuning=tuning)
     elif experiment == "bromberg-martin":
@@ -317,7 +306,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
                    f"{cell(0, True, False):+.2f} (now-rewarded) / {cell(0, False, False):+.2f} (now-unrewarded); "
                    f"on trial 2 experienced {cell(1, True, True):+.2f} / {cell(1, False, True):+.2f}, inferred "
                    f"{cell(1, True, False):+.2f} / {cell(1, False, False):+.2f} (paper: both flip)")
-        _save(figures, [("reversal_rpe", plot_reversal_rpe(table, title=title)),
+        save_figures(figures, [("reversal_rpe", plot_reversal_rpe(table, title=title)),
                         ("population_pca", plot_population_pca(pca, "rewarded_side", title=title))])
         out.update(reversal_rpe=table, pca=pca)
     elif experiment == "stopper":
@@ -331,7 +320,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
         summary = (f"Sim 6 (Stopper, RPE input): risky choices {100 * overall['none']:.1f}% intact, "
                    f"{100 * overall['block']:.1f}% under block after risky wins, {100 * overall['stimulate']:.1f}% "
                    f"under stimulation after risky losses (paper: block lowers, stimulation raises)")
-        _save(figures, [("risky_choice", plot_risky_choice(rc, title=title))])
+        save_figures(figures, [("risky_choice", plot_risky_choice(rc, title=title))])
         out.update(risky_choice=rc, shift=shift)
     else:
         raise ValueError(f"{run.path} holds a {experiment!r} run, not a fixation / left / right simulation")

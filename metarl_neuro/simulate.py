@@ -45,7 +45,7 @@ from metarl_neuro.agents import (
     train,
 )
 from metarl_neuro.analysis import cumulative_regret, plot_frames, plot_harlow_episode, plot_regret_matrix
-from metarl_neuro.analyze import bandit_report, harlow_report, two_step_report
+from metarl_neuro.analyze import bandit_report, harlow_report, save_figures, two_step_report
 from metarl_neuro.experiments import (
     EXPERIMENTS,
     BanditConfig,
@@ -366,10 +366,8 @@ def cross_test_bandit(config: BanditConfig, out: Path, progress: bool = True) ->
         rows[v] = row
     matrix = pd.DataFrame.from_dict(rows, orient="index")
     matrix.index.name, matrix.columns.name = "train", "test"
-    (out / "figures").mkdir(parents=True, exist_ok=True)
     atomic_write(out / "regret_matrix.csv", lambda p: matrix.to_csv(p))
-    fig = plot_regret_matrix(matrix, title="cumulative regret at trial 100")
-    atomic_write(out / "figures" / "regret_matrix.png", lambda p: fig.savefig(p, format="png", dpi=120))
+    save_figures(out / "figures", [("regret_matrix", plot_regret_matrix(matrix, title="cumulative regret at trial 100"))])
     print("\nCumulative regret at the last trial (rows: trained on; columns: tested on):")
     print(matrix.round(2).to_string())
     return matrix
@@ -420,8 +418,7 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
     run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, experiment), "stimuli": "test"}))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
     harlow_report(trials, run.path / "figures", f"Harlow {experiment[7:]}, {run.path.name}")
-    strip = harlow_episode_strip(t.agent, config)
-    atomic_write(run.path / "figures" / "harlow_episode.png", lambda p: strip.savefig(p, format="png", dpi=120))
+    save_figures(run.path / "figures", [("harlow_episode", harlow_episode_strip(t.agent, config))])
     return run.path
 
 

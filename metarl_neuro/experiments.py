@@ -287,7 +287,7 @@ class BehrensConfig(_CuedConfig):
     """Stable and volatile periods (Wang et al. 2018, Simulation 2, Fig. 3; Behrens et al. 2007)."""
 
     lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the other simulations; W18 Sim 2: 5e-5, which left "
-                   "the agent choosing at chance after 15k episodes here, measured)")
+                   "the agent choosing at chance after 14k episodes here, measured)")
     episodes: int = _f(10_000, "training episodes of 2 blocks (our choice: 4M steps, under 3 min on 2 CPU cores)")
     block_trials: int = _f(100, "trials per block; an episode is one stable and one volatile block (our choice)")
     stable_p: float = _f(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)")

@@ -1,8 +1,4 @@
 import json
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import pytest
@@ -96,19 +92,11 @@ def test_incomplete_folder_is_named(run_dir, tmp_path):
         Run.load(tmp_path / "nowhere")
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path):
+def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
     args = ["two-step", "--episodes", "1600", "--batch", "16", "--eval-episodes", "12", "--no-progress",
             "--device", "cpu", "--checkpoint-every-s", "0"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "metarl_neuro.simulate", *args, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (killed / "checkpoint.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert (killed / "checkpoint.pt").exists() and not (killed / "trials.parquet").exists(), "kill came too late"
+    kill_after_checkpoint(args, killed)
     ckpt = torch.load(killed / "checkpoint.pt", weights_only=False)
     assert ckpt["train"]["update"] > 0 and ckpt["train"]["episodes"] < 1600
     assert main([*args, "--out", str(killed), "--resume"]) == 0

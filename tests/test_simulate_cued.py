@@ -1,9 +1,5 @@
 """End to end: Wang 2018 Sims 1, 2, 3, 6 write the standard run folder, their figures and a summary line."""
 
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
 import pytest
@@ -77,20 +73,12 @@ def test_same_seed_same_trials(runs, tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_killed_run_resumes_to_the_same_result(tmp_path):
+def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
     """SIGKILL mid-training, resume: the same trials (the RPE-input agent and the task state round-trip)."""
     args = ["stopper", "--episodes", "3000", "--batch", "16", "--eval-episodes", "8", "--n-trials", "20",
             "--no-progress", "--device", "cpu", "--checkpoint-every-s", "0"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "metarl_neuro.simulate", *args, "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not (killed / "checkpoint.pt").exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert (killed / "checkpoint.pt").exists() and not (killed / "trials.parquet").exists(), "kill came too late"
+    kill_after_checkpoint(args, killed)
     assert main([*args, "--out", str(killed), "--resume"]) == 0
     straight = tmp_path / "straight"
     assert main([*args, "--out", str(straight)]) == 0

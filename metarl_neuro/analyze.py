@@ -70,8 +70,21 @@ _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p"
 
 
 def save_figures(folder: Path, figs) -> None:
-    """Write each ``(name, figure)`` of ``figs`` to ``folder/<name>.png`` (120 dpi, atomically, the folder made
-    if needed) and close the figure."""
+    """Write each ``(name, figure)`` of ``figs`` to ``folder/<name>.png`` and close the figure.
+
+    Parameters
+    ----------
+    folder : Path
+        Output folder (made if needed).
+    figs : iterable of (str, matplotlib.figure.Figure)
+        File stem and figure; each is written as a 120-dpi PNG through :func:`metarl_neuro.run.atomic_write`
+        (temporary file, then rename), so a killed report never leaves a half-written image.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be written.
+    """
     for name, fig in figs:
         atomic_write(Path(folder) / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
         plt.close(fig)
@@ -263,8 +276,8 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
                    f"[{m.slope_ci[0]:.2f}, {m.slope_ci[1]:.2f}] ({kind}; paper Fig. 2d: choices follow the matching "
                    f"law); lag-1 reward coefficient {lag1:.2f}; units coding {_tuning_line(tuning, variables)}")
         save_figures(figures, [("matching", plot_matching(m, title=title)),
-                        ("choice_regression", plot_choice_regression(reg, title=title)),
-                        ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
+                               ("choice_regression", plot_choice_regression(reg, title=title)),
+                               ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
         out.update(matching=m, regression=reg, tuning=tuning)
     elif experiment == "behrens":
         rates = volatility_learning_rates(trials)
@@ -287,7 +300,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
                    f"{decoding['mean'].iloc[0]:.3f} (chance {decoding['chance'].iloc[0]:.3f}); "
                    f"{100 * frac:.0f}% of units track volatility (paper: 37 +/- 1%)")
         save_figures(figures, [("learning_rates", plot_learning_rates(rates, title=title)),
-                        ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
+                               ("unit_tuning", plot_unit_tuning(tuning.units, title=title))])
         out.update(learning_rates=rates, decoding=decoding, tuning=tuning)
     elif experiment == "bromberg-martin":
         ds = run.activations.load()
@@ -307,7 +320,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
                    f"on trial 2 experienced {cell(1, True, True):+.2f} / {cell(1, False, True):+.2f}, inferred "
                    f"{cell(1, True, False):+.2f} / {cell(1, False, False):+.2f} (paper: both flip)")
         save_figures(figures, [("reversal_rpe", plot_reversal_rpe(table, title=title)),
-                        ("population_pca", plot_population_pca(pca, "rewarded_side", title=title))])
+                               ("population_pca", plot_population_pca(pca, "rewarded_side", title=title))])
         out.update(reversal_rpe=table, pca=pca)
     elif experiment == "stopper":
         rc = risky_choice(trials)

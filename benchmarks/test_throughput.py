@@ -87,7 +87,7 @@ def test_bandit_task_and_baselines_throughput(benchmark):
 
 def test_conv_agent_update_throughput(benchmark):
     """The conv-LSTM agent (84 x 84 RGB, LSTM 256) alone: forward over an unroll of 20 steps at batch 16, then
-    backward and an RMSProp step, on random images (the pixel Harlow task is not built yet)."""
+    backward and an RMSProp step, on random images."""
     from metarl_neuro.agents import ConvA2CLSTM
 
     torch.manual_seed(0)
@@ -113,7 +113,8 @@ def test_conv_agent_update_throughput(benchmark):
 
 
 def test_harlow_pixels_training_throughput(benchmark):
-    """Pixel Harlow renderer + conv-LSTM agent: one A2C update (unroll 20, batch 32), frames per second."""
+    """Pixel Harlow surrogate (renderer) + conv-LSTM agent: one A2C update (unroll 20, batch 32), agent steps per
+    second (each of 4 frames of the level)."""
     from metarl_neuro.experiments import HarlowPixelsConfig
 
     cfg = HarlowPixelsConfig(device="cpu")
@@ -128,4 +129,30 @@ def test_harlow_pixels_training_throughput(benchmark):
         a2c_update(agent, opt, rollout, settings)
 
     benchmark.pedantic(update, rounds=5, warmup_rounds=1)
-    _report(benchmark, cfg.unroll * cfg.batch, "harlow-pixels training (renderer + conv-LSTM, batch 32), frames")
+    _report(benchmark, cfg.unroll * cfg.batch, "harlow-pixels training (surrogate + conv-LSTM, batch 32)")
+
+
+@pytest.mark.deepmind_lab
+@pytest.mark.parametrize("form", ["real level", "surrogate"])
+def test_psychlab_level_and_surrogate_step_throughput(benchmark, form):
+    """The real PsychLab Harlow level (DeepMind Lab, software renderer) and its torch surrogate, stepped alone
+    at the same batch (8 episodes, 4 frames per step, random actions of the default 5-action set), in one run:
+    agent steps per second (x 4 for frames)."""
+    from metarl_neuro.tasks.harlow_pixels import HarlowPixelTask, dmlab_dummy_stimuli
+    from metarl_neuro.tasks.psychlab import PsychLabHarlow
+
+    torch.set_num_threads(2)
+    B, S = 8, 50
+    if form == "real level":
+        task = PsychLabHarlow(B, "dummy", seed=0)
+    else:
+        task = HarlowPixelTask(B, images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5, check_actions=False)
+    task.reset()
+    a = torch.randint(0, 5, (S, B), generator=torch.Generator().manual_seed(0))
+
+    def steps():
+        for t in range(S):
+            task.step(a[t])
+
+    benchmark.pedantic(steps, rounds=3, warmup_rounds=1)
+    _report(benchmark, S * B, f"PsychLab Harlow {form}, batch {B}, 4 frames per step (agent steps)")

@@ -159,12 +159,20 @@ def bandit_report(trials: pd.DataFrame, figures: Path, title: str) -> dict:
     return {"regret": regret, "final": final, "suboptimal": sub, "rescorla_wagner": rw}
 
 
-def harlow_report(trials: pd.DataFrame, figures: Path, title: str) -> pd.DataFrame:
+#: what the test images of each Harlow form are, for the report's heading
+HARLOW_TEST_IMAGES = {
+    "harlow-1d": "held-out objects",
+    "harlow-pixels": "held-out images",
+    "psychlab-harlow": "the level's image pool: it has no held-out set switch; ids 1-1000",
+}
+
+
+def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str = "held-out objects") -> pd.DataFrame:
     """Percent correct by trial number at each training stage (Wang 2018 Fig. 6c), printed and drawn
-    (``harlow_performance.png``)."""
+    (``harlow_performance.png``); ``images`` says what the test images were (:data:`HARLOW_TEST_IMAGES`)."""
     table = harlow_performance(trials)
     wide = table.pivot(index="training_episodes", columns="trial_number", values="pct_correct")
-    print("\n% correct by trial within episode (held-out objects), rows: training episodes:")
+    print(f"\n% correct by trial within episode ({images}), rows: training episodes:")
     print(wide.round(1).to_string())
     final = table[table["training_episodes"] == table["training_episodes"].max()]
     later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
@@ -395,6 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         report_of = _REPORTS.get(run.meta["experiment"]) if run is not None else None
         if run is not None and run.meta["experiment"] in _CUED:
             cued_report(run, args.figures, args.permutations)
+            return 0
+        if report_of is harlow_report:
+            harlow_report(run.trials, args.figures or run.path / "figures", run.path.name,
+                          HARLOW_TEST_IMAGES[run.meta["experiment"]])
             return 0
         if report_of is not None:
             report_of(run.trials, args.figures or run.path / "figures", run.path.name)

@@ -186,64 +186,98 @@ class Harlow1DConfig(_TrainingConfig):
 
 
 @dataclass(frozen=True)
-class HarlowPixelsConfig(_TrainingConfig):
-    """Pixel Harlow task rendered in torch, conv-LSTM agent (Wang et al. 2018, Simulation 5; issue 6)."""
+class _GazeConfig(_TrainingConfig):
+    """Fields shared by the PsychLab Harlow level and its torch surrogate: the conv-LSTM agent and the action set."""
 
-    episodes: int = _f(20_000, "training episodes (our choice; far fewer than Wang 2018's GPU runs)")
     batch: int = _f(32, "episodes simulated in parallel per update")
     hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
-    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
-    eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
+    lr: float = _f(2.5e-4, "RMSProp learning rate (departure from W18's 7e-4: 7e-4 to 1.4e-3 learned to complete "
+                   "trials and then fell back to a near-uniform policy; 2.5e-4 kept it, issue 6/17 runs)")
+    max_grad_norm: float = _f(1.0, "global gradient-norm clip (departure: 50, the small networks' default, let the "
+                              "conv agent's policy collapse; 1 kept it, issue 6/17 runs)")
     threads: int = _f(2, "torch CPU threads (the conv net uses both cores)")
-    stimuli: str = _f("", "folder of PNG images (e.g. Brady et al. 2008's 0001.png ...); default: procedural")
-    rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
-    look_step: int = _f(8, "gaze step in screen pixels (screen 168, view 84; our choice)")
-    max_steps: int = _f(300, "step limit per episode (our choice)")
+    fine_look: int = _f(5, "look units per frame of the fine gaze step (2.1 deg per 4-frame step, under the 4.3-deg "
+                        "fixation trigger; our choice, see the README's ladder); 0: no fine step")
+    saccade_look: int = _f(36, "look units per frame of the saccade (15.2 deg per step: cross centre to image "
+                           "centre; our choice, see the README's ladder); 0: no saccade")
+    episode_seconds: float = _f(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
+                                "is 300 s; our choice, see the README's ladder)")
     stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
 
     def __post_init__(self):
         super().__post_init__()
-        _validate(self, ("look_step", "max_steps"), ())
+        if min(self.fine_look, self.saccade_look) < 0 or max(self.fine_look, self.saccade_look) < 1:
+            raise ValueError(f"fine_look and saccade_look must be >= 0 and not both 0, got {self.fine_look}, "
+                             f"{self.saccade_look}")
+        if not self.episode_seconds > 0:
+            raise ValueError(f"episode_seconds must be > 0, got {self.episode_seconds}")
+
+    def look_units(self) -> tuple[int, ...]:
+        """The action set's look sizes (:func:`~metarl_neuro.tasks.harlow_pixels.look_actions`)."""
+        return tuple(u for u in (self.fine_look, self.saccade_look) if u > 0)
+
+
+@dataclass(frozen=True)
+class HarlowPixelsConfig(_GazeConfig):
+    """Pixel Harlow task: the torch surrogate of DeepMind Lab's PsychLab level, conv-LSTM agent (Wang et al.
+    2018, Simulation 5; issue 17)."""
+
+    episodes: int = _f(20_000, "training episodes (our choice; far fewer than Wang 2018's GPU runs)")
+    eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
+    stimuli: str = _f("", "stimulus images: '' procedural (576, 20%% held out), 'dmlab-dummy' (the level's colours: "
+                      "ids 1-1000 train, 1001-2000 test) or a folder of PNGs (e.g. Brady et al. 2008's)")
+    rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
+    start_range: float = _f(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)")
+    view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("view",), ())
+        if self.start_range < 0:
+            raise ValueError(f"start_range must be >= 0, got {self.start_range}")
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images."""
         from metarl_neuro.tasks import HarlowTask
-        from metarl_neuro.tasks.harlow_pixels import load_stimuli
+        from metarl_neuro.tasks.harlow_pixels import dmlab_dummy_stimuli, load_stimuli
 
-        images = load_stimuli(self.stimuli) if self.stimuli else None
-        return HarlowTask(batch_size, "pixels", stimuli=variant or "train", images=images, look_step=self.look_step,
-                          rewards=self.rewards, max_steps=self.max_steps, seed=seed, device=device,
-                          check_actions=False)
+        kw = {}
+        if self.stimuli == "dmlab-dummy":
+            kw = {"images": dmlab_dummy_stimuli()[:2000], "test_fraction": 0.5}
+        elif self.stimuli:
+            kw = {"images": load_stimuli(self.stimuli)}
+        return HarlowTask(batch_size, "pixels", stimuli=variant or "train", view=self.view,
+                          look_units=self.look_units(), start_range_deg=self.start_range, rewards=self.rewards,
+                          episode_frames=round(self.episode_seconds * 60), seed=seed, device=device,
+                          check_actions=False, **kw)
 
 
 @dataclass(frozen=True)
-class PsychLabHarlowConfig(_TrainingConfig):
+class PsychLabHarlowConfig(_GazeConfig):
     """DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5); needs ``deepmind_lab``."""
 
-    episodes: int = _f(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs)")
-    batch: int = _f(16, "Lab instances stepped in parallel")
-    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
-    lr: float = _f(7e-4, "RMSProp learning rate (Wang 2018 Methods)")
-    eval_episodes: int = _f(100, "frozen-weight test episodes")
+    episodes: int = _f(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs); 0 evaluates "
+                       "the untrained (or --init-from) agent")
+    batch: int = _f(16, "Lab instances stepped in parallel (about 75 MiB each)")
+    eval_episodes: int = _f(100, "frozen-weight test episodes (played --batch at a time)")
     width: int = _f(84, "observation width in pixels (Wang 2016)")
     height: int = _f(84, "observation height in pixels (Wang 2016)")
-    fps: int = _f(60, "frames per second of the level")
-    dataset_path: str = _f("", "folder of the Brady et al. 2008 images (the level's datasetPath)")
-    action_repeat: int = _f(4, "frames per agent step (our choice)")
-    look_speed: int = _f(20, "LOOK_LEFT_RIGHT_PIXELS_PER_FRAME of a look action (our choice)")
-    stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
+    dataset_path: str = _f("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
+                           "Brady et al. 2008 images (0001.png ...)")
+    init_from: str = _f("", "run folder (e.g. of harlow-pixels) whose trained network starts this run")
 
     def __post_init__(self):
         super().__post_init__()
-        _validate(self, ("width", "height", "fps", "action_repeat"), ())
+        _validate(self, ("width", "height"), ())
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.PsychLabHarlow` of ``batch_size`` Lab instances (raises
         ``ImportError`` with build instructions when ``deepmind_lab`` is missing)."""
         from metarl_neuro.tasks import PsychLabHarlow
 
-        return PsychLabHarlow(batch_size, self.width, self.height, self.fps, self.dataset_path or None,
-                              self.action_repeat, self.look_speed, seed=seed, device=device)
+        return PsychLabHarlow(batch_size, self.dataset_path, self.width, self.height,
+                              look_units=self.look_units(), episode_seconds=self.episode_seconds, seed=seed,
+                              device=device)
 
 
 @dataclass(frozen=True)

@@ -40,12 +40,13 @@ from metarl_neuro.agents import (
     RPEInputA2C,
     TrainState,
     baselines,
+    concat_records,
     rpe_manipulation,
     run_frozen,
     train,
 )
 from metarl_neuro.analysis import cumulative_regret, plot_frames, plot_harlow_episode, plot_regret_matrix
-from metarl_neuro.analyze import bandit_report, harlow_report, save_figures, two_step_report
+from metarl_neuro.analyze import HARLOW_TEST_IMAGES, bandit_report, harlow_report, save_figures, two_step_report
 from metarl_neuro.experiments import (
     EXPERIMENTS,
     BanditConfig,
@@ -163,6 +164,9 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
         state = TrainState.from_state_dict(ckpt["train"])
         print(f"resumed from update {state.update} ({state.episodes} episodes)", file=sys.stderr)
 
+    if state is None and getattr(config, "init_from", ""):
+        _init_from(agent, Path(config.init_from), device)
+
     def checkpoint(s: TrainState) -> None:
         payload = {
             "model": agent.state_dict(),
@@ -185,6 +189,32 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
         if on_stage is not None and (target > done_before or target == 0):
             on_stage(agent, state.episodes)
     return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
+
+
+def _init_from(agent, folder: Path, device: torch.device) -> None:
+    """Load the trained network of the run folder ``folder`` into ``agent`` (same architecture required).
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``folder`` holds no ``checkpoint.pt``.
+    ValueError
+        If the checkpoint cannot be read, or its network differs from ``agent`` (sizes, actions, image size);
+        the message names the file.
+    """
+    path = folder / "checkpoint.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"--init-from: {folder} holds no checkpoint.pt (not a finished or running run folder)")
+    try:
+        model = torch.load(path, map_location=device, weights_only=False)["model"]
+    except Exception as err:  # torch raises several kinds for a truncated or foreign file
+        raise ValueError(f"--init-from: cannot read {path}: {err}") from err
+    mine = agent.state_dict()
+    bad = sorted(k for k in set(mine) | set(model) if k not in model or k not in mine or model[k].shape != mine[k].shape)
+    if bad:
+        raise ValueError(f"--init-from: the network in {path} does not match this run's (differs in {bad[:4]}); use "
+                         "the same --hidden-size, --stacked, image size and action set (--fine-look, --saccade-look)")
+    agent.load_state_dict(model)
 
 
 def _attrs(t: _Trained, experiment: str) -> dict:
@@ -417,7 +447,8 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
     run.save_trials(trials)
     run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, experiment), "stimuli": "test"}))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
-    harlow_report(trials, run.path / "figures", f"Harlow {experiment[7:]}, {run.path.name}")
+    harlow_report(trials, run.path / "figures", f"Harlow {experiment[7:]}, {run.path.name}",
+                  HARLOW_TEST_IMAGES[experiment])
     save_figures(run.path / "figures", [("harlow_episode", harlow_episode_strip(t.agent, config))])
     return run.path
 
@@ -432,7 +463,8 @@ def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
     obs, state = task.reset(), agent.initial_state(1, device)
     prev_a, prev_r = torch.full((1,), -1, dtype=torch.long, device=device), torch.zeros(1, device=device)
     seen, paid = [], []
-    for _ in range(config.max_steps):
+    max_steps = config.max_steps if hasattr(config, "max_steps") else -(-round(config.episode_seconds * 60) // 4)
+    for _ in range(max_steps):
         seen.append(obs[0].cpu().numpy())
         logits, _, state = agent(obs, prev_a, prev_r, state)
         a = torch.multinomial(torch.softmax(logits, -1), 1, generator=sampler).squeeze(-1)
@@ -447,28 +479,49 @@ def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
 
 
 def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
-    """Train the conv-LSTM agent on DeepMind Lab's PsychLab Harlow level and test it with frozen weights.
+    """Train (or only test) the conv-LSTM agent on DeepMind Lab's PsychLab Harlow level, frozen test after.
 
-    Needs ``deepmind_lab`` (``ImportError`` with build instructions otherwise). Writes the run folder with the
-    Harlow trial table of the test and ``figures/harlow_performance.png``.
+    Needs ``deepmind_lab`` (``ImportError`` with build instructions otherwise) and a valid ``dataset_path``
+    (``ValueError`` saying how to get the images or to pass ``dummy``); both are checked before the run
+    folder is written. ``config.init_from`` starts from another run's network, e.g. one trained on the
+    surrogate (``harlow-pixels``, same action set and image size): with ``--episodes 0`` that network is
+    tested frozen on the real level (transfer); with more, it is fine-tuned there first. The frozen test
+    plays ``config.eval_episodes`` episodes, ``config.batch`` Lab instances at a time. Writes the run folder
+    with the Harlow trial table, ``figures/harlow_performance.png`` and the activations.
 
     Returns
     -------
     pathlib.Path
         The run folder.
-    """
-    from metarl_neuro.tasks.psychlab import _import_lab
 
-    _import_lab()  # fail before creating the run folder
+    Raises
+    ------
+    ImportError, ValueError, FileNotFoundError, FileExistsError
+        As above, and as :func:`simulate_two_step`.
+    """
+    from metarl_neuro.tasks.psychlab import _import_lab, check_dataset_path
+
+    check_dataset_path(config.dataset_path)  # fail before creating the run folder
+    _import_lab()
+    if config.init_from and not (Path(config.init_from) / "checkpoint.pt").is_file():
+        raise FileNotFoundError(f"--init-from: {config.init_from} holds no checkpoint.pt")
     t = _train_run(config, "psychlab-harlow", out, resume, progress)
     run, config = t.run, t.config
-    task = build(config, t.device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
-    record = run_frozen(t.agent, task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, t.device))
+    records, done = [], 0
+    while done < config.eval_episodes:
+        n = min(config.batch, config.eval_episodes - done)
+        task = build(config, t.device, n, seed_offset=EVAL_TASK_SEED_OFFSET + 7919 * done)[1]
+        sampler = make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET + done, t.device)
+        records.append(run_frozen(t.agent, task, sampler))
+        task.close()
+        done += n
+    record = concat_records(records)
     trials = harlow_trials(record.log, record.active, run.path.name, t.episodes)
     run.save_trials(trials)
     run.save_activations(activations_dataset(record, config.gamma, _attrs(t, "psychlab-harlow")))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
-    harlow_report(trials, run.path / "figures", f"PsychLab Harlow, {run.path.name}")
+    harlow_report(trials, run.path / "figures", f"PsychLab Harlow, {run.path.name}",
+                  HARLOW_TEST_IMAGES["psychlab-harlow"])
     return run.path
 
 

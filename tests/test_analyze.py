@@ -47,8 +47,12 @@ def test_analyze_hidden_on_a_paper_structure_run(tmp_path, capsys):
     assert main([str(run), "--starts", "1", "--hidden", "--permutations", "5"]) == 0
     out = capsys.readouterr().out
     assert "Decoding from h" in out and "prev_reward_x_transition" in out
-    assert "Units coding each variable" in out and "Agent RPE at the second-stage state" in out
-    for name in ("decoding", "unit_tuning", "population_pca", "rpe_regression"):
+    assert "Units coding each variable" in out
+    # a 32-episode agent's choices may barely depend on rewards: the hybrid fit then finds learning rates near 0
+    # and the report says why it skips the RPE regression (tests/analysis/test_rpe.py checks the regression)
+    regressed = "Agent RPE at the second-stage state" in out
+    assert regressed or "RPE regression skipped: the learner's rpe_mb are constant" in out
+    for name in ("decoding", "unit_tuning", "population_pca") + (("rpe_regression",) if regressed else ()):
         assert (run / "figures" / f"{name}.png").stat().st_size > 1000
 
 

@@ -43,7 +43,7 @@ def test_episode_strip_bad_input():
 
 
 def test_harlow_pixels_end_to_end(tmp_path):
-    args = ["harlow-pixels", "--episodes", "32", "--eval-episodes", "5", "--hidden-size", "16", "--max-steps", "60",
+    args = ["harlow-pixels", "--episodes", "32", "--eval-episodes", "5", "--hidden-size", "16", "--episode-seconds", "4",
             "--no-progress", "--device", "cpu", "--out", str(tmp_path / "px")]
     assert main(args) == 0
     run = Run.load(tmp_path / "px")

@@ -1,7 +1,7 @@
 """A2C-LSTM agents: network, losses (pure functions), training loop and frozen-weight rollouts."""
 
 from metarl_neuro.agents.a2c_lstm import A2CLSTM, ConvA2CLSTM
-from metarl_neuro.agents.evaluation import EvalRecord, run_frozen
+from metarl_neuro.agents.evaluation import EvalRecord, concat_records, run_frozen
 from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages
 from metarl_neuro.agents.rpe_input import RPEInputA2C, rpe_manipulation
 from metarl_neuro.agents.training import (
@@ -27,6 +27,7 @@ __all__ = [
     "a2c_loss",
     "a2c_update",
     "collect_rollout",
+    "concat_records",
     "discounted_returns",
     "gae_advantages",
     "rpe_manipulation",

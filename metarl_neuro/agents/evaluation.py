@@ -8,7 +8,7 @@ import torch
 
 from metarl_neuro.agents.a2c_lstm import A2CLSTM
 
-__all__ = ["EvalRecord", "run_frozen"]
+__all__ = ["EvalRecord", "concat_records", "run_frozen"]
 
 
 class EvalRecord(NamedTuple):
@@ -86,3 +86,36 @@ def run_frozen(agent: A2CLSTM, task, sampler: torch.Generator, max_steps: int = 
     log = {k: torch.stack([lg[k] for lg in logs]).cpu() for k in logs[0]}
     return EvalRecord(**stacked, log=log)
 
+
+
+def concat_records(records: list[EvalRecord]) -> EvalRecord:
+    """Join frozen evaluations of different slots (e.g. played a batch at a time) along the batch dimension.
+
+    Shorter records are padded at the end with inactive steps (``active`` False, zeros elsewhere), so slot
+    ``b`` of the result is slot ``b - offset`` of its record.
+
+    Parameters
+    ----------
+    records : list of EvalRecord
+        Records with the same fields and trailing shapes.
+
+    Returns
+    -------
+    EvalRecord
+
+    Raises
+    ------
+    ValueError
+        If ``records`` is empty.
+    """
+    if not records:
+        raise ValueError("concat_records needs at least one record")
+    S = max(r.active.shape[0] for r in records)
+
+    def pad(x: torch.Tensor) -> torch.Tensor:
+        extra = S - x.shape[0]
+        return torch.cat([x, torch.zeros((extra, *x.shape[1:]), dtype=x.dtype)]) if extra else x
+
+    fields = {k: torch.cat([pad(getattr(r, k)) for r in records], dim=1) for k in EvalRecord._fields if k != "log"}
+    log = {k: torch.cat([pad(r.log[k]) for r in records], dim=1) for k in records[0].log}
+    return EvalRecord(**fields, log=log)

@@ -406,7 +406,8 @@ def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = No
     for i, (stage, rows) in enumerate(groups):
         color = cmap(i / max(len(groups) - 1, 1))
         ax.errorbar(rows["trial_number"], rows["pct_correct"],
-                    yerr=[rows["pct_correct"] - rows["ci_lo"], rows["ci_hi"] - rows["pct_correct"]],
+                    yerr=[(rows["pct_correct"] - rows["ci_lo"]).clip(lower=0),  # Wilson bounds meet the estimate
+                          (rows["ci_hi"] - rows["pct_correct"]).clip(lower=0)],  # at 0 / 100% up to rounding
                     color=color, marker="o", ms=3, capsize=2, label=f"{stage:,} episodes" if stage is not None else None)
     ax.axhline(50, color="0.6", lw=0.8, ls="--")
     ax.set_xlabel("trial within episode")

@@ -1,33 +1,41 @@
 """DeepMind Lab's PsychLab Harlow level behind the batched task protocol (Wang et al. 2018, Simulation 5).
 
 ``deepmind_lab`` is imported only when a :class:`PsychLabHarlow` is built; it is not on PyPI and is built from
-source (https://github.com/google-deepmind/lab/blob/master/docs/users/build.md, Python 3 pip package).
+source (https://github.com/google-deepmind/lab/blob/master/docs/users/build.md, Python 3 pip package). The
+wrapper's action set, start and time limit match the torch surrogate
+(:class:`~metarl_neuro.tasks.harlow_pixels.HarlowPixelTask`), whose geometry was measured on this level.
 """
 
 from __future__ import annotations
 
 import importlib
 import re
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from metarl_neuro.tasks._protocol import LogField, check_actions
+from metarl_neuro.tasks.harlow_pixels import look_actions
 
-__all__ = ["LEVEL", "PsychLabHarlow", "parse_trial_data"]
+__all__ = ["LEVEL_NAME", "LevelRecord", "PsychLabHarlow", "check_dataset_path", "parse_trial_data", "play_scripted",
+           "replay_on_surrogate"]
 
 #: the level of DeepMind Lab's PsychLab Harlow task (harlow_factory.lua)
-LEVEL = "contributed/psychlab/harlow"
-#: DeepMind Lab's 7 action entries; only the first is used (PsychLab moves a gaze on a screen)
-_ACTION_NAMES = ("LOOK_LEFT_RIGHT_PIXELS_PER_FRAME", "LOOK_DOWN_UP_PIXELS_PER_FRAME", "STRAFE_LEFT_RIGHT",
-                 "MOVE_BACK_FORWARD", "FIRE", "JUMP", "CROUCH")
+LEVEL_NAME = "contributed/psychlab/harlow"
+_LOOK = "LOOK_LEFT_RIGHT_PIXELS_PER_FRAME"
 _HOW_TO_GET_IT = (
     "PsychLabHarlow needs DeepMind Lab's Python module `deepmind_lab`, which is not on PyPI: build it from "
     "source with Bazel and install the pip package it makes (https://github.com/google-deepmind/lab, "
     "docs/users/build.md: `bazel build -c opt --python_version=PY3 //python/pip_package:build_pip_package`, "
     "then `./bazel-bin/python/pip_package/build_pip_package /tmp/dmlab_pkg` and `pip install "
-    "/tmp/dmlab_pkg/deepmind_lab-*.whl`). The level also needs the Brady et al. 2008 image set "
-    "(`datasetPath`, data/brady_konkle_oliva2008 in the DeepMind Lab repository)."
+    "/tmp/dmlab_pkg/deepmind_lab-*.whl`)."
+)
+_HOW_TO_GET_IMAGES = (
+    "The PsychLab Harlow level needs its image set: download the Brady, Konkle & Oliva (2008) objects as "
+    "described in DeepMind Lab's data/brady_konkle_oliva2008/README.md (a folder of 0001.png ... 2400.png) and "
+    "pass that folder, or pass 'dummy' for the level's built-in solid-colour images (no download)."
 )
 _FIELD = re.compile(r"\[\s*'([^']+)'\s*\]\s*=\s*(.*)")
 
@@ -35,7 +43,9 @@ _FIELD = re.compile(r"\[\s*'([^']+)'\s*\]\s*=\s*(.*)")
 def parse_trial_data(text: str) -> dict:
     """Parse one ``xdata:psychlab`` event payload (PsychLab's ``helpers.tostring`` of the trial table).
 
-    Lines look like ``['correct'] = 1``; numbers become int or float, everything else stays a string.
+    On the real level a payload reads ``{ ['trial'] = 1 ['correctResponse'] = 1 ['response'] =
+    incorrect_image_button ['stepCount'] = 10 ['reactionTime'] = 0.1666 ['correct'] = 0 ['trialId'] = 1 }``
+    with one field a line; numbers become int or float, everything else stays a string.
 
     Parameters
     ----------
@@ -46,6 +56,11 @@ def parse_trial_data(text: str) -> dict:
     -------
     dict
         Field name -> value.
+
+    Examples
+    --------
+    >>> parse_trial_data("{\\n  ['correct'] = 1\\n  ['response'] = correct_image_button\\n}")
+    {'correct': 1, 'response': 'correct_image_button'}
     """
     out = {}
     for line in str(text).splitlines():
@@ -64,6 +79,37 @@ def parse_trial_data(text: str) -> dict:
     return out
 
 
+def check_dataset_path(path: str | Path | None) -> str:
+    """Check the level's ``datasetPath`` before anything is built or written.
+
+    Parameters
+    ----------
+    path : str or Path or None
+        ``"dummy"`` (the level's solid-colour images) or a folder holding ``0001.png``.
+
+    Returns
+    -------
+    str
+        The path as the level takes it.
+
+    Raises
+    ------
+    ValueError
+        If the path is empty or None, or not a folder holding ``0001.png``; the message says how to get the
+        Brady et al. 2008 images or to pass ``dummy``.
+    """
+    if path is None or str(path) == "":
+        raise ValueError(f"no dataset path given. {_HOW_TO_GET_IMAGES}")
+    if str(path) == "dummy":
+        return "dummy"
+    folder = Path(path)
+    if not folder.is_dir():
+        raise ValueError(f"dataset path {folder} is not a folder. {_HOW_TO_GET_IMAGES}")
+    if not (folder / "0001.png").is_file():
+        raise ValueError(f"dataset path {folder} holds no 0001.png. {_HOW_TO_GET_IMAGES}")
+    return str(folder)
+
+
 def _import_lab(module=None):
     if module is not None:
         return module
@@ -76,68 +122,84 @@ def _import_lab(module=None):
 class PsychLabHarlow:
     """B DeepMind Lab PsychLab Harlow levels stepped in lockstep, with the batched task protocol.
 
-    Each slot is a ``deepmind_lab.Lab(LEVEL, ["RGB_INTERLEAVED"], config={"width", "height", "fps",
-    "datasetPath"})``. Actions: ``0`` look left, ``1`` look right, ``2`` no-op, each sent as
-    ``LOOK_LEFT_RIGHT_PIXELS_PER_FRAME = -/+look_speed`` (the other six entries zero) repeated for
-    ``action_repeat`` frames (``Lab.step(action, num_steps=action_repeat)``). Rewards are passed through
-    (DeepMind Lab's +1 fixation, +5 correct, -5 incorrect). Trials come from the level's ``xdata:psychlab``
-    events (:func:`parse_trial_data`) into the log fields of :class:`~metarl_neuro.tasks.HarlowTask`, so
-    :func:`metarl_neuro.logs.harlow_trials` builds the same trial table. A slot whose level stopped running
-    is reset at once (``done``).
+    Each slot is a ``deepmind_lab.Lab(LEVEL_NAME, ["RGB_INTERLEAVED", "DEBUG.POS.ROT"], config=...)`` with the
+    software renderer. Action ``a`` sends ``LOOK_LEFT_RIGHT_PIXELS_PER_FRAME = look_actions(look_units)[a]``
+    (the other entries zero) for ``action_repeat`` frames (``Lab.step(action, num_steps=action_repeat)``): the
+    surrogate's action set, so one agent plays both. Rewards are passed through (+1 fixation, +5 correct,
+    -5 incorrect). Trials come from the level's ``xdata:psychlab`` events (:func:`parse_trial_data`) into the
+    log fields of :class:`~metarl_neuro.tasks.HarlowTask`, so :func:`metarl_neuro.logs.harlow_trials` builds the
+    same trial table. A slot whose level stopped (6 trials, or ``episode_seconds``) is reset at once
+    (``done``); the level's observations cannot be read after its end.
 
     Parameters
     ----------
     batch_size : int
-        Number of Lab instances.
+        Number of Lab instances (about 75 MiB each).
+    dataset_path : str
+        ``"dummy"`` or the folder of the Brady et al. 2008 images (:func:`check_dataset_path`).
     width, height : int
         Observation size in pixels (84 x 84, Wang et al. 2016).
     fps : int
-        Frames per second of the level.
-    dataset_path : str, optional
-        Folder of the Brady et al. 2008 images (``datasetPath``).
+        Frames per second of the level (60).
+    look_units : tuple of int
+        Look sizes of the actions (default ``(5, 36)``: fine 2.1 deg and saccade 15.2 deg per step; see
+        :class:`~metarl_neuro.tasks.harlow_pixels.HarlowPixelTask`).
     action_repeat : int
-        Frames per agent step.
-    look_speed : int
-        Pixels per frame of a look action.
+        Frames per agent step (4).
+    episode_seconds : float
+        The level's ``episodeLengthSeconds`` (300 by default, the level's).
     seed : int
         Seeds of the slots' episodes: slot ``b``'s ``k``-th episode uses ``seed + b + k * batch_size``.
     device : str or torch.device
         Device of the returned tensors.
+    record_events : bool
+        Keep every slot's parsed trial events in ``events[b]`` (for checks against the trial table).
     lab_module : module, optional
-        Use this module instead of importing ``deepmind_lab`` (the tests pass a stand-in).
+        Use this module instead of importing ``deepmind_lab``.
 
     Raises
     ------
     ImportError
         If ``deepmind_lab`` is not installed; the message says how to build it.
     ValueError
-        For a non-positive batch size, size, fps or action repeat.
+        For a bad dataset path, a non-positive batch size, size, fps, action repeat or episode length.
+
+    Notes
+    -----
+    Frames are converted to float in numpy (one thread): torch's default thread count made the conversion
+    cost 12-15 ms per step at batch >= 2 on 2 cores.
     """
 
-    n_actions = 3
-
-    def __init__(self, batch_size: int, width: int = 84, height: int = 84, fps: int = 60,
-                 dataset_path: str | None = None, action_repeat: int = 4, look_speed: int = 20, seed: int = 0,
-                 device: torch.device | str = "cpu", lab_module=None):
-        if min(batch_size, width, height, fps, action_repeat) < 1:
-            raise ValueError("batch_size, width, height, fps and action_repeat must be >= 1")
+    def __init__(self, batch_size: int, dataset_path: str, width: int = 84, height: int = 84, fps: int = 60,
+                 look_units: tuple[int, ...] = (5, 36), action_repeat: int = 4, episode_seconds: float = 300.0,
+                 seed: int = 0, device: torch.device | str = "cpu", record_events: bool = False, lab_module=None):
+        if min(batch_size, width, height, fps, action_repeat) < 1 or not episode_seconds > 0:
+            raise ValueError("batch_size, width, height, fps, action_repeat and episode_seconds must be positive")
+        path = check_dataset_path(dataset_path)
+        self.look = look_actions(look_units)
         lab = _import_lab(lab_module)
-        config = {"width": str(width), "height": str(height), "fps": str(fps)}
-        if dataset_path is not None:
-            config["datasetPath"] = str(dataset_path)
+        config = {"width": str(width), "height": str(height), "fps": str(fps), "datasetPath": path,
+                  "logLevel": "WARN", "episodeLengthSeconds": str(episode_seconds)}
         self.batch_size, self.device = int(batch_size), torch.device(device)
-        self.action_repeat, self.look_speed, self.seed = int(action_repeat), int(look_speed), int(seed)
+        self.n_actions = len(self.look)
+        self.action_repeat, self.seed = int(action_repeat), int(seed)
         self.obs_shape = (3, int(height), int(width))
-        self.envs = [lab.Lab(LEVEL, ["RGB_INTERLEAVED"], config=dict(config)) for _ in range(self.batch_size)]
+        self.envs = [lab.Lab(LEVEL_NAME, ["RGB_INTERLEAVED", "DEBUG.POS.ROT"], config=dict(config),
+                             renderer="software") for _ in range(self.batch_size)]
         spec = [a["name"] for a in self.envs[0].action_spec()]
-        self._look_index = spec.index(_ACTION_NAMES[0])
+        self._look_index = spec.index(_LOOK)
         self._n_action_entries = len(spec)
         self.episodes_started = np.zeros(self.batch_size, dtype=np.int64)
         self.trial = np.zeros(self.batch_size, dtype=np.int64)
         self.steps = np.zeros(self.batch_size, dtype=np.int64)
+        self.start_gaze = np.zeros(self.batch_size, dtype=np.float32)
+        self._obs = [None] * self.batch_size
+        self.events = [[] for _ in range(self.batch_size)] if record_events else None
         self.log_schema = (
             LogField("trial", torch.int64, "0-based index of the trial the step ended (else the current one)"),
             LogField("trial_end", torch.bool, "True where an xdata:psychlab trial event arrived"),
+            LogField("gaze", torch.float32, "gaze after the step, degrees from the screen's centre (+ right): "
+                     "90 - yaw"),
             LogField("choice", torch.int64, "side chosen at trial_end (0 left, 1 right; -1 elsewhere)"),
             LogField("rewarded_side", torch.int64, "side of the correct image at trial_end (-1 elsewhere)"),
             LogField("correct", torch.bool, "True where the trial's response was the correct image"),
@@ -164,15 +226,22 @@ class PsychLabHarlow:
         for env in self.envs:
             env.close()
 
+    def _read(self, b: int) -> None:
+        obs = self.envs[b].observations()
+        self._obs[b] = (obs["RGB_INTERLEAVED"], _gaze(obs["DEBUG.POS.ROT"]))
+
     def _reset_slot(self, b: int) -> None:
         self.envs[b].reset(seed=self.seed + b + int(self.episodes_started[b]) * self.batch_size)
         self.episodes_started[b] += 1
         self.trial[b] = 0
         self.steps[b] = 0
+        self._read(b)
+        self.start_gaze[b] = self._obs[b][1]
 
     def _frames(self) -> torch.Tensor:
-        frames = np.stack([env.observations()["RGB_INTERLEAVED"] for env in self.envs])  # (B, H, W, 3) uint8
-        return torch.from_numpy(frames).to(self.device).permute(0, 3, 1, 2).float().div_(255.0)
+        frames = np.stack([o[0] for o in self._obs]).astype(np.float32)  # (B, H, W, 3); numpy: one thread
+        frames *= 1.0 / 255.0
+        return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2))).to(self.device)
 
     def reset(self) -> torch.Tensor:
         """Start a new episode in every slot; returns ``(B, 3, height, width)`` float32 in [0, 1]."""
@@ -188,7 +257,7 @@ class PsychLabHarlow:
         obs : torch.Tensor
             ``(B, 3, height, width)`` float32 (of a new episode where ``done``).
         reward : torch.Tensor
-            ``(B,)`` float32, the level's rewards summed over the repeated frames.
+            ``(B,)`` float32, the level's rewards summed over the step's frames.
         done : torch.Tensor
             ``(B,)`` bool.
         log : dict of str to torch.Tensor
@@ -204,28 +273,37 @@ class PsychLabHarlow:
         B = self.batch_size
         reward = np.zeros(B, np.float32)
         done = np.zeros(B, bool)
+        gaze = np.zeros(B, np.float32)
         fields = {k: np.full(B, -1, np.int64) for k in ("choice", "rewarded_side", "rewarded_object", "other_object")}
         trial_end, correct = np.zeros(B, bool), np.zeros(B, bool)
         trial = self.trial.copy()
         for b, env in enumerate(self.envs):
             vec = np.zeros(self._n_action_entries, dtype=np.intc)
-            vec[self._look_index] = (-self.look_speed, self.look_speed, 0)[int(acts[b])]
+            vec[self._look_index] = int(self.look[int(acts[b])])
             reward[b] = env.step(vec, num_steps=self.action_repeat)
             for name, obs in env.events():
                 if name != "xdata:psychlab":
                     continue
                 data = parse_trial_data(obs[0])
-                side = int(data.get("correctResponse", 0)) - 1  # the level's 1 = left, 2 = right
-                ok = int(data.get("correct", 0)) == 1
+                if self.events is not None:
+                    self.events[b].append(data)
+                side = int(data["correctResponse"]) - 1  # the level's 1 = left, 2 = right
+                ok = int(data["correct"]) == 1
                 trial_end[b], correct[b] = True, ok
-                trial[b] = int(data.get("trial", self.trial[b] + 1)) - 1
+                trial[b] = int(data["trial"]) - 1
                 fields["rewarded_side"][b] = side
                 fields["choice"][b] = side if ok else 1 - side
                 self.trial[b] = trial[b] + 1
             done[b] = not env.is_running()
+            if not done[b]:
+                self._read(b)
+                gaze[b] = self._obs[b][1]
+            else:  # the level cannot be read after its end: the gaze is that of the step's last frame
+                gaze[b] = np.nan
         log = {
             "trial": torch.from_numpy(trial),
             "trial_end": torch.from_numpy(trial_end),
+            "gaze": torch.from_numpy(gaze),
             "correct": torch.from_numpy(correct),
             "step_in_episode": torch.from_numpy(self.steps.copy()),
             **{k: torch.from_numpy(v) for k, v in fields.items()},
@@ -234,5 +312,167 @@ class PsychLabHarlow:
         for b in np.nonzero(done)[0]:
             self._reset_slot(int(b))
         log = {k: v.to(self.device) for k, v in log.items()}
-        return (self._frames(), torch.from_numpy(reward).to(self.device), torch.from_numpy(done).to(self.device),
-                log)
+        return self._frames(), torch.from_numpy(reward).to(self.device), torch.from_numpy(done).to(self.device), log
+
+
+def _gaze(rot: np.ndarray) -> float:
+    """Gaze in degrees from the screen's centre, positive right, from ``DEBUG.POS.ROT`` (pitch, yaw, roll)."""
+    return float((90.0 - float(rot[1]) + 180.0) % 360.0 - 180.0)
+
+
+class LevelRecord(NamedTuple):
+    """What a Harlow task did under a sequence of actions: ``(S, B)`` numpy arrays, plus each slot's episodes.
+
+    ``gaze`` is NaN on a step that ended the real level's episode (it cannot be read after the end).
+    ``starts[b]`` lists slot ``b``'s start gazes (degrees) and ``sides[b]`` the rewarded sides of each
+    episode's completed trials, in order.
+    """
+
+    action: np.ndarray
+    reward: np.ndarray
+    done: np.ndarray
+    trial_end: np.ndarray
+    choice: np.ndarray
+    correct: np.ndarray
+    rewarded_side: np.ndarray
+    gaze: np.ndarray
+    starts: list
+    sides: list
+
+
+def _scripted_action(g: float, mode: int, side: int, n_actions: int) -> int:
+    fine_l, fine_r, sac_l, sac_r = 1, 2, n_actions - 2, n_actions - 1
+    if mode == 0:  # to the cross: saccades while far, fine steps near, then hold
+        if abs(g) > 9:
+            return sac_r if g < 0 else sac_l
+        return (fine_r if g < 0 else fine_l) if abs(g) > 1 else 0
+    target = -17.8 if side == 0 else 17.8  # the centre of an image's button
+    return (sac_r if g < target else sac_l) if abs(g - target) > 6 else 0
+
+
+def play_scripted(task, steps: int, epsilon: float = 0.3, seed: int = 0) -> LevelRecord:
+    """Play a Harlow pixel task (the real level or the surrogate) with a scripted gaze policy.
+
+    The policy reads the logged gaze: it saccades and steps towards the cross and holds, then (after the
+    fixation reward) saccades to a random image and holds; with probability ``epsilon`` it takes a uniformly
+    random action instead. It needs the default action set (stay, fine left / right, saccade left / right).
+
+    Parameters
+    ----------
+    task : PsychLabHarlow or HarlowPixelTask
+        A task with a ``gaze`` log field (degrees) and, for the record of starts, ``start_gaze`` or ``gaze``.
+    steps : int
+        Agent steps to play.
+    epsilon : float
+        Share of random actions.
+    seed : int
+        Seed of the policy's random numbers.
+
+    Returns
+    -------
+    LevelRecord
+
+    Raises
+    ------
+    ValueError
+        If ``task`` has fewer than 5 actions or ``epsilon`` is outside [0, 1].
+    """
+    if task.n_actions < 5 or not 0 <= epsilon <= 1:
+        raise ValueError("play_scripted needs the 5-action set (stay, fine and saccade steps) and epsilon in [0, 1]")
+    rng = np.random.default_rng(seed)
+    task.reset()
+    B = task.batch_size
+
+    def starts_now():
+        if hasattr(task, "start_gaze"):
+            return [float(x) for x in task.start_gaze]
+        return [float(x) for x in task.gaze.float() * (360.0 / 65536)]
+
+    g = np.array(starts_now())
+    starts, sides = [[x] for x in g], [[[]] for _ in range(B)]
+    mode, side = np.zeros(B, int), np.zeros(B, int)
+    owed = np.zeros(B, bool)  # a choice fired on a step's last frame: its reward comes on the next step
+    cols = {k: [] for k in ("action", "reward", "done", "trial_end", "choice", "correct", "rewarded_side", "gaze")}
+    for _ in range(steps):
+        a = np.array([int(rng.integers(task.n_actions)) if rng.random() < epsilon
+                      else _scripted_action(g[b], mode[b], side[b], task.n_actions) for b in range(B)])
+        _, r, d, log = task.step(torch.as_tensor(a, dtype=torch.long))
+        r, d = r.cpu().numpy(), d.cpu().numpy()
+        te = log["trial_end"].cpu().numpy()
+        rows = {"action": a, "reward": r, "done": d, "trial_end": te, "choice": log["choice"].cpu().numpy(),
+                "correct": log["correct"].cpu().numpy(), "rewarded_side": log["rewarded_side"].cpu().numpy(),
+                "gaze": log["gaze"].cpu().numpy()}
+        for k, v in rows.items():
+            cols[k].append(v)
+        now = starts_now()
+        for b in range(B):
+            if te[b]:
+                sides[b][-1].append(int(rows["rewarded_side"][b]))
+                mode[b], owed[b] = 0, r[b] == 0
+            elif r[b] != 0 and owed[b]:
+                owed[b] = False
+            elif r[b] > 0 and mode[b] == 0:
+                mode[b], side[b] = 1, int(rng.integers(2))
+            if d[b]:
+                starts[b].append(now[b])
+                sides[b].append([])
+                mode[b], owed[b], g[b] = 0, False, now[b]
+            else:
+                g[b] = rows["gaze"][b]
+    return LevelRecord(**{k: np.stack(v) for k, v in cols.items()}, starts=starts, sides=sides)
+
+
+def replay_on_surrogate(surrogate, record: LevelRecord) -> LevelRecord:
+    """Replay a :class:`LevelRecord`'s actions on the surrogate from the same starts and sides.
+
+    Each slot's episodes start at the recorded start gaze with the recorded rewarded sides (trials the
+    record never finished get the left side); a surrogate episode that ends where the record's did not (or
+    the reverse) shows as a difference in ``done``. Compare the two records field by field.
+
+    Parameters
+    ----------
+    surrogate : HarlowPixelTask
+        The surrogate, with ``batch_size`` equal to the record's.
+    record : LevelRecord
+        E.g. :func:`play_scripted` on the real level.
+
+    Returns
+    -------
+    LevelRecord
+        The surrogate's record of the same actions.
+
+    Raises
+    ------
+    ValueError
+        If the batch sizes differ.
+    """
+    S, B = record.action.shape
+    if surrogate.batch_size != B:
+        raise ValueError(f"the surrogate has {surrogate.batch_size} slots; the record {B}")
+    n = surrogate.n_trials
+    episode = np.zeros(B, int)
+
+    def plan(b):
+        got = record.sides[b][episode[b]] if episode[b] < len(record.sides[b]) else []
+        return (list(got) + [0] * n)[:n]
+
+    def start(b):
+        return record.starts[b][min(episode[b], len(record.starts[b]) - 1)]
+
+    surrogate.reset_to(torch.tensor([start(b) for b in range(B)]), torch.tensor([plan(b) for b in range(B)]))
+    cols = {k: [] for k in ("action", "reward", "done", "trial_end", "choice", "correct", "rewarded_side", "gaze")}
+    for t in range(S):
+        a = record.action[t]
+        _, r, d, log = surrogate.step(torch.as_tensor(a, dtype=torch.long))
+        d = d.cpu().numpy()
+        rows = {"action": a, "reward": r.cpu().numpy(), "done": d, "trial_end": log["trial_end"].cpu().numpy(),
+                "choice": log["choice"].cpu().numpy(), "correct": log["correct"].cpu().numpy(),
+                "rewarded_side": log["rewarded_side"].cpu().numpy(), "gaze": log["gaze"].cpu().numpy()}
+        for k, v in rows.items():
+            cols[k].append(v)
+        if d.any():
+            episode[d] += 1
+            surrogate.reset_to(torch.tensor([start(b) for b in range(B)]), torch.tensor([plan(b) for b in range(B)]),
+                               which=torch.as_tensor(d))
+    starts = [list(record.starts[b][:episode[b] + 1]) for b in range(B)]
+    return LevelRecord(**{k: np.stack(v) for k, v in cols.items()}, starts=starts, sides=record.sides)

@@ -1,0 +1,85 @@
+"""The PsychLab wrapper on the real DeepMind Lab level, and the torch surrogate against it, step by step.
+
+Marked ``deepmind_lab``: these run wherever ``deepmind_lab`` imports (CI installs it from ../shared/deepmind_lab)
+and are skipped elsewhere.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from metarl_neuro.logs import harlow_trials
+from metarl_neuro.tasks.harlow_pixels import GRID_DEG, HarlowPixelTask, dmlab_dummy_stimuli
+from metarl_neuro.tasks.psychlab import PsychLabHarlow, play_scripted, replay_on_surrogate
+
+pytestmark = pytest.mark.deepmind_lab
+
+
+def test_scripted_policy_fixates_and_completes_six_trial_episodes():
+    task = PsychLabHarlow(2, "dummy", seed=3, record_events=True)
+    rec = play_scripted(task, 200, epsilon=0.0, seed=0)
+    assert rec.done.sum() >= 4  # two slots, at least two finished episodes each
+    assert (rec.reward == 1).sum() >= 24 and rec.trial_end.sum() >= 24  # every trial starts with a fixation
+    for b in range(2):
+        ends = np.nonzero(rec.done[:, b])[0]
+        episode = rec.trial_end[: ends[0] + 1, b]
+        assert episode.sum() == 6  # the first episode ended with its 6th trial
+    task.close()
+
+
+def test_trial_table_equals_the_levels_event_log():
+    """Actions from a scripted run, replayed on a second wrapper of the same seed (the level is deterministic per
+    seed): the trial table from its log fields is the level's published events, trial for trial."""
+    rec = play_scripted(PsychLabHarlow(3, "dummy", seed=1), 300, epsilon=0.2, seed=2)
+    task = PsychLabHarlow(3, "dummy", seed=1, record_events=True)
+    obs = task.reset()
+    assert obs.shape == (3, 3, 84, 84) and obs.dtype == torch.float32 and float(obs.max()) <= 1.0
+    logs = [task.step(torch.as_tensor(a))[3] for a in rec.action]
+    log = {k: torch.stack([lg[k] for lg in logs]) for k in logs[0]}
+    assert set(log) == {f.name for f in task.log_schema}
+    for f in task.log_schema:
+        assert log[f.name].dtype == f.dtype and log[f.name].shape == (300, 3), f.name
+    np.testing.assert_array_equal(log["trial_end"].numpy(), rec.trial_end)  # same seed, same actions: same trials
+    table = harlow_trials(log, torch.ones_like(log["trial_end"]), "psychlab", 0)
+    for b in range(3):
+        # the table is sorted (stably) by slot and trial number; order the level's events the same way
+        events = sorted(task.events[b], key=lambda e: e["trial"])
+        rows = table[table["episode"] == b]
+        assert len(events) == len(rows) > 6  # several episodes
+        assert rows["trial"].tolist() == [e["trial"] - 1 for e in events]
+        assert rows["correct"].tolist() == [e["correct"] == 1 for e in events]
+        assert rows["rewarded_side"].tolist() == [e["correctResponse"] - 1 for e in events]
+        assert rows["choice"].tolist() == [e["correctResponse"] - 1 if e["correct"] else 2 - e["correctResponse"]
+                                           for e in events]
+        assert all(e["response"] == ("correct_image_button" if e["correct"] else "incorrect_image_button")
+                   and e["trialId"] == 1 for e in events)
+    task.close()
+
+
+def test_surrogate_agrees_with_the_real_level_step_by_step():
+    """Same actions (scripted with 40% random), same starts and sides: rewards, episode ends and trial outcomes
+    are equal on every step; the gaze agrees to one step of the level's grid (the level hides where in that step
+    its start lies). A short time limit makes episodes end by time too."""
+    real = PsychLabHarlow(3, "dummy", seed=7, episode_seconds=8)
+    rec = play_scripted(real, 500, epsilon=0.4, seed=4)
+    sur = HarlowPixelTask(3, images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5, episode_frames=8 * 60)
+    rep = replay_on_surrogate(sur, rec)
+    assert rec.trial_end.sum() > 40 and rec.done.sum() >= 6
+    for k in ("reward", "done", "trial_end"):
+        np.testing.assert_array_equal(getattr(rep, k), getattr(rec, k), err_msg=k)
+    te = rec.trial_end
+    np.testing.assert_array_equal(rep.choice[te], rec.choice[te])
+    np.testing.assert_array_equal(rep.correct[te], rec.correct[te])
+    ok = ~np.isnan(rec.gaze)
+    assert np.abs(rep.gaze[ok] - rec.gaze[ok]).max() <= 1.01 * GRID_DEG
+    real.close()
+
+
+def test_finished_level_is_reset_and_its_observations_are_not_read():
+    task = PsychLabHarlow(2, "dummy", seed=5, episode_seconds=1)  # 60 frames: 15 steps
+    task.reset()
+    for k in range(15):
+        obs, _, done, log = task.step(torch.zeros(2, dtype=torch.long))
+    assert done.all() and torch.isnan(log["gaze"]).all() and (task.steps == 0).all()
+    assert obs.shape == (2, 3, 84, 84) and task.episodes_started.tolist() == [2, 2]
+    task.close()

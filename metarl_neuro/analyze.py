@@ -31,6 +31,7 @@ from metarl_neuro.analysis import (
     fit_hybrid,
     fit_rescorla_wagner,
     from_hbayesdm,
+    harlow_binding,
     harlow_performance,
     lagged_choice_regression,
     matching_law,
@@ -178,6 +179,12 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
     later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
     print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
           f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
+    n = trials.groupby(["training_episodes", "episode"])["rewarded_side"].agg(["sum", "count"])
+    if trials["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all()):
+        b = harlow_binding(trials).iloc[-1]  # the level's shuffled L L L R R R sides: side counting predicts
+        print(f"side counting alone would get {b['pct_counting']:.1f}% of these; on the {int(b['n_balanced'])} "
+              f"trials where it is at chance (as many L as R to come): {b['pct_balanced']:.1f}% "
+              f"[{b['ci_lo']:.1f}, {b['ci_hi']:.1f}] (harlow_binding)")
     save_figures(figures, [("harlow_performance", plot_harlow_performance(table, title=title))])
     return table
 

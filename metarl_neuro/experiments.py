@@ -228,6 +228,9 @@ class HarlowPixelsConfig(_GazeConfig):
                       "ids 1-1000 train, 1001-2000 test) or a folder of PNGs (e.g. Brady et al. 2008's)")
     rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
     start_range: float = _f(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)")
+    train_sides: str = _f("level", "rewarded sides in training episodes: level (a shuffled L L L R R R: side counting "
+                          "alone gets 72%% on trials 2-6) or random (a coin per trial: a departure; the tests always "
+                          "use the level's)", choices=("level", "random"))
     view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)")
 
     def __post_init__(self):
@@ -237,7 +240,8 @@ class HarlowPixelsConfig(_GazeConfig):
             raise ValueError(f"start_range must be >= 0, got {self.start_range}")
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
-        """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images."""
+        """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images, with the
+        level's sides whatever ``train_sides``."""
         from metarl_neuro.tasks import HarlowTask
         from metarl_neuro.tasks.harlow_pixels import dmlab_dummy_stimuli, load_stimuli
 
@@ -248,6 +252,7 @@ class HarlowPixelsConfig(_GazeConfig):
             kw = {"images": load_stimuli(self.stimuli)}
         return HarlowTask(batch_size, "pixels", stimuli=variant or "train", view=self.view,
                           look_units=self.look_units(), start_range_deg=self.start_range, rewards=self.rewards,
+                          sides=self.train_sides if variant != "test" else "level",
                           episode_frames=round(self.episode_seconds * 60), seed=seed, device=device,
                           check_actions=False, **kw)
 

@@ -24,7 +24,7 @@ from metarl_neuro.analysis.decoding import (
     trial_states,
     unit_tuning,
 )
-from metarl_neuro.analysis.harlow import harlow_performance
+from metarl_neuro.analysis.harlow import harlow_binding, harlow_performance
 from metarl_neuro.analysis.hybrid import (
     VARIANTS,
     compare_models,
@@ -74,6 +74,7 @@ __all__ = [
     "fit_hybrid",
     "fit_rescorla_wagner",
     "from_hbayesdm",
+    "harlow_binding",
     "harlow_performance",
     "hybrid_nll",
     "hybrid_values",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-__all__ = ["harlow_performance"]
+__all__ = ["harlow_binding", "harlow_performance"]
 
 _NEEDED = ("episode", "trial", "correct")
 
@@ -56,3 +56,78 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
     out["ci_lo"], out["ci_hi"] = 100 * lo, 100 * hi
     out["n"] = g["count"]
     return out
+
+
+def harlow_binding(df: pd.DataFrame, by: str | None = "training_episodes", per_side: int = 3,
+                   level: float = 0.95) -> pd.DataFrame:
+    """Accuracy that side counting cannot explain: trials after the first whose past sides leave both sides
+    equally likely.
+
+    In DeepMind Lab's PsychLab Harlow level (and our surrogate) the rewarded image's sides over an episode's
+    6 trials are a shuffled {L, L, L, R, R, R} (``harlow_factory.lua``), so an agent that only counts the
+    sides seen so far predicts the next one above chance: 60, 60, 70, 70 and 100% on trials 2-6 (72% on
+    average), without telling the images apart. On a *balanced* trial (as many L as R still to come, e.g.
+    trial 3 after L, R) counting is at 50%; accuracy there measures object-reward binding.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Harlow trial table: ``episode``, ``trial`` (0-based), ``correct``, ``rewarded_side`` (0 / 1), and the
+        ``by`` column where given (and ``subject`` where present: episodes are told apart by it).
+    by : str or None
+        Column of the training stage (default ``training_episodes``; None or absent: one group).
+    per_side : int
+        Trials per side in an episode (3: the level's 6 trials).
+    level : float
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stage: ``pct_correct`` (trials 2 on, percent), ``pct_counting`` (the side-counting
+        observer's expected percent on the same trials), ``n``, and on the balanced trials ``pct_balanced``,
+        ``ci_lo``, ``ci_hi``, ``n_balanced``. Only trials whose earlier trials are all in the table count.
+
+    Raises
+    ------
+    ValueError
+        For a missing column, NaN, a side other than 0 / 1, more than ``per_side`` trials on one side, or
+        ``correct`` not boolean; TypeError if ``df`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"episode": [0] * 3, "trial": [0, 1, 2], "rewarded_side": [0, 1, 1],
+    ...                   "correct": [False, True, True]})
+    >>> harlow_binding(t, by=None)[["pct_correct", "pct_counting", "pct_balanced", "n_balanced"]].round(1).values.tolist()
+    [[100.0, 55.0, 100.0, 1.0]]
+    """
+    harlow_performance(df, by=by, level=level)  # the shared column and value checks
+    if "rewarded_side" not in df.columns:
+        raise ValueError(f"Harlow trial table is missing column(s) ['rewarded_side']; have {list(df.columns)}")
+    if not df["rewarded_side"].isin([0, 1]).all():
+        raise ValueError("column 'rewarded_side' must be 0 (left) or 1 (right)")
+    keys = [by] if by is not None and by in df.columns else []
+    episode_keys = [*keys, *(["subject"] if "subject" in df.columns else []), "episode"]
+    d = df.sort_values([*episode_keys, "trial"], kind="stable").copy()
+    d["correct"] = d["correct"].astype(bool)
+    g = d.groupby(episode_keys, sort=False)
+    left_before = g["rewarded_side"].transform(lambda s: (s == 0).cumsum().shift(fill_value=0))
+    right_before = g["rewarded_side"].transform(lambda s: (s == 1).cumsum().shift(fill_value=0))
+    complete = d["trial"] == g.cumcount()  # every earlier trial of the episode is in the table
+    if ((left_before + (d["rewarded_side"] == 0) > per_side) | (right_before + (d["rewarded_side"] == 1) > per_side)).any():
+        raise ValueError(f"an episode has more than per_side={per_side} trials on one side")
+    a, b = per_side - left_before, per_side - right_before
+    d["counting"] = a.combine(b, max) / (a + b)
+    d["balanced"] = a == b
+    later = d[complete & (d["trial"] >= 1)]
+    rows = []
+    for stage, x in (later.groupby(keys, sort=True) if keys else [((), later)]):
+        bal = x[x["balanced"]]
+        lo, hi = proportion_confint(int(bal["correct"].sum()), max(len(bal), 1), alpha=1 - level, method="wilson")
+        row = dict(zip(keys, stage if isinstance(stage, tuple) else (stage,)))
+        row.update(pct_correct=100 * x["correct"].mean(), pct_counting=100 * x["counting"].mean(), n=len(x),
+                   pct_balanced=100 * bal["correct"].mean() if len(bal) else float("nan"),
+                   ci_lo=100 * lo if len(bal) else float("nan"), ci_hi=100 * hi if len(bal) else float("nan"),
+                   n_balanced=len(bal))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -305,6 +305,10 @@ class HarlowPixelTask:
         incorrect).
     n_trials : int
         Trials per episode (6, the level's cap).
+    sides : {"level", "random"}
+        Sides of the rewarded image over an episode's trials: a shuffled {L, L, L, R, R, R} (the level's) or a
+        fair coin per trial (a departure for training: side counting then predicts nothing; see
+        :func:`~metarl_neuro.analysis.harlow_binding`).
     episode_frames : int
         Frame limit of an episode (18,000: the level's 300 s at 60 fps).
     seed : int
@@ -332,10 +336,13 @@ class HarlowPixelTask:
     def __init__(self, batch_size: int, stimuli: str = "train", images: torch.Tensor | None = None,
                  test_fraction: float = 0.2, view: int = 84, look_units: tuple[int, ...] = (5, 36),
                  action_repeat: int = 4, start_range_deg: float | None = None, geometry: LevelGeometry = LEVEL,
-                 rewards: str | tuple = "dmlab", n_trials: int = 6, episode_frames: int = 18_000, seed: int = 0,
+                 rewards: str | tuple = "dmlab", n_trials: int = 6, sides: str = "level", episode_frames: int = 18_000,
+                 seed: int = 0,
                  device: torch.device | str = "cpu", check_actions: bool = True):
         if stimuli not in ("train", "test"):
             raise ValueError(f"stimuli must be 'train' or 'test', got {stimuli!r}")
+        if sides not in ("level", "random"):
+            raise ValueError(f"sides must be 'level' or 'random', got {sides!r}")
         if isinstance(rewards, str):
             if rewards not in REWARD_PRESETS:
                 raise ValueError(f"unknown reward preset {rewards!r}; choose from {sorted(REWARD_PRESETS)}")
@@ -344,7 +351,7 @@ class HarlowPixelTask:
             raise ValueError(f"view must be >= 8 pixels, got {view}")
         if batch_size < 1 or n_trials < 1 or episode_frames < 1 or action_repeat < 1:
             raise ValueError("batch_size, n_trials, episode_frames and action_repeat must be >= 1")
-        self.batch_size, self.stimuli = int(batch_size), stimuli
+        self.batch_size, self.stimuli, self.sides = int(batch_size), stimuli, sides
         self.device = torch.device(device)
         self.check_actions = check_actions
         self.geometry = geometry
@@ -439,10 +446,12 @@ class HarlowPixelTask:
 
     # ------------------------------------------------------------------ state
     def _sides(self, B: int) -> torch.Tensor:
+        if self.sides == "random":
+            return torch.randint(0, 2, (B, self.n_trials), generator=self.generator, device=self.device)
         half = self.n_trials // 2
         base = torch.tensor([0] * half + [1] * (self.n_trials - half), device=self.device)
         order = torch.argsort(torch.rand(B, self.n_trials, generator=self.generator, device=self.device), dim=1)
-        return base[order]  # (B, n_trials): a shuffled {L, L, L, R, R, R} per episode
+        return base[order]  # (B, n_trials): a shuffled {L, L, L, R, R, R} per episode (harlow_factory.lua)
 
     def _new_episodes(self, which: torch.Tensor, init: bool = False) -> None:
         B, dev, gen = self.batch_size, self.device, self.generator

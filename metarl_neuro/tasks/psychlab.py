@@ -325,7 +325,8 @@ class LevelRecord(NamedTuple):
 
     ``gaze`` is NaN on a step that ended the real level's episode (it cannot be read after the end).
     ``starts[b]`` lists slot ``b``'s start gazes (degrees) and ``sides[b]`` the rewarded sides of each
-    episode's completed trials, in order.
+    episode's completed trials, in order. ``frames`` is ``(S, B, 3, H, W)`` uint8, the observation after each
+    step, where asked for.
     """
 
     action: np.ndarray
@@ -338,6 +339,11 @@ class LevelRecord(NamedTuple):
     gaze: np.ndarray
     starts: list
     sides: list
+    frames: np.ndarray | None = None
+
+
+def _frames_u8(obs: torch.Tensor) -> np.ndarray:
+    return (obs.cpu().numpy() * 255).round().astype(np.uint8)
 
 
 def _scripted_action(g: float, mode: int, side: int, n_actions: int) -> int:
@@ -350,7 +356,7 @@ def _scripted_action(g: float, mode: int, side: int, n_actions: int) -> int:
     return (sac_r if g < target else sac_l) if abs(g - target) > 6 else 0
 
 
-def play_scripted(task, steps: int, epsilon: float = 0.3, seed: int = 0) -> LevelRecord:
+def play_scripted(task, steps: int, epsilon: float = 0.3, seed: int = 0, frames: bool = False) -> LevelRecord:
     """Play a Harlow pixel task (the real level or the surrogate) with a scripted gaze policy.
 
     The policy reads the logged gaze: it saccades and steps towards the cross and holds, then (after the
@@ -367,6 +373,8 @@ def play_scripted(task, steps: int, epsilon: float = 0.3, seed: int = 0) -> Leve
         Share of random actions.
     seed : int
         Seed of the policy's random numbers.
+    frames : bool
+        Keep the observations (``LevelRecord.frames``).
 
     Returns
     -------
@@ -393,10 +401,13 @@ def play_scripted(task, steps: int, epsilon: float = 0.3, seed: int = 0) -> Leve
     mode, side = np.zeros(B, int), np.zeros(B, int)
     owed = np.zeros(B, bool)  # a choice fired on a step's last frame: its reward comes on the next step
     cols = {k: [] for k in ("action", "reward", "done", "trial_end", "choice", "correct", "rewarded_side", "gaze")}
+    seen = []
     for _ in range(steps):
         a = np.array([int(rng.integers(task.n_actions)) if rng.random() < epsilon
                       else _scripted_action(g[b], mode[b], side[b], task.n_actions) for b in range(B)])
-        _, r, d, log = task.step(torch.as_tensor(a, dtype=torch.long))
+        obs, r, d, log = task.step(torch.as_tensor(a, dtype=torch.long))
+        if frames:
+            seen.append(_frames_u8(obs))
         r, d = r.cpu().numpy(), d.cpu().numpy()
         te = log["trial_end"].cpu().numpy()
         rows = {"action": a, "reward": r, "done": d, "trial_end": te, "choice": log["choice"].cpu().numpy(),
@@ -419,7 +430,8 @@ def play_scripted(task, steps: int, epsilon: float = 0.3, seed: int = 0) -> Leve
                 mode[b], owed[b], g[b] = 0, False, now[b]
             else:
                 g[b] = rows["gaze"][b]
-    return LevelRecord(**{k: np.stack(v) for k, v in cols.items()}, starts=starts, sides=sides)
+    return LevelRecord(**{k: np.stack(v) for k, v in cols.items()}, starts=starts, sides=sides,
+                       frames=np.stack(seen) if frames else None)
 
 
 def replay_on_surrogate(surrogate, record: LevelRecord) -> LevelRecord:
@@ -427,7 +439,8 @@ def replay_on_surrogate(surrogate, record: LevelRecord) -> LevelRecord:
 
     Each slot's episodes start at the recorded start gaze with the recorded rewarded sides (trials the
     record never finished get the left side); a surrogate episode that ends where the record's did not (or
-    the reverse) shows as a difference in ``done``. Compare the two records field by field.
+    the reverse) shows as a difference in ``done``. Compare the two records field by field. Where the record
+    kept its frames, the surrogate's are kept too.
 
     Parameters
     ----------
@@ -461,9 +474,10 @@ def replay_on_surrogate(surrogate, record: LevelRecord) -> LevelRecord:
 
     surrogate.reset_to(torch.tensor([start(b) for b in range(B)]), torch.tensor([plan(b) for b in range(B)]))
     cols = {k: [] for k in ("action", "reward", "done", "trial_end", "choice", "correct", "rewarded_side", "gaze")}
+    seen = []
     for t in range(S):
         a = record.action[t]
-        _, r, d, log = surrogate.step(torch.as_tensor(a, dtype=torch.long))
+        obs, r, d, log = surrogate.step(torch.as_tensor(a, dtype=torch.long))
         d = d.cpu().numpy()
         rows = {"action": a, "reward": r.cpu().numpy(), "done": d, "trial_end": log["trial_end"].cpu().numpy(),
                 "choice": log["choice"].cpu().numpy(), "correct": log["correct"].cpu().numpy(),
@@ -472,7 +486,10 @@ def replay_on_surrogate(surrogate, record: LevelRecord) -> LevelRecord:
             cols[k].append(v)
         if d.any():
             episode[d] += 1
-            surrogate.reset_to(torch.tensor([start(b) for b in range(B)]), torch.tensor([plan(b) for b in range(B)]),
-                               which=torch.as_tensor(d))
+            obs = surrogate.reset_to(torch.tensor([start(b) for b in range(B)]),
+                                     torch.tensor([plan(b) for b in range(B)]), which=torch.as_tensor(d))
+        if record.frames is not None:
+            seen.append(_frames_u8(obs))
     starts = [list(record.starts[b][:episode[b] + 1]) for b in range(B)]
-    return LevelRecord(**{k: np.stack(v) for k, v in cols.items()}, starts=starts, sides=record.sides)
+    return LevelRecord(**{k: np.stack(v) for k, v in cols.items()}, starts=starts, sides=record.sides,
+                       frames=np.stack(seen) if record.frames is not None else None)

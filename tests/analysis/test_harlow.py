@@ -38,3 +38,43 @@ def test_bad_input_is_named():
         harlow_performance(df.assign(trial=-1))
     with pytest.raises(TypeError, match="DataFrame"):
         harlow_performance({"episode": [0]})
+
+
+def test_binding_separates_side_counting_from_object_binding():
+    """Over all 20 orders of {L, L, L, R, R, R}: a side-counting agent scores the counting observer's 72% on
+    trials 2-6 (60, 60, 70, 70, 100) and 50% on the balanced trials; an agent that knows the rewarded image
+    scores 100% on both."""
+    import itertools
+
+    from metarl_neuro.analysis import harlow_binding
+
+    orders = sorted(set(itertools.permutations([0, 0, 0, 1, 1, 1])))
+    rows = []
+    for e, order in enumerate(orders):
+        for t, side in enumerate(order):
+            left, right = 3 - order[:t].count(0), 3 - order[:t].count(1)
+            guess = 0 if left > right else 1 if right > left else e % 2  # a tie: the counter guesses
+            rows.append({"episode": e, "trial": t, "rewarded_side": side, "counter": guess == side})
+    table = pd.DataFrame(rows)
+    counter = harlow_binding(table.assign(correct=table["counter"]), by=None).iloc[0]
+    assert counter["pct_counting"] == pytest.approx(72.0) and counter["n"] == 100
+    assert counter["n_balanced"] == 24  # trial 3 after L R or R L (12 orders), trial 5 after 2 L 2 R (12)
+    assert counter["pct_balanced"] == pytest.approx(50.0)
+    assert counter["pct_correct"] == pytest.approx(100 * table[table.trial > 0]["counter"].mean())
+    binder = harlow_binding(table.assign(correct=True), by=None).iloc[0]
+    assert binder["pct_balanced"] == 100.0 and binder["pct_correct"] == 100.0
+    # an episode whose first trial is missing from the table contributes nothing
+    partial = harlow_binding(table.assign(correct=True).iloc[1:], by=None).iloc[0]
+    assert partial["n"] == 95
+
+
+def test_binding_bad_input():
+    from metarl_neuro.analysis import harlow_binding
+
+    t = pd.DataFrame({"episode": [0] * 4, "trial": range(4), "correct": [True] * 4, "rewarded_side": [0] * 4})
+    with pytest.raises(ValueError, match="more than per_side=3"):
+        harlow_binding(t, by=None)
+    with pytest.raises(ValueError, match="rewarded_side"):
+        harlow_binding(t.drop(columns="rewarded_side"), by=None)
+    with pytest.raises(ValueError, match="0 \\(left\\) or 1"):
+        harlow_binding(t.assign(rewarded_side=2), by=None)

@@ -166,6 +166,16 @@ def test_sides_are_a_shuffled_three_and_three_and_held_out_images():
     assert (task.rewarded != task.other).all()
 
 
+def test_random_sides_are_a_coin_per_trial():
+    task = HarlowPixelTask(4000, sides="random", seed=8)
+    per_episode = task.side_plan.sum(1)
+    assert (per_episode != 3).float().mean() > 0.5  # a shuffled 3 + 3 would always sum to 3
+    # Binomial(6, 1/2) per episode: mean 3, SE 1.22 / sqrt(4000) = 0.02
+    assert abs(float(per_episode.float().mean()) - 3) < 4 * 0.02
+    with pytest.raises(ValueError, match="sides must be"):
+        HarlowPixelTask(2, sides="alternate")
+
+
 def test_procedural_stimuli_are_distinct():
     imgs = procedural_stimuli()
     flat = imgs.reshape(len(imgs), -1)

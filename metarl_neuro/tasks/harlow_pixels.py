@@ -2,9 +2,9 @@
 
 The surrogate reproduces the level's geometry and timing *as measured on the real level* (``deepmind_lab`` at
 google-deepmind/lab b1db91af, ``contributed/psychlab/harlow``, 84 x 84, 60 fps; issue 17), not as read from
-its documentation. The measurements, and the scripts that made them, are in :data:`LEVEL` and the README's
-PsychLab section; ``tests/tasks/test_psychlab_real.py`` drives the real level and this surrogate with the same
-actions from the same start and compares them step by step.
+its documentation. The measurements are in :data:`LEVEL` (``benchmarks/psychlab_measure.py`` repeats them);
+``tests/tasks/test_psychlab_real.py`` and ``benchmarks/psychlab_agreement.py`` drive the real level and this
+surrogate with the same actions from the same starts and compare them step by step.
 
 Geometry is in degrees of gaze (the player's yaw), measured from the screen's centre, positive to the right.
 The level keeps the yaw on a grid of 65,536 steps per turn (0.0055 deg); the surrogate moves on the same grid:
@@ -291,7 +291,7 @@ class HarlowPixelTask:
     look_units : tuple of int
         Look sizes of the actions (:func:`look_actions`): action 0 stays, ``2k + 1`` / ``2k + 2`` turn left /
         right by ``look_units[k]`` units per frame. Default ``(5, 36)``: a fine step of 2.1 deg (under the
-        4.1-deg trigger, so the cross can always be reached) and a saccade of 15.2 deg (cross centre to image
+        4.3-deg trigger, so the cross can always be reached) and a saccade of 15.2 deg (cross centre to image
         centre +-2 deg), per 4-frame step (our choice; see the README's ladder).
     action_repeat : int
         Frames per agent step (4, Wang et al. 2016).

@@ -232,10 +232,14 @@ class HarlowPixelsConfig(_GazeConfig):
                           "alone gets 72%% on trials 2-6) or random (a coin per trial: a departure; the tests always "
                           "use the level's)", choices=("level", "random"))
     view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)")
+    fov: float = _f(90.0, "horizontal field of view of the rendered view in degrees (the level's 90; smaller zooms in: "
+                    "images look bigger, the gaze geometry is unchanged; a rung of the README's ladder)")
 
     def __post_init__(self):
         super().__post_init__()
         _validate(self, ("view",), ())
+        if not 10 <= self.fov <= 170:
+            raise ValueError(f"fov must be in [10, 170] degrees, got {self.fov}")
         if self.start_range < 0:
             raise ValueError(f"start_range must be >= 0, got {self.start_range}")
 
@@ -243,13 +247,13 @@ class HarlowPixelsConfig(_GazeConfig):
         """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images, with the
         level's sides whatever ``train_sides``."""
         from metarl_neuro.tasks import HarlowTask
-        from metarl_neuro.tasks.harlow_pixels import dmlab_dummy_stimuli, load_stimuli
+        from metarl_neuro.tasks.harlow_pixels import LEVEL, dmlab_dummy_stimuli, load_stimuli
 
-        kw = {}
+        kw = {"geometry": dataclasses.replace(LEVEL, fov_deg=self.fov)}
         if self.stimuli == "dmlab-dummy":
-            kw = {"images": dmlab_dummy_stimuli()[:2000], "test_fraction": 0.5}
+            kw.update(images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5)
         elif self.stimuli:
-            kw = {"images": load_stimuli(self.stimuli)}
+            kw.update(images=load_stimuli(self.stimuli))
         return HarlowTask(batch_size, "pixels", stimuli=variant or "train", view=self.view,
                           look_units=self.look_units(), start_range_deg=self.start_range, rewards=self.rewards,
                           sides=self.train_sides if variant != "test" else "level",

@@ -46,7 +46,13 @@ from metarl_neuro.agents import (
     train,
 )
 from metarl_neuro.analysis import cumulative_regret, plot_frames, plot_harlow_episode, plot_regret_matrix
-from metarl_neuro.analyze import HARLOW_TEST_IMAGES, bandit_report, harlow_report, save_figures, two_step_report
+from metarl_neuro.analyze import (
+    HARLOW_TEST_IMAGES,
+    bandit_report,
+    harlow_report,
+    save_figures,
+    two_step_report,
+)
 from metarl_neuro.experiments import (
     EXPERIMENTS,
     BanditConfig,

@@ -413,7 +413,7 @@ class HarlowPixelTask:
 
     def _observe(self) -> torch.Tensor:
         """Render every slot's view (perspective projection of the screen plane, nearest-texel images)."""
-        g, B, V, T = self.geometry, self.batch_size, self.V, self._tex
+        g, V, T = self.geometry, self.V, self._tex
         d = torch.deg2rad(self.gaze * GRID_DEG).float()[:, None]  # (B, 1)
         cos, sin = torch.cos(d), torch.sin(d)
         depth = cos - self._dx * sin  # (B, V): > 0 where the column's rays meet the screen's plane in front

@@ -203,6 +203,11 @@ class _GazeConfig(_TrainingConfig):
     episode_seconds: float = _f(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
                                 "is 300 s; our choice, see the README's ladder)")
     stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
+    init_from: str = _f("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
+                        "curriculum stage, or the surrogate's network on the real level")
+    fov: float = _f(90.0, "horizontal field of view of the agent's view in degrees: the level's camera sees 90 across "
+                    "its whole frame; less is the centre of a larger render (45: the central 84 x 84 of a 204 x 204 "
+                    "render), so images look bigger and the gaze geometry is unchanged (see the README's ladder)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -211,6 +216,8 @@ class _GazeConfig(_TrainingConfig):
                              f"{self.saccade_look}")
         if not self.episode_seconds > 0:
             raise ValueError(f"episode_seconds must be > 0, got {self.episode_seconds}")
+        if not 10 <= self.fov <= 90:
+            raise ValueError(f"fov must be in [10, 90] degrees, got {self.fov}")
 
     def look_units(self) -> tuple[int, ...]:
         """The action set's look sizes (:func:`~metarl_neuro.tasks.harlow_pixels.look_actions`)."""
@@ -232,14 +239,10 @@ class HarlowPixelsConfig(_GazeConfig):
                           "alone gets 72%% on trials 2-6) or random (a coin per trial: a departure; the tests always "
                           "use the level's)", choices=("level", "random"))
     view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)")
-    fov: float = _f(90.0, "horizontal field of view of the rendered view in degrees (the level's 90; smaller zooms in: "
-                    "images look bigger, the gaze geometry is unchanged; a rung of the README's ladder)")
 
     def __post_init__(self):
         super().__post_init__()
         _validate(self, ("view",), ())
-        if not 10 <= self.fov <= 170:
-            raise ValueError(f"fov must be in [10, 170] degrees, got {self.fov}")
         if self.start_range < 0:
             raise ValueError(f"start_range must be >= 0, got {self.start_range}")
 
@@ -273,7 +276,6 @@ class PsychLabHarlowConfig(_GazeConfig):
     height: int = _f(84, "observation height in pixels (Wang 2016)")
     dataset_path: str = _f("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
                            "Brady et al. 2008 images (0001.png ...)")
-    init_from: str = _f("", "run folder (e.g. of harlow-pixels) whose trained network starts this run")
 
     def __post_init__(self):
         super().__post_init__()
@@ -285,8 +287,8 @@ class PsychLabHarlowConfig(_GazeConfig):
         from metarl_neuro.tasks import PsychLabHarlow
 
         return PsychLabHarlow(batch_size, self.dataset_path, self.width, self.height,
-                              look_units=self.look_units(), episode_seconds=self.episode_seconds, seed=seed,
-                              device=device)
+                              look_units=self.look_units(), episode_seconds=self.episode_seconds, fov=self.fov,
+                              seed=seed, device=device)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -171,7 +172,8 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
         print(f"resumed from update {state.update} ({state.episodes} episodes)", file=sys.stderr)
 
     if state is None and getattr(config, "init_from", ""):
-        _init_from(agent, Path(config.init_from), device)
+        meta["init_from_sha256"] = _init_from(agent, Path(config.init_from), device)
+        run.save_meta(meta)  # the run folder names the network it started from
 
     def checkpoint(s: TrainState) -> None:
         payload = {
@@ -197,8 +199,9 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
     return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
 
 
-def _init_from(agent, folder: Path, device: torch.device) -> None:
-    """Load the trained network of the run folder ``folder`` into ``agent`` (same architecture required).
+def _init_from(agent, folder: Path, device: torch.device) -> str:
+    """Load the trained network of the run folder ``folder`` into ``agent`` (same architecture required); return
+    the SHA-256 of its ``checkpoint.pt``.
 
     Raises
     ------
@@ -221,6 +224,7 @@ def _init_from(agent, folder: Path, device: torch.device) -> None:
         raise ValueError(f"--init-from: the network in {path} does not match this run's (differs in {bad[:4]}); use "
                          "the same --hidden-size, --stacked, image size and action set (--fine-look, --saccade-look)")
     agent.load_state_dict(model)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _attrs(t: _Trained, experiment: str) -> dict:
@@ -413,6 +417,9 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
                     stages: int = 5) -> Path:
     """Train on the 1-D or pixel Harlow task, test on held-out objects at successive stages, write the run folder.
 
+    A pixel config's ``init_from`` starts from another run's network (a curriculum stage; its
+    ``checkpoint.pt``'s SHA-256 goes into ``config.json``).
+
     Training stops at ``stages`` equal steps of ``config.episodes``; at each, ``config.eval_episodes // 5``
     frozen-weight episodes on held-out objects (``HarlowTask(stimuli="test")``) give the learning curve; the
     final test runs ``config.eval_episodes`` episodes. ``trials.parquet`` holds all of them, with the
@@ -430,6 +437,8 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
     FileExistsError, FileNotFoundError
         As :func:`simulate_two_step`.
     """
+    if getattr(config, "init_from", "") and not (Path(config.init_from) / "checkpoint.pt").is_file():
+        raise FileNotFoundError(f"--init-from: {config.init_from} holds no checkpoint.pt")  # before the run folder
     curve_path = Path(out) / "learning_curve.parquet"
     curve = [pd.read_parquet(curve_path)] if resume and curve_path.exists() else []
 

@@ -51,3 +51,21 @@ def test_harlow_pixels_end_to_end(tmp_path):
     assert (run.path / "figures" / "harlow_episode.png").stat().st_size > 1000
     assert (run.trials["rewarded_object"] >= 576 - 115).all()  # held-out images
     assert analyze_main([str(run.path)]) == 0  # a harlow-pixels run folder gets the Harlow report
+
+
+def test_pixel_config_fields_are_checked():
+    import pytest
+
+    from metarl_neuro.experiments import HarlowPixelsConfig, PsychLabHarlowConfig
+
+    for bad, match in (({"fov": 5}, "fov must be"), ({"fine_look": 0, "saccade_look": 0}, "not both 0"),
+                       ({"episode_seconds": 0}, "episode_seconds"), ({"train_sides": "x"}, "train_sides must be"),
+                       ({"start_range": -1}, "start_range")):
+        with pytest.raises(ValueError, match=match):
+            HarlowPixelsConfig(**bad)
+    cfg = HarlowPixelsConfig(fine_look=0, stimuli="dmlab-dummy", train_sides="random")
+    assert cfg.look_units() == (36,)
+    task = cfg.make_task(4, 0, "cpu")
+    assert task.n_actions == 3 and task.sides == "random" and task.id_range == (0, 1000)
+    assert cfg.make_task(4, 0, "cpu", variant="test").sides == "level"  # tests always use the level's sides
+    assert PsychLabHarlowConfig().look_units() == (5, 36)

@@ -9,6 +9,7 @@ wrapper's action set, start and time limit match the torch surrogate
 from __future__ import annotations
 
 import importlib
+import math
 import re
 from pathlib import Path
 from typing import NamedTuple
@@ -20,7 +21,7 @@ from metarl_neuro.tasks._protocol import LogField, check_actions
 from metarl_neuro.tasks.harlow_pixels import look_actions
 
 __all__ = ["LEVEL_NAME", "LevelRecord", "PsychLabHarlow", "check_dataset_path", "parse_trial_data", "play_scripted",
-           "replay_on_surrogate"]
+           "render_size", "replay_on_surrogate"]
 
 #: the level of DeepMind Lab's PsychLab Harlow task (harlow_factory.lua)
 LEVEL_NAME = "contributed/psychlab/harlow"
@@ -139,6 +140,10 @@ class PsychLabHarlow:
         ``"dummy"`` or the folder of the Brady et al. 2008 images (:func:`check_dataset_path`).
     width, height : int
         Observation size in pixels (84 x 84, Wang et al. 2016).
+    fov : float
+        Horizontal field of view of the observation in degrees. The level's camera sees 90 deg at any size; a
+        narrower view is the centre of a larger render (``render_size``): e.g. 45 deg at 84 px is the central
+        84 x 84 of a 204 x 204 render (44.8 deg exactly). Default 90: the whole frame.
     fps : int
         Frames per second of the level (60).
     look_units : tuple of int
@@ -172,14 +177,21 @@ class PsychLabHarlow:
 
     def __init__(self, batch_size: int, dataset_path: str, width: int = 84, height: int = 84, fps: int = 60,
                  look_units: tuple[int, ...] = (5, 36), action_repeat: int = 4, episode_seconds: float = 300.0,
-                 seed: int = 0, device: torch.device | str = "cpu", record_events: bool = False, lab_module=None):
+                 fov: float = 90.0, seed: int = 0, device: torch.device | str = "cpu", record_events: bool = False,
+                 lab_module=None):
         if min(batch_size, width, height, fps, action_repeat) < 1 or not episode_seconds > 0:
             raise ValueError("batch_size, width, height, fps, action_repeat and episode_seconds must be positive")
+        if not 10 <= fov <= 90:
+            raise ValueError(f"fov must be in [10, 90] degrees (the level's camera sees 90), got {fov}")
+        if width % 4 or height % 4:
+            raise ValueError(f"width and height must be multiples of 4 (DeepMind Lab's rule), got {width} x {height}")
         path = check_dataset_path(dataset_path)
         self.look = look_actions(look_units)
         lab = _import_lab(lab_module)
-        config = {"width": str(width), "height": str(height), "fps": str(fps), "datasetPath": path,
-                  "logLevel": "WARN", "episodeLengthSeconds": str(episode_seconds)}
+        self.render_size = (render_size(width, fov), render_size(height, fov))
+        self._crop = ((self.render_size[1] - height) // 2, (self.render_size[0] - width) // 2)
+        config = {"width": str(self.render_size[0]), "height": str(self.render_size[1]), "fps": str(fps),
+                  "datasetPath": path, "logLevel": "WARN", "episodeLengthSeconds": str(episode_seconds)}
         self.batch_size, self.device = int(batch_size), torch.device(device)
         self.n_actions = len(self.look)
         self.action_repeat, self.seed = int(action_repeat), int(seed)
@@ -228,7 +240,8 @@ class PsychLabHarlow:
 
     def _read(self, b: int) -> None:
         obs = self.envs[b].observations()
-        self._obs[b] = (obs["RGB_INTERLEAVED"], _gaze(obs["DEBUG.POS.ROT"]))
+        (top, left), (_, h, w) = self._crop, self.obs_shape
+        self._obs[b] = (obs["RGB_INTERLEAVED"][top:top + h, left:left + w], _gaze(obs["DEBUG.POS.ROT"]))
 
     def _reset_slot(self, b: int) -> None:
         self.envs[b].reset(seed=self.seed + b + int(self.episodes_started[b]) * self.batch_size)
@@ -313,6 +326,20 @@ class PsychLabHarlow:
             self._reset_slot(int(b))
         log = {k: v.to(self.device) for k, v in log.items()}
         return self._frames(), torch.from_numpy(reward).to(self.device), torch.from_numpy(done).to(self.device), log
+
+
+def render_size(size: int, fov: float) -> int:
+    """Side of the level's render whose central ``size`` pixels see ``fov`` degrees (the camera sees 90 deg across
+    the whole render): ``size / tan(fov / 2)``, rounded to a multiple of 4 (DeepMind Lab's rule for its sizes;
+    with ``size`` a multiple of 4 the crop is then centred on whole pixels).
+
+    Examples
+    --------
+    >>> render_size(84, 90.0), render_size(84, 45.0)
+    (84, 204)
+    """
+    full = size / math.tan(math.radians(fov) / 2)
+    return 4 * round(full / 4)
 
 
 def _gaze(rot: np.ndarray) -> float:

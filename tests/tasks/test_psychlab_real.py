@@ -83,3 +83,41 @@ def test_finished_level_is_reset_and_its_observations_are_not_read():
     assert done.all() and torch.isnan(log["gaze"]).all() and (task.steps == 0).all()
     assert obs.shape == (2, 3, 84, 84) and task.episodes_started.tolist() == [2, 2]
     task.close()
+
+
+def test_a_narrower_view_is_the_centre_of_a_larger_render_as_the_surrogate_draws_it():
+    """fov 45: the central 84 x 84 of a 204 x 204 render (44.8 deg); after a fixation the two images fill the
+    same rows and columns (to 1 px) as in the surrogate's view at that field of view and gaze."""
+    import dataclasses
+    import math
+
+    from metarl_neuro.tasks.harlow_pixels import LEVEL
+    from metarl_neuro.tasks.psychlab import _scripted_action, render_size
+
+    assert render_size(84, 45.0) == 204
+    real = PsychLabHarlow(1, "dummy", fov=45.0, seed=3)
+    real.reset()
+    g = float(real.start_gaze[0])
+    for _ in range(40):
+        obs, r, _, log = real.step(torch.tensor([_scripted_action(g, 0, 0, 5)]))
+        g = float(log["gaze"][0])
+        if r[0] == 1:
+            break
+    assert r[0] == 1 and obs.shape == (1, 3, 84, 84)
+    fov = 2 * math.degrees(math.atan(42 / 102))
+    sur = HarlowPixelTask(1, images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5,
+                          geometry=dataclasses.replace(LEVEL, fov_deg=fov))
+    sur.reset_to(torch.tensor([g]), objects=(torch.tensor([0]), torch.tensor([1])))  # solid colours, as the level's
+    sur.frames[:], sur.phase[:] = 1, 1
+    sur._compose_textures(torch.tensor([True]), torch.tensor([0]))
+
+    def coloured_box(o):
+        o = o[0].permute(1, 2, 0).numpy()
+        spread = np.abs(o[..., 0] - o[..., 1]) + np.abs(o[..., 1] - o[..., 2])
+        ys, xs = np.nonzero((o.sum(-1) > 0.15) & (spread > 0.1))
+        return np.array([xs.min(), xs.max(), ys.min(), ys.max()])
+
+    assert np.abs(coloured_box(obs) - coloured_box(sur._observe())).max() <= 1
+    with pytest.raises(ValueError, match="multiples of 4"):
+        PsychLabHarlow(1, "dummy", width=83, height=84)
+    real.close()

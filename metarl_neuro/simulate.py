@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -75,8 +76,8 @@ from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "bandit_baselines", "build", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit", "simulate_cued",
-    "simulate_harlow", "simulate_psychlab", "simulate_two_step",
+    "bandit_baselines", "build", "check_init_from", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit",
+    "simulate_cued", "simulate_harlow", "simulate_psychlab", "simulate_two_step",
 ]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
@@ -199,21 +200,48 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
     return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
 
 
-def _init_from(agent, folder: Path, device: torch.device) -> str:
-    """Load the trained network of the run folder ``folder`` into ``agent`` (same architecture required); return
-    the SHA-256 of its ``checkpoint.pt``.
+#: config fields a network depends on beyond its weights' shapes: what its pixels and actions mean
+_SENSORIMOTOR = {"fov": 90.0, "fine_look": 5, "saccade_look": 36}
+
+
+def check_init_from(config) -> None:
+    """Check a config's ``init_from`` run folder before anything is written.
 
     Raises
     ------
     FileNotFoundError
-        If ``folder`` holds no ``checkpoint.pt``.
+        If the folder holds no ``checkpoint.pt``.
+    ValueError
+        If its ``config.json`` cannot be read, or its run saw another field of view or action set (the weights
+        would fit but mean something else); the message names the folder.
+    """
+    folder = Path(getattr(config, "init_from", "") or "")
+    if not str(folder) or str(folder) == ".":
+        return
+    if not (folder / "checkpoint.pt").is_file():
+        raise FileNotFoundError(f"--init-from: {folder} holds no checkpoint.pt (not a finished or running run folder)")
+    try:
+        source = json.loads((folder / "config.json").read_text())["config"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"--init-from: cannot read the run's config {folder / 'config.json'}: {err}") from err
+    differ = [f"{k} {source.get(k, d)} there, {getattr(config, k, d)} here" for k, d in _SENSORIMOTOR.items()
+              if source.get(k, d) != getattr(config, k, d)]
+    if differ:
+        raise ValueError(f"--init-from: {folder} was trained with another view or action set ({'; '.join(differ)}); "
+                         "pass the same options")
+
+
+def _init_from(agent, folder: Path, device: torch.device) -> str:
+    """Load the trained network of the run folder ``folder`` into ``agent`` (same architecture required; see
+    :func:`check_init_from`); return the SHA-256 of its ``checkpoint.pt``.
+
+    Raises
+    ------
     ValueError
         If the checkpoint cannot be read, or its network differs from ``agent`` (sizes, actions, image size);
         the message names the file.
     """
     path = folder / "checkpoint.pt"
-    if not path.is_file():
-        raise FileNotFoundError(f"--init-from: {folder} holds no checkpoint.pt (not a finished or running run folder)")
     try:
         model = torch.load(path, map_location=device, weights_only=False)["model"]
     except Exception as err:  # torch raises several kinds for a truncated or foreign file
@@ -437,8 +465,7 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
     FileExistsError, FileNotFoundError
         As :func:`simulate_two_step`.
     """
-    if getattr(config, "init_from", "") and not (Path(config.init_from) / "checkpoint.pt").is_file():
-        raise FileNotFoundError(f"--init-from: {config.init_from} holds no checkpoint.pt")  # before the run folder
+    check_init_from(config)  # before the run folder
     curve_path = Path(out) / "learning_curve.parquet"
     curve = [pd.read_parquet(curve_path)] if resume and curve_path.exists() else []
 
@@ -518,8 +545,7 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
 
     check_dataset_path(config.dataset_path)  # fail before creating the run folder
     _import_lab()
-    if config.init_from and not (Path(config.init_from) / "checkpoint.pt").is_file():
-        raise FileNotFoundError(f"--init-from: {config.init_from} holds no checkpoint.pt")
+    check_init_from(config)
     t = _train_run(config, "psychlab-harlow", out, resume, progress)
     run, config = t.run, t.config
     records, done = [], 0

@@ -69,3 +69,19 @@ def test_pixel_config_fields_are_checked():
     assert task.n_actions == 3 and task.sides == "random" and task.id_range == (0, 1000)
     assert cfg.make_task(4, 0, "cpu", variant="test").sides == "level"  # tests always use the level's sides
     assert PsychLabHarlowConfig().look_units() == (5, 36)
+
+
+def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp_path, capsys):
+    small = ["--hidden-size", "8", "--device", "cpu", "--no-progress", "--episode-seconds", "2", "--batch", "4",
+             "--eval-episodes", "2"]
+    assert main(["harlow-pixels", "--episodes", "4", *small, "--out", str(tmp_path / "a")]) == 0
+    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), *small,
+                 "--out", str(tmp_path / "b")]) == 0
+    assert len(Run.load(tmp_path / "b").meta["init_from_sha256"]) == 64
+    capsys.readouterr()
+    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--fov", "45", *small,
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "fov 90.0 there, 45.0 here" in capsys.readouterr().err and not (tmp_path / "c").exists()
+    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--hidden-size", "16",
+                 *small[2:], "--out", str(tmp_path / "d")]) == 2
+    assert "does not match" in capsys.readouterr().err

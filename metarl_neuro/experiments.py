@@ -205,9 +205,10 @@ class _GazeConfig(_TrainingConfig):
     stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
     init_from: str = _f("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
                         "curriculum stage, or the surrogate's network on the real level")
-    fov: float = _f(90.0, "horizontal field of view of the agent's view in degrees: the level's camera sees 90 across "
-                    "its whole frame; less is the centre of a larger render (45: the central 84 x 84 of a 204 x 204 "
-                    "render), so images look bigger and the gaze geometry is unchanged (see the README's ladder)")
+    fov: float = _f(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "
+                    "frame sees the level's whole 90; 45 is the central 84 x 84 of a 204 x 204 render, so the images "
+                    "are 49 px instead of 20; the gaze geometry is the same. At 90 no seed bound the images to "
+                    "reward within 150k episodes; at 45 they did: see the README's ladder)")
 
     def __post_init__(self):
         super().__post_init__()
@@ -231,8 +232,9 @@ class HarlowPixelsConfig(_GazeConfig):
 
     episodes: int = _f(20_000, "training episodes (our choice; far fewer than Wang 2018's GPU runs)")
     eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
-    stimuli: str = _f("", "stimulus images: '' procedural (576, 20%% held out), 'dmlab-dummy' (the level's colours: "
-                      "ids 1-1000 train, 1001-2000 test) or a folder of PNGs (e.g. Brady et al. 2008's)")
+    stimuli: str = _f("dmlab-dummy", "stimulus images: 'dmlab-dummy' (the level's datasetPath=dummy colours: ids "
+                      "1-1000 train, 1001-2000 held out), 'procedural' (576 shapes, 20%% held out) or a folder of "
+                      "PNGs (e.g. Brady et al. 2008's)")
     rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
     start_range: float = _f(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)")
     train_sides: str = _f("level", "rewarded sides in training episodes: level (a shuffled L L L R R R: side counting "
@@ -255,7 +257,7 @@ class HarlowPixelsConfig(_GazeConfig):
         kw = {"geometry": dataclasses.replace(LEVEL, fov_deg=self.fov)}
         if self.stimuli == "dmlab-dummy":
             kw.update(images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5)
-        elif self.stimuli:
+        elif self.stimuli != "procedural":
             kw.update(images=load_stimuli(self.stimuli))
         return HarlowTask(batch_size, "pixels", stimuli=variant or "train", view=self.view,
                           look_units=self.look_units(), start_range_deg=self.start_range, rewards=self.rewards,

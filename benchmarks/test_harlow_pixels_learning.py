@@ -1,0 +1,31 @@
+"""The pixel Harlow agent binds images to reward on the surrogate of the PsychLab level (issue 17).
+
+Marked ``slow`` and kept out of every default run: it trains for about 45 minutes on one CPU core. Run it with
+
+    python -m pytest -m slow -o addopts="" benchmarks/test_harlow_pixels_learning.py -s
+
+It trains the default ``harlow-pixels`` recipe (the level's gaze geometry and timing, fine + saccade actions,
+random start, the level's colours, a 45-deg view; seed 0, one thread, as in the README's ladder) and checks, on
+200 held-out test episodes, that trials 2-6 are >= 80% correct and that the trials where side counting is at
+chance are too: the agent binds images to reward rather than counting sides.
+"""
+
+import pytest
+
+from metarl_neuro.analysis import harlow_binding
+from metarl_neuro.experiments import HarlowPixelsConfig
+from metarl_neuro.run import Run
+from metarl_neuro.simulate import simulate_harlow
+
+
+@pytest.mark.slow
+def test_pixel_agent_binds_images_to_reward(tmp_path):
+    cfg = HarlowPixelsConfig(episodes=150_000, threads=1, device="cpu")
+    trials = Run.load(simulate_harlow(cfg, tmp_path / "px", progress=False)).trials
+    final = trials[trials["training_episodes"] == trials["training_episodes"].max()]
+    assert final["episode"].nunique() == 200
+    later = final[final["trial"] >= 1]
+    assert later["correct"].mean() >= 0.8
+    binding = harlow_binding(final).iloc[0]
+    assert binding["pct_balanced"] >= 80 and binding["n_balanced"] >= 150
+    assert 0.35 <= final[final["trial"] == 0]["correct"].mean() <= 0.65  # trial 1 is a guess

@@ -76,8 +76,8 @@ from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "bandit_baselines", "build", "check_init_from", "cross_test_bandit", "evaluate_bandit", "main", "simulate_bandit",
-    "simulate_cued", "simulate_harlow", "simulate_psychlab", "simulate_two_step",
+    "bandit_baselines", "build", "check_init_from", "cross_test_bandit", "evaluate_bandit", "extend_run", "main",
+    "simulate_bandit", "simulate_cued", "simulate_harlow", "simulate_psychlab", "simulate_two_step",
 ]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
@@ -148,6 +148,7 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
     elif meta_path.exists():
         raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
     meta = {
+        **(run.meta if resume else {}),  # a resumed run keeps what its folder recorded (init_from_sha256, ...)
         "experiment": experiment,
         "config": config.to_dict(),
         "version": __version__,
@@ -627,6 +628,32 @@ def simulate_cued(config, experiment: str, out: Path, resume: bool = False, prog
     return run.path
 
 
+def extend_run(out: Path, episodes: int) -> None:
+    """Raise the training length recorded in the run folder ``out`` to ``episodes``, for ``--resume`` to train on.
+
+    Training is deterministic, so the extended run trains as one started with ``episodes`` would have (its
+    learning-curve stages fall elsewhere); ``config.json`` lists the earlier lengths in ``extended_from``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``out`` holds no ``config.json``.
+    ValueError
+        If ``episodes`` is not more than the run's training length.
+    """
+    run = Run(out)
+    if not (run.path / "config.json").exists():
+        raise FileNotFoundError(f"--extend: no run at {out} (no config.json)")
+    meta = dict(run.meta)
+    before = int(meta["config"]["episodes"])
+    if episodes <= before:
+        raise ValueError(f"--extend {episodes}: the run at {out} already trains for {before} episodes")
+    config = dataclasses.replace(run.config, episodes=int(episodes))
+    meta.update(config=config.to_dict(), config_hash=config_hash(config),
+                extended_from=[*meta.get("extended_from", []), before])
+    run.save_meta(meta)
+
+
 def agent_device(agent: A2CLSTM) -> torch.device:
     """Device of an agent's parameters."""
     return next(agent.parameters()).device
@@ -653,6 +680,8 @@ def make_parser() -> argparse.ArgumentParser:
         _add_config_options(p, cls)
         p.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<experiment>/seed<SEED>)")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+        p.add_argument("--extend", type=int, default=None, metavar="EPISODES",
+                       help="with --resume: train on to EPISODES in all (more than the run's own length)")
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         if name == "bandit":
             p.add_argument("--cross-test", action="store_true",
@@ -669,6 +698,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
         progress = not args.no_progress
+        if args.extend is not None:
+            if not args.resume or args.out is None:
+                raise ValueError("--extend needs --resume and the run's --out")
+            extend_run(args.out, args.extend)
         if args.experiment == "bandit":
             default = Path("runs") / "bandit" / ("cross-test" if args.cross_test else config.variant) / f"seed{config.seed}"
             out = args.out or default

@@ -171,6 +171,9 @@ HARLOW_TEST_IMAGES = {
 def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str = "held-out objects") -> pd.DataFrame:
     """Percent correct by trial number at each training stage (Wang 2018 Fig. 6c), printed and drawn
     (``harlow_performance.png``); ``images`` says what the test images were (:data:`HARLOW_TEST_IMAGES`)."""
+    if trials.empty:  # e.g. an untrained pixel agent that never fixated in a short test episode
+        print(f"\nno trial was completed in the test episodes ({images}); nothing to report or draw")
+        return pd.DataFrame(columns=["training_episodes", "trial_number", "pct_correct", "n"])
     table = harlow_performance(trials)
     wide = table.pivot(index="training_episodes", columns="trial_number", values="pct_correct")
     print(f"\n% correct by trial within episode ({images}), rows: training episodes:")

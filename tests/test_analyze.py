@@ -60,3 +60,12 @@ def test_analyze_hidden_needs_a_run_folder(tmp_path, capsys):
     assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1",
                  "--hidden"]) == 2
     assert "--hidden needs a run folder" in capsys.readouterr().err
+
+
+def test_harlow_report_of_test_episodes_without_a_completed_trial(tmp_path, capsys):
+    """An untrained pixel agent may finish no trial in a short test episode: the report says so, draws nothing."""
+    from metarl_neuro.analyze import harlow_report
+    columns = ["training_episodes", "episode", "trial", "correct", "rewarded_side"]
+    table = harlow_report(pd.DataFrame(columns=columns), tmp_path / "figures", "empty")
+    assert table.empty and "no trial was completed" in capsys.readouterr().out
+    assert not (tmp_path / "figures").exists()

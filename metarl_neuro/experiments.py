@@ -123,18 +123,23 @@ class BanditConfig(_TrainingConfig):
         -1,
         "training episodes; -1: 20,000 (Wang et al. 2016, Sec. 3.1), 100,000 for eleven-arm (5-trial episodes: "
         "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
+        default_help="-1, the variant's",
     )
     batch: int = _f(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
+    lr: float = _f(3e-3, "RMSProp learning rate (our choice: the two-step task's; on the bandits 5e-3 did worse, "
+                   "see the README, Bandits; W18 Methods: 7e-4)")
     entropy_coef: float = _f(
         -1.0,
         "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
         "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
+        default_help="-1, the variant's",
     )
     unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
     variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
-    test_variant: str = _f("", "bandit distribution of the frozen test (default: the training variant)",
-                           choices=("",) + _BANDIT_VARIANTS)
-    n_trials: int = _f(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)")
+    test_variant: str = _f("", "bandit distribution of the frozen test: " + ", ".join(_BANDIT_VARIANTS),
+                           choices=("",) + _BANDIT_VARIANTS, default_help="the training variant", metavar="VARIANT")
+    n_trials: int = _f(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)",
+                       default_help="0, the variant's")
     volatility_low: float = _f(0.02, "restless: SD per trial of the random walk in low-volatility episodes "
                                "(our choice; see BanditTask)")
     volatility_high: float = _f(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
@@ -341,8 +346,8 @@ class BehrensConfig(_CuedConfig):
     block_trials: int = _f(100, "trials per block; an episode is one stable and one volatile block (our choice)")
     stable_p: float = _f(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)")
     volatile_p: float = _f(0.8, "reward probability of the better arm in a volatile block (Behrens et al. 2007)")
-    reversal_min: int = _f(20, "fewest trials between reversals in a volatile block (our choice: ~25)")
-    reversal_max: int = _f(30, "most trials between reversals in a volatile block (our choice: ~25)")
+    reversal_min: int = _f(20, "fewest trials between reversals in a volatile block (our choice; mean ~25)")
+    reversal_max: int = _f(30, "most trials between reversals in a volatile block (our choice; mean ~25)")
 
     def __post_init__(self):
         super().__post_init__()

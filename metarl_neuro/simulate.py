@@ -661,9 +661,13 @@ def agent_device(agent: A2CLSTM) -> torch.device:
 
 def _add_config_options(parser: argparse.ArgumentParser, cls) -> None:
     for f in dataclasses.fields(cls):
-        kw = {"default": f.default, "help": f"{f.metadata['help']} (default: %(default)s)"}
-        if "choices" in f.metadata:
-            kw["choices"] = f.metadata["choices"]
+        text = f.metadata["help"].replace("%", "%%")  # argparse formats help with %: "90%" crashed --help
+        shown = f.metadata.get("default_help", "%(default)s")
+        kw = {"default": f.default, "help": text if f.default == "" and "default_help" not in f.metadata
+              else f"{text} (default: {shown})"}
+        for key in ("choices", "metavar"):
+            if key in f.metadata:
+                kw[key] = f.metadata[key]
         if isinstance(f.default, bool):  # --stacked / --no-stacked
             parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, **kw)
         else:

@@ -149,3 +149,16 @@ def test_untrained_run_with_zero_episodes(tmp_path):
     assert run.training.empty and len(run.trials) == 12 * 100
     with pytest.raises(ValueError, match="episodes must be >= 0"):
         TwoStepConfig(episodes=-1)
+
+
+def test_help_of_every_subcommand_renders(capsys):
+    """``--help`` of each experiment (a '%' in a help text once crashed argparse's formatting)."""
+    from metarl_neuro.analyze import main as analyze_main
+    from metarl_neuro.experiments import EXPERIMENTS
+
+    for argv, entry in [([], main), *[([name], main) for name in EXPERIMENTS], ([], analyze_main)]:
+        with pytest.raises(SystemExit) as exit_info:
+            entry([*argv, "--help"])
+        assert exit_info.value.code == 0
+        text = capsys.readouterr().out
+        assert "usage:" in text and "(default: )" not in text, argv

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "BANDIT_COLUMNS", "CHOICE_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "validate_bandit_trials", "validate_choice_trials",
+    "BANDIT_COLUMNS", "CHOICE_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "as_bool_column", "as_float_column",
+    "as_int_column", "check_finite", "check_level", "validate_bandit_trials", "validate_choice_trials",
     "validate_trials",
 ]
 
@@ -35,6 +36,93 @@ MISSED_COLUMN = ("missed", "bool", "True where the trial was missed (no valid re
 
 _BINARY = ("choice1", "state2", "choice2")
 _FILL = {"choice1": -1, "state2": -1, "choice2": -1, "common": False, "reward": np.nan}
+
+
+def check_level(level, name: str = "level") -> float:
+    """Check a confidence level (a number strictly between 0 and 1) and return it as float.
+
+    Raises
+    ------
+    ValueError
+        If ``level`` is not a real number in the open interval (0, 1) (1.5 gave NaN intervals, 0 zero-width ones).
+    """
+    if isinstance(level, bool) or not isinstance(level, (int, float, np.integer, np.floating)) \
+            or not 0 < float(level) < 1:
+        raise ValueError(f"{name} must be a confidence level strictly between 0 and 1 (e.g. 0.95), got {level!r}")
+    return float(level)
+
+
+def as_int_column(df: pd.DataFrame, col: str, where=None) -> pd.Series:
+    """Column ``col`` as int64, refusing what a cast would silently change.
+
+    ``where`` (boolean Series) restricts the check to those rows (e.g. non-missed trials); the others are kept
+    as they are and must already be castable.
+
+    Raises
+    ------
+    ValueError
+        Naming ``col`` if it holds text, NaN or infinity (on the checked rows) or a non-integer number (0.5 was
+        once truncated to 0).
+    """
+    vals = df[col] if where is None else df.loc[where, col]
+    if vals.dtype == bool or not (pd.api.types.is_numeric_dtype(vals) or vals.empty):
+        raise ValueError(f"column {col!r} must hold integers, got dtype {vals.dtype} "
+                         f"(e.g. {vals.iloc[0]!r})" if len(vals) else f"column {col!r} must hold integers")
+    arr = vals.to_numpy(dtype="float64")
+    bad = ~np.isfinite(arr) | (np.mod(arr, 1) != 0)
+    if bad.any():
+        raise ValueError(f"column {col!r} must hold whole numbers; found {sorted(set(arr[bad].tolist()))[:5]}")
+    return df[col].astype("int64")
+
+
+def as_bool_column(df: pd.DataFrame, col: str, meaning: str = "") -> pd.Series:
+    """Column ``col`` as bool, accepting only booleans or the numbers 0 / 1.
+
+    Raises
+    ------
+    ValueError
+        Naming ``col`` for NaN, text (``'True'`` / ``'yes'`` were once all read as True) or other numbers.
+    """
+    vals = df[col]
+    if vals.dtype == bool:
+        return vals
+    ok = pd.api.types.is_numeric_dtype(vals) and vals.notna().all() and vals.isin([0, 1]).all()
+    if not ok:
+        found = sorted({repr(v) for v in pd.unique(vals)})[:5]
+        raise ValueError(f"column {col!r} must be boolean (True / False) or 0 / 1{meaning}; found {', '.join(found)}")
+    return vals.astype(bool)
+
+
+def check_finite(df: pd.DataFrame, col: str, where=None) -> None:
+    """Refuse infinite values in a numeric column (NaN is left to the caller's rules).
+
+    Raises
+    ------
+    ValueError
+        Naming ``col`` and how many rows hold +-inf.
+    """
+    vals = df[col] if where is None else df.loc[where, col]
+    if pd.api.types.is_numeric_dtype(vals):
+        n = int(np.isinf(vals.to_numpy(dtype="float64")).sum())
+        if n:
+            raise ValueError(f"column {col!r} holds {n} infinite value(s)")
+
+
+def as_float_column(df: pd.DataFrame, col: str) -> pd.Series:
+    """Column ``col`` as float64; text that is not a number is an error naming the column (NaN stays NaN).
+
+    Raises
+    ------
+    ValueError
+        Naming ``col`` for text such as ``'yes'`` or for an infinite value.
+    """
+    try:
+        vals = pd.to_numeric(df[col], errors="raise").astype("float64")
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"column {col!r} must hold numbers: {err}") from None
+    if np.isinf(vals.to_numpy()).any():
+        raise ValueError(f"column {col!r} holds {int(np.isinf(vals.to_numpy()).sum())} infinite value(s)")
+    return vals
 
 
 def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_COLUMNS)) -> pd.DataFrame:
@@ -76,12 +164,13 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
         raise ValueError(f"trial table is missing column(s) {missing}; have {list(df.columns)}")
     out = df.copy()
     if "missed" in out.columns:
-        if out["missed"].isna().any() or not (out["missed"].dtype == bool or out["missed"].isin([0, 1]).all()):
-            raise ValueError("column 'missed' must be boolean (True for a missed trial) or 0/1")
-        out["missed"] = out["missed"].astype(bool)
+        out["missed"] = as_bool_column(out, "missed", " (True for a missed trial)")
     else:
         out["missed"] = False
     valid = ~out["missed"]
+    if "reward" in columns:
+        out.loc[~valid, "reward"] = np.nan
+        out["reward"] = as_float_column(out, "reward")
     for col in columns:
         if out.loc[valid, col].isna().any():
             n = int(out.loc[valid, col].isna().sum())
@@ -99,12 +188,7 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
         out[col] = out[col].astype(TWO_STEP_COLUMNS[col][0] if col != "reward" else "float64")
     for col in ("episode", "trial"):
         if col in columns:
-            vals = out[col].to_numpy()
-            if not np.all(np.equal(np.mod(vals, 1), 0)):
-                raise ValueError(f"column {col!r} must hold integers")
-            out[col] = out[col].astype("int64")
-    if "reward" in columns:
-        out["reward"] = pd.to_numeric(out["reward"], errors="raise").astype("float64")
+            out[col] = as_int_column(out, col)
     keys = [c for c in ("subject", "episode", "trial") if c in columns]
     if keys:
         dup = out.duplicated(keys)
@@ -165,10 +249,14 @@ def validate_bandit_trials(df: pd.DataFrame, columns: Iterable[str] = ("policy",
             raise ValueError(f"column {col!r} has {int(out[col].isna().sum())} missing (NaN) value(s)")
     for col in columns:
         dtype = BANDIT_COLUMNS.get(col, ("float64",))[0] if not col.startswith("mean_") else "float64"
-        try:
+        if dtype == "bool":
+            out[col] = as_bool_column(out, col)
+        elif dtype == "int64":
+            out[col] = as_int_column(out, col)
+        elif dtype == "float64":
+            out[col] = as_float_column(out, col)
+        else:
             out[col] = out[col].astype(dtype)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"column {col!r} cannot be read as {dtype}: {err}") from None
     if "regret" in columns and (out["regret"] < -1e-9).any():
         raise ValueError("column 'regret' must be >= 0 (max_k mean_k - mean_choice)")
     if "choice" in columns and (out["choice"] < 0).any():
@@ -230,7 +318,7 @@ def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode"
     if missing:
         raise ValueError(f"choice trial table is missing column(s) {missing}; have {list(df.columns)}")
     out = df.copy()
-    missed = out["missed"].astype(bool) if "missed" in out.columns else pd.Series(False, index=out.index)
+    missed = as_bool_column(out, "missed") if "missed" in out.columns else pd.Series(False, index=out.index)
     if "choice" in out.columns:
         if out["choice"].isna().any():
             raise ValueError(f"column 'choice' has {int(out['choice'].isna().sum())} NaN value(s); mark missed "
@@ -244,15 +332,14 @@ def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode"
             raise ValueError(f"column {col!r} has {int(out[col].isna().sum())} missing (NaN) value(s)")
     for col in columns:
         if col in CHOICE_COLUMNS:
-            try:
-                if col == "choice":
-                    out[col] = out[col].where(~out["missed"], -1).astype("int64")
-                elif col == "reward":
-                    out[col] = out[col].astype("float64").where(~out["missed"], np.nan)
-                else:
-                    out[col] = out[col].astype(CHOICE_COLUMNS[col][0])
-            except (TypeError, ValueError) as err:
-                raise ValueError(f"column {col!r} cannot be read as {CHOICE_COLUMNS[col][0]}: {err}") from None
+            if col == "choice":
+                out[col] = as_int_column(out.assign(choice=out[col].where(~out["missed"], -1)), col)
+            elif col == "reward":
+                out[col] = as_float_column(out.assign(reward=out[col].where(~out["missed"], np.nan)), col)
+            elif CHOICE_COLUMNS[col][0] == "int64":
+                out[col] = as_int_column(out, col)
+            else:
+                out[col] = out[col].astype(CHOICE_COLUMNS[col][0])
     ok = ~out["missed"]
     if "choice" in columns and not out.loc[ok, "choice"].isin([0, 1]).all():
         bad = sorted(set(out.loc[ok, "choice"]) - {0, 1})

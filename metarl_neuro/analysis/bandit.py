@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from metarl_neuro.schema import validate_bandit_trials
+from metarl_neuro.schema import check_level, validate_bandit_trials
 
 __all__ = ["cumulative_regret", "fit_rescorla_wagner", "rescorla_wagner_nll", "suboptimal_pulls"]
 
@@ -42,8 +42,9 @@ def cumulative_regret(df: pd.DataFrame, by: str | list[str] = "policy", level: f
     Raises
     ------
     ValueError
-        For a missing column, NaN, or a negative regret.
+        For a missing column, NaN or infinity, a negative regret, or ``level`` outside (0, 1).
     """
+    level = check_level(level)
     by = [by] if isinstance(by, str) else list(by)
     d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "trial", "regret"])])
     d = d.sort_values([*by, "episode", "trial"], kind="stable")
@@ -77,8 +78,9 @@ def suboptimal_pulls(df: pd.DataFrame, by: str | list[str] = "policy", level: fl
     Raises
     ------
     ValueError
-        For a missing column or NaN.
+        For a missing column, NaN, an ``optimal`` that is not boolean (or 0/1), or ``level`` outside (0, 1).
     """
+    level = check_level(level)
     by = [by] if isinstance(by, str) else list(by)
     d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "optimal"])])
     per = (~d["optimal"]).groupby([d[c] for c in [*by, "episode"]]).agg(["sum", "size"]).reset_index()
@@ -120,6 +122,17 @@ def _arrays(d: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return choice, reward, valid
 
 
+def _check_rw_params(alpha, beta) -> None:
+    for name, value, lo, hi in (("alpha", alpha, 0.0, 1.0), ("beta", beta, 0.0, np.inf)):
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be a number, got {value!r}") from None
+        if not (lo <= v <= hi) or not np.isfinite(v):
+            raise ValueError(f"{name} must lie in [{lo:g}, {hi:g}]" + (" and be finite" if hi == np.inf else "")
+                             + f", got {value!r}")
+
+
 def rescorla_wagner_nll(df: pd.DataFrame, alpha: float, beta: float) -> float:
     """Negative log-likelihood of two-armed bandit choices under a Rescorla-Wagner learner with softmax.
 
@@ -131,7 +144,7 @@ def rescorla_wagner_nll(df: pd.DataFrame, alpha: float, beta: float) -> float:
     df : pandas.DataFrame
         Bandit trial table of one subject/policy: ``episode``, ``trial``, ``choice`` (0/1), ``reward``.
     alpha, beta : float
-        Learning rate and inverse temperature.
+        Learning rate in [0, 1] and inverse temperature >= 0 (finite).
 
     Returns
     -------
@@ -141,8 +154,10 @@ def rescorla_wagner_nll(df: pd.DataFrame, alpha: float, beta: float) -> float:
     Raises
     ------
     ValueError
-        For a missing column, NaN, or a choice other than 0/1.
+        For a missing column, NaN, a choice other than 0/1, or a parameter outside its domain (NaN, alpha
+        outside [0, 1], beta negative or infinite).
     """
+    _check_rw_params(alpha, beta)
     d = validate_bandit_trials(df, ["episode", "trial", "choice", "reward"]).sort_values(["episode", "trial"])
     if not d["choice"].isin([0, 1]).all():
         raise ValueError("Rescorla-Wagner fits need two-armed choices (0/1)")
@@ -156,7 +171,9 @@ def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high
     Wang et al. 2016 (Sec. 3.1.4) and Wang et al. 2018 (Simulation 2, Fig. 3d) fit this model to the agent's
     choices in blocks of different volatility: a higher fitted ``alpha`` under high volatility means the
     learned algorithm adapts its learning rate. Each group's episodes share the parameters; L-BFGS-B
-    (scipy) from ``n_starts`` random starts, the best kept.
+    (scipy) from ``n_starts`` starts, the best kept: the first is the best point of a coarse grid (alpha 0.05 ..
+    0.95 by 0.1, beta 1 .. 30 on a log scale; a single random start could stop on the flat alpha = 0 edge,
+    where beta has no effect), the others random.
 
     Parameters
     ----------
@@ -177,10 +194,10 @@ def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high
     Raises
     ------
     ValueError
-        For a missing column, NaN, a choice other than 0/1, or ``n_starts < 1``.
+        For a missing column, NaN, a choice other than 0/1, or ``n_starts`` not an integer >= 1.
     """
-    if n_starts < 1:
-        raise ValueError(f"n_starts must be >= 1, got {n_starts}")
+    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise ValueError(f"n_starts must be an integer >= 1, got {n_starts!r}")
     by = [by] if isinstance(by, str) else list(by)
     d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "trial", "choice", "reward"])])
     if not d["choice"].isin([0, 1]).all():
@@ -191,8 +208,10 @@ def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high
     for key, g in d.groupby(by, sort=True):
         arrays = _arrays(g.sort_values(["episode", "trial"]))
         best = None
-        for _ in range(n_starts):
-            x0 = np.array([rng.uniform(0.05, 0.95), rng.uniform(0.5, 15.0)])
+        grid = [(a, b) for a in np.arange(0.05, 1.0, 0.1) for b in np.geomspace(1.0, 30.0, 8)]
+        first = np.array(min(grid, key=lambda x: _rw_nll(np.array(x), *arrays)))
+        for i in range(n_starts):
+            x0 = first if i == 0 else np.array([rng.uniform(0.05, 0.95), rng.uniform(0.5, 15.0)])
             res = optimize.minimize(_rw_nll, x0, args=arrays, method="L-BFGS-B", bounds=bounds)
             if best is None or res.fun < best.fun:
                 best = res

@@ -73,3 +73,36 @@ def test_bad_input_is_named():
         fit_rescorla_wagner(t3, by="policy")
     with pytest.raises(TypeError, match="DataFrame"):
         suboptimal_pulls([1, 2])
+
+
+def test_a_single_start_reaches_the_optimum_not_the_flat_alpha_zero_edge():
+    """Issue 13: with n_starts=1, 4 of 6 seeds stopped at alpha 0, beta 0 (where beta has no effect)."""
+    log = bl.run_policy(bl.RescorlaWagner(40, alpha=0.2, beta=4.0, seed=1), BanditTask(40, "restless", seed=2))
+    t = bandit_trials(log, "sim", "rw")
+    reference = fit_rescorla_wagner(t, by="policy", n_starts=20, seed=0).iloc[0]
+    for seed in range(6):
+        one = fit_rescorla_wagner(t, by="policy", n_starts=1, seed=seed).iloc[0]
+        assert one["nll"] <= reference["nll"] + 1e-4 and one["alpha"] > 0.05, seed
+
+
+def test_silently_wrong_inputs_of_issue_13_are_errors():
+    t = table()
+    with pytest.raises(ValueError, match="'optimal' must be boolean"):
+        suboptimal_pulls(t.assign(optimal=t["optimal"].astype(str)))  # 'True' / 'False' read as all True
+    with pytest.raises(ValueError, match="'optimal' must be boolean"):
+        suboptimal_pulls(t.assign(optimal=2))
+    inf = t.copy()
+    inf.loc[1, "regret"] = np.inf
+    with pytest.raises(ValueError, match="'regret' holds 1 infinite"):
+        cumulative_regret(inf)
+    for level in (1.5, 0, -1, float("nan"), "0.95"):
+        with pytest.raises(ValueError, match="level must be a confidence level"):
+            cumulative_regret(t, level=level)
+    sim = t.assign(choice=[0, 1, 0] * 4, reward=1.0)
+    for alpha, beta in ((np.nan, 1.0), (5.0, 1.0), (0.5, -3.0), (0.5, np.inf)):
+        with pytest.raises(ValueError, match="must lie in"):
+            rescorla_wagner_nll(sim[sim["policy"] == "A"], alpha, beta)
+    with pytest.raises(ValueError, match="whole numbers"):
+        fit_rescorla_wagner(sim.assign(choice=0.5), by="policy")
+    with pytest.raises(ValueError, match="n_starts must be an integer"):
+        fit_rescorla_wagner(sim, by="policy", n_starts=1.5)

@@ -64,7 +64,8 @@ from metarl_neuro.run import Run, atomic_write
 from metarl_neuro.schema import validate_trials
 
 __all__ = [
-    "bandit_report", "cued_report", "harlow_report", "hidden_report", "main", "save_figures", "two_step_report",
+    "bandit_report", "cued_report", "harlow_report", "hidden_report", "main", "read_table", "save_figures",
+    "two_step_report",
 ]
 
 _FIT_COLUMNS = ["subject", "alpha1", "alpha2", "lam", "beta1", "beta2", "w", "p", "nll", "n_trials", "converged"]
@@ -361,6 +362,33 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
     return out
 
 
+def read_table(path: Path, sep: str = ",") -> pd.DataFrame:
+    """Read a CSV / TSV data file; every problem is a ``ValueError`` naming the file and what to do.
+
+    Raises
+    ------
+    ValueError
+        If the file is not UTF-8 text, holds a header only (no trial), cannot be parsed, or has a single column
+        whose name holds another separator (e.g. a TSV read with the default ``--sep ','``).
+    """
+    try:
+        raw = pd.read_csv(path, sep=sep)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8 CSV") from None
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty") from None
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path} could not be parsed with separator {sep!r}: {err}") from None
+    if raw.shape[1] == 1:
+        for other, flag in (("\t", "'\\t'"), (";", "';'"), (",", "','"), (" ", "' '")):
+            if other != sep and other in str(raw.columns[0]):
+                raise ValueError(f"{path} has one column {str(raw.columns[0])[:60]!r} with separator {sep!r}; "
+                                 f"it looks separated by {other!r}: pass --sep {flag}")
+    if raw.empty:
+        raise ValueError(f"{path} holds a header but no rows (no trial to analyse)")
+    return raw
+
+
 def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple[pd.DataFrame, float, Path]:
     """Trials, the task's common-transition probability and the figures folder for ``path`` (``run``: the
     run folder at ``path``, already loaded)."""
@@ -369,7 +397,7 @@ def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple
         return run.trials, run.config.common_prob, run.path / "figures"
     if not path.is_file():
         raise FileNotFoundError(f"no run folder or data file at {path}")
-    raw = pd.read_csv(path, sep=sep)
+    raw = read_table(path, sep)
     if fmt == "hbayesdm":
         trials = from_hbayesdm(raw)
     else:
@@ -407,6 +435,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--permutations", type=int, default=100, help="label permutations of the decoding chance level")
     ap.add_argument("--jobs", type=int, default=None, help="parallel jobs of the decoding permutations")
     args = ap.parse_args(argv)
+    if args.common_prob is not None and not 0.5 <= args.common_prob <= 1:  # also refuses nan
+        ap.error(f"--common-prob must be a probability in [0.5, 1] (the common transition's), got {args.common_prob}")
+    if args.starts < 1:
+        ap.error(f"--starts must be >= 1, got {args.starts}")
+    if args.permutations < 1:
+        ap.error(f"--permutations must be >= 1, got {args.permutations}")
+    if args.jobs == 0:
+        ap.error("--jobs must not be 0 (a number of processes, or -1 for all cores)")
+    if not args.path.exists():
+        ap.error(f"no run folder or data file at {args.path}")
+    if args.figures is not None and args.figures.exists() and not args.figures.is_dir():
+        ap.error(f"--figures {args.figures} is a file; name a folder (it is created if missing)")
     try:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
         run = Run.load(args.path) if args.path.is_dir() else None

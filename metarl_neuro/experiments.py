@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -106,6 +107,20 @@ def _validate(config, positive: tuple[str, ...], unit_interval: tuple[str, ...])
             raise ValueError(f"{name} must lie in [0, 1], got {getattr(config, name)}")
     if config.lr <= 0:
         raise ValueError(f"lr must be > 0, got {config.lr}")
+    for f in dataclasses.fields(config):  # NaN passes every comparison above
+        v = getattr(config, f.name)
+        if isinstance(v, float) and math.isnan(v):
+            raise ValueError(f"{f.name} must be a number, got nan")
+    if config.seed < 0:
+        raise ValueError(f"seed must be >= 0 (numpy and torch seeds are unsigned), got {config.seed}")
+    if not config.max_grad_norm > 0:  # a negative clip flips the gradient's sign in torch
+        raise ValueError(f"max_grad_norm must be > 0 (inf for no clipping), got {config.max_grad_norm}")
+    for name in ("value_coef", "entropy_coef"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
+    if not 0 <= config.checkpoint_every_s < math.inf:
+        raise ValueError(f"checkpoint_every_s must be a number of seconds >= 0 (0: after every update), got "
+                         f"{config.checkpoint_every_s}")
     for f in dataclasses.fields(config):
         choices = f.metadata.get("choices")
         if choices and getattr(config, f.name) not in choices:

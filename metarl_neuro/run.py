@@ -28,10 +28,44 @@ import xarray as xr
 
 from metarl_neuro.experiments import EXPERIMENTS
 
-__all__ = ["RUN_FILES", "Run", "atomic_write"]
+__all__ = ["RUN_FILES", "Run", "atomic_write", "load_checkpoint", "read_run_file"]
 
 #: files a finished run folder must hold
 RUN_FILES = ("config.json", "checkpoint.pt", "training.csv", "trials.parquet", "activations.nc")
+
+
+def read_run_file(path: Path, read: Callable[[Path], object]):
+    """``read(path)``, with any failure but a missing file turned into a ``ValueError`` that names the file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``read`` fails otherwise (truncated or corrupt file), naming ``path`` and the reader's message.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        return read(path)
+    except Exception as err:  # noqa: BLE001 - h5py, pyarrow, json and torch raise many types; all are "corrupt"
+        raise ValueError(f"{path} is truncated or corrupt ({type(err).__name__}: {str(err)[:200]}); "
+                         "rerun the run (or --resume it, if its checkpoint is intact)") from err
+
+
+def load_checkpoint(path: Path, map_location="cpu") -> dict:
+    """Read a ``checkpoint.pt`` (:func:`torch.load`); ``ValueError`` naming the file if it is truncated or corrupt.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        As :func:`read_run_file`; ``ValueError`` also if it holds no ``model`` state.
+    """
+    ckpt = read_run_file(Path(path), lambda p: torch.load(p, map_location=map_location, weights_only=False))
+    if not isinstance(ckpt, dict) or "model" not in ckpt:
+        raise ValueError(f"{path} is not a checkpoint of this package (no 'model' state)")
+    return ckpt
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -57,6 +91,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
         write(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600 files; run folders are meant to be shared
         os.replace(tmp, path)
+    except OSError as err:  # disk full, no permission: name the file; nothing partial is left
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -101,23 +138,38 @@ class Run:
 
     @cached_property
     def meta(self) -> dict:
-        """Contents of ``config.json``: ``experiment``, ``config``, ``version``, ``config_hash``."""
-        return json.loads((self.path / "config.json").read_text())
+        """Contents of ``config.json``: ``experiment``, ``config``, ``version``, ``config_hash``.
+
+        Raises ``ValueError`` naming the file if it is not a JSON object with ``experiment`` and ``config``."""
+        meta = read_run_file(self.path / "config.json", lambda p: json.loads(Path(p).read_text()))
+        if not isinstance(meta, dict) or not {"experiment", "config"} <= set(meta):
+            raise ValueError(f"{self.path / 'config.json'} is not a run's config (needs 'experiment' and 'config')")
+        return meta
 
     @cached_property
     def config(self):
-        """The experiment's frozen config dataclass."""
-        return EXPERIMENTS[self.meta["experiment"]](**self.meta["config"])
+        """The experiment's frozen config dataclass.
+
+        Raises ``ValueError`` naming ``config.json`` for an unknown experiment or fields the config does not have."""
+        name = self.meta["experiment"]
+        if name not in EXPERIMENTS:
+            raise ValueError(f"{self.path / 'config.json'} names an unknown experiment {name!r}; this version knows "
+                             f"{sorted(EXPERIMENTS)}")
+        try:
+            return EXPERIMENTS[name](**self.meta["config"])
+        except TypeError as err:
+            raise ValueError(f"{self.path / 'config.json'}: its config does not fit {name!r} ({err})") from None
 
     @cached_property
     def trials(self) -> pd.DataFrame:
-        """Evaluation trial table (one row per episode x trial)."""
-        return pd.read_parquet(self.path / "trials.parquet")
+        """Evaluation trial table (one row per episode x trial); ``ValueError`` naming a corrupt file."""
+        return read_run_file(self.path / "trials.parquet", pd.read_parquet)
 
     @cached_property
     def activations(self) -> xr.Dataset:
-        """Evaluation activations, opened lazily (values are read on access)."""
-        return xr.open_dataset(self.path / "activations.nc", engine="h5netcdf")
+        """Evaluation activations, opened lazily (values are read on access); ``ValueError`` naming a corrupt
+        file."""
+        return read_run_file(self.path / "activations.nc", lambda p: xr.open_dataset(p, engine="h5netcdf"))
 
     @cached_property
     def training(self) -> pd.DataFrame:
@@ -133,7 +185,7 @@ class Run:
         from metarl_neuro.simulate import build  # late import: simulate imports this module
 
         agent, _task, _opt = build(self.config, torch.device("cpu"), batch_size=1)
-        ckpt = torch.load(self.path / "checkpoint.pt", map_location="cpu", weights_only=False)
+        ckpt = load_checkpoint(self.path / "checkpoint.pt", "cpu")
         agent.load_state_dict(ckpt["model"])
         return agent.eval()
 
@@ -157,8 +209,13 @@ class Run:
         atomic_write(self.path / "trials.parquet", lambda p: trials.to_parquet(p, index=False))
 
     def save_activations(self, ds: xr.Dataset) -> None:
-        """Write ``activations.nc`` (NetCDF4 through h5netcdf)."""
-        atomic_write(self.path / "activations.nc", lambda p: ds.to_netcdf(p, engine="h5netcdf"))
+        """Write ``activations.nc`` (NetCDF4 through h5netcdf).
+
+        The file is built in memory and written with one Python write: HDF5 writing straight to a full disk
+        crashed the process (segmentation fault); now a full disk is an ``OSError`` naming the file, and no
+        partial file is left."""
+        data = bytes(ds.to_netcdf(engine="h5netcdf"))
+        atomic_write(self.path / "activations.nc", lambda p: Path(p).write_bytes(data))
 
     def save_figure(self, fig, name: str) -> None:
         """Write ``figures/<name>.png``."""

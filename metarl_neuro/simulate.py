@@ -24,6 +24,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -72,7 +73,7 @@ from metarl_neuro.logs import (
     harlow_trials,
     two_step_trials,
 )
-from metarl_neuro.run import Run, atomic_write
+from metarl_neuro.run import Run, atomic_write, load_checkpoint
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
@@ -165,7 +166,7 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
     ckpt_path = run.path / "checkpoint.pt"
     state = None
     if resume and ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=False)
+        ckpt = load_checkpoint(ckpt_path, device)
         agent.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         task.load_state_dict(ckpt["task"])
@@ -694,6 +695,18 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an ``--out`` that cannot become a run folder, before any work: an existing file, or a path under
+    one, or a folder that cannot be written."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise ValueError(f"--out {out}: {p} is a file, not a folder; name a run folder")
+            if not os.access(p, os.W_OK | os.X_OK):
+                raise ValueError(f"--out {out}: {p} is not writable")
+            return
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m metarl_neuro.simulate``."""
     args = make_parser().parse_args(argv)
@@ -702,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
         progress = not args.no_progress
+        if args.out is not None:
+            _check_out(args.out)
         if args.extend is not None:
             if not args.resume or args.out is None:
                 raise ValueError("--extend needs --resume and the run's --out")
@@ -725,7 +740,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             out = args.out or Path("runs") / args.experiment / f"seed{config.seed}"
             simulate_two_step(config, out, resume=args.resume, progress=progress)
-    except (ValueError, FileExistsError, FileNotFoundError, ImportError) as err:
+    except (ValueError, OSError, ImportError) as err:  # OSError: FileExistsError, disk full, ...
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -162,3 +162,55 @@ def test_help_of_every_subcommand_renders(capsys):
         assert exit_info.value.code == 0
         text = capsys.readouterr().out
         assert "usage:" in text and "(default: )" not in text, argv
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path, capsys):
+    """Issue 13: --max-grad-norm -1 trained (torch flipped the gradient); --seed -1 failed after training."""
+    (tmp_path / "afile").write_text("")
+    for argv, message in ((["--max-grad-norm", "-1"], "max_grad_norm must be > 0"),
+                          (["--seed", "-1"], "seed must be >= 0"),
+                          (["--lr", "nan"], "lr must be a number"),
+                          (["--out", str(tmp_path / "afile")], "is a file, not a folder")):
+        argv = ["two-step", *SMALL, *(["--out", str(tmp_path / "x")] if "--out" not in argv else []), *argv]
+        assert main(argv) == 2
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / "x").exists()
+
+
+def test_corrupt_run_files_are_named(run_dir, tmp_path, capsys):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(run_dir, bad)
+    for name in ("activations.nc", "trials.parquet", "checkpoint.pt"):
+        (bad / name).write_bytes((run_dir / name).read_bytes()[:300])
+    run = Run.load(bad)
+    with pytest.raises(ValueError, match="activations.nc is truncated or corrupt"):
+        run.activations
+    with pytest.raises(ValueError, match="trials.parquet is truncated or corrupt"):
+        run.trials
+    assert main(["two-step", *SMALL, "--out", str(bad), "--resume"]) == 2
+    assert "checkpoint.pt is truncated or corrupt" in capsys.readouterr().err
+    (bad / "config.json").write_text(json.dumps({"experiment": "three-step", "config": {}}))
+    with pytest.raises(ValueError, match="unknown experiment 'three-step'"):
+        Run.load(bad).config
+
+
+def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing_partial(run_dir, tmp_path, monkeypatch):
+    """The write is one Python write of the in-memory file (HDF5 writing to a full disk crashed the process);
+    a real full tmpfs is in issue 13's note. Here the write fails with ENOSPC as it does there."""
+    import errno
+    from pathlib import Path
+
+    run = Run(tmp_path / "full")
+    ds = xr.open_dataset(run_dir / "activations.nc").load()
+
+    def full(self, data):
+        with self.open("wb") as f:
+            f.write(bytes(data)[:100])  # a part is written, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="cannot write .*activations.nc: No space left on device"):
+        run.save_activations(ds)
+    assert list((tmp_path / "full").iterdir()) == []

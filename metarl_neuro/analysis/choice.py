@@ -33,7 +33,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from metarl_neuro.analysis.bandit import fit_rescorla_wagner
 from metarl_neuro.analysis.regression import _fit
-from metarl_neuro.schema import validate_choice_trials
+from metarl_neuro.schema import as_bool_column, as_int_column, check_level, validate_choice_trials
 
 __all__ = [
     "MatchingFit", "lagged_choice_regression", "matching_law", "reversal_rpe", "risky_choice", "risky_choice_shift",
@@ -143,12 +143,17 @@ def lagged_choice_regression(df: pd.DataFrame, lags: int = 15) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        For a bad table, ``lags < 1``, or no trial with a full set of lags.
+        For a bad table, ``lags`` not an integer >= 1 or not shorter than the longest episode (lags reach back
+        within an episode only; ``lags=100`` once ran for 6 minutes), or too few trials.
     """
-    if lags < 1:
-        raise ValueError(f"lags must be >= 1, got {lags}")
+    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 1:
+        raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
     d = validate_choice_trials(df)
     keys = ["subject", "episode"] if "subject" in d.columns else ["episode"]
+    longest = int(d.groupby(keys).size().max()) if len(d) else 0
+    if lags >= longest:
+        raise ValueError(f"lags={lags} reaches past the start of every episode (the longest has {longest} trials); "
+                         f"use lags < {longest}")
     ok = ~d["missed"]
     d["R"] = np.where(ok & (d["reward"].fillna(0) > 0), np.where(d["choice"] == 1, 1.0, -1.0), 0.0)
     d["C"] = np.where(ok, np.where(d["choice"] == 1, 1.0, -1.0), 0.0)
@@ -205,13 +210,14 @@ def volatility_learning_rates(df: pd.DataFrame, n_starts: int = 5, seed: int = 0
     Raises
     ------
     ValueError
-        For a bad table (missing ``volatile``/``block``, a ``block`` other than 0/1).
+        For a bad table (missing ``volatile``/``block``, a ``volatile`` that is not boolean or 0/1 — 'yes' / 'no'
+        were once all read as volatile — or a ``block`` other than 0/1).
     """
     d = validate_choice_trials(df, ("episode", "trial", "choice", "reward", "volatile", "block"))
-    if not d["block"].isin([0, 1]).all():
+    d["volatile"] = as_bool_column(d, "volatile", " (True in a volatile block)")
+    if not as_int_column(d, "block").isin([0, 1]).all():
         raise ValueError("column 'block' must be 0 (first block) or 1 (second block)")
     d = d[~d["missed"]].copy()
-    d["volatile"] = d["volatile"].astype(bool)
     labels = list(BLOCK_LABELS.values())  # Fig. 3d order: Stable 1, Volatile 1, Volatile 2, Stable 2
     d["label_index"] = [labels.index(BLOCK_LABELS[(v, int(b))]) for v, b in zip(d["volatile"], d["block"])]
     keys = ["subject", "episode"] if "subject" in d.columns else ["episode"]
@@ -300,11 +306,16 @@ def risky_choice(df: pd.DataFrame, by: tuple[str, ...] = ("manipulation", "p_ris
     Raises
     ------
     ValueError
-        For a bad table or a missing ``risky_side``.
+        For a bad table, a missing ``risky_side`` or one other than 0 / 1 on a non-missed trial, or ``level``
+        outside (0, 1).
     """
+    level = check_level(level)
     by = [b for b in ("subject", *by) if b in df.columns]
     d = validate_choice_trials(df, ("episode", "trial", "choice", "reward", "risky_side", *by))
     d = d[~d["missed"]].copy()
+    if not as_int_column(d, "risky_side").isin([0, 1]).all():
+        raise ValueError(f"column 'risky_side' must be 0 (left) or 1 (right); found "
+                         f"{sorted(set(d['risky_side']) - {0, 1})[:5]}")
     d["risky"] = d["choice"] == d["risky_side"]
     out = d.groupby(by, sort=True)["risky"].agg(k="sum", n="size").reset_index()
     out["risky"] = out["k"] / out["n"]
@@ -338,8 +349,9 @@ def risky_choice_shift(df: pd.DataFrame, control: str = "none", level: float = 0
     Raises
     ------
     ValueError
-        For a bad table, or no ``control`` condition.
+        For a bad table, no ``control`` condition, or ``level`` outside (0, 1).
     """
+    level = check_level(level)
     if "manipulation" not in df.columns:
         raise ValueError("risky_choice_shift needs a 'manipulation' column")
     if not (df["manipulation"] == control).any():

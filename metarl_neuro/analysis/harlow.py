@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
+from metarl_neuro.schema import as_bool_column, as_int_column, check_level
+
 __all__ = ["harlow_binding", "harlow_performance"]
 
 _NEEDED = ("episode", "trial", "correct")
@@ -32,8 +34,10 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
     Raises
     ------
     ValueError
-        For a missing column, NaN, a ``correct`` value other than True/False/0/1, or a negative trial.
+        For a missing column, NaN, a ``correct`` value other than True/False/0/1, a negative or non-integer
+        episode or trial, a repeated (stage, subject, episode, trial) row, or ``level`` outside (0, 1).
     """
+    level = check_level(level)
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
     missing = [c for c in _NEEDED if c not in df.columns]
@@ -42,12 +46,16 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
     d = df.copy()
     if d[list(_NEEDED)].isna().any().any():
         raise ValueError("Harlow trial table has NaN in episode, trial or correct")
-    if not d["correct"].isin([True, False, 0, 1]).all():
-        raise ValueError("column 'correct' must be boolean (or 0/1)")
+    d["correct"] = as_bool_column(d, "correct", " (True for a correct choice)")
+    for col in ("episode", "trial"):
+        d[col] = as_int_column(d, col)
     if (d["trial"] < 0).any():
         raise ValueError("column 'trial' must be 0-based and >= 0")
-    d["correct"] = d["correct"].astype(bool)
     keys = [by] if by is not None and by in d.columns else []
+    unique = [*dict.fromkeys(c for c in (*keys, "training_episodes", "subject") if c in d.columns), "episode", "trial"]
+    dup = d.duplicated(unique)
+    if dup.any():
+        raise ValueError(f"{int(dup.sum())} row(s) repeat a ({', '.join(unique)}) key: each trial once")
     g = d.groupby([*keys, "trial"], sort=True)["correct"].agg(["sum", "count"]).reset_index()
     lo, hi = proportion_confint(g["sum"], g["count"], alpha=1 - level, method="wilson")
     out = g[keys].copy()

@@ -230,6 +230,12 @@ class _Data:
 def _prepare(
     trials: pd.DataFrame, start_trial: int, need_stim_left: bool, transitions: str, common_prob: float, min_trials: int = 1
 ) -> _Data:
+    if isinstance(common_prob, bool) or not isinstance(common_prob, (int, float, np.integer, np.floating)) \
+            or not 0.5 <= float(common_prob) <= 1:
+        raise ValueError(f"common_prob must be a probability in [0.5, 1] (the common transition's; 0.7 in Daw 2011), "
+                         f"got {common_prob!r}")
+    if isinstance(start_trial, bool) or not isinstance(start_trial, (int, np.integer)) or start_trial < 0:
+        raise ValueError(f"start_trial must be an integer >= 0 (a 0-based trial index), got {start_trial!r}")
     cols = ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward")
     df = validate_trials(trials, cols)
     if need_stim_left:
@@ -238,10 +244,14 @@ def _prepare(
         bad = ~df["missed"] & ~df["stim_left"].isin([0, 1])
         if bad.any():
             raise ValueError("column 'stim_left' must be 0 or 1 on trials not flagged 'missed'")
-    n_valid = df[~df["missed"]].groupby("subject").size().reindex(pd.unique(df["subject"]), fill_value=0)
-    few = n_valid[n_valid < min_trials]
+    counted = df[~df["missed"] & (df["trial"] >= start_trial)]
+    n_valid = counted.groupby("subject").size().reindex(pd.unique(df["subject"]), fill_value=0)
+    few = n_valid[n_valid < max(min_trials, 1)]
     if len(few):
-        raise ValueError(f"subject(s) {list(few.index)[:5]} have fewer than {min_trials} valid trials; too few to fit")
+        at = f" at or after start_trial={start_trial}" if start_trial else ""
+        raise ValueError(f"subject(s) {list(few.index)[:5]} have fewer than {max(min_trials, 1)} valid trials{at}; "
+                         "too few to fit" + (" (the last trial is "
+                                             f"{int(df['trial'].max())})" if start_trial else ""))
     subjects = list(pd.unique(df["subject"]))
     sub_idx = {s: i for i, s in enumerate(subjects)}
     groups = list(df.groupby(["subject", "episode"], sort=False))
@@ -324,6 +334,22 @@ def _check(variant, model, transitions, likelihood):
         raise ValueError(f"likelihood must be 'both' or 'stage1', got {likelihood!r}")
 
 
+def _check_params(params, names) -> None:
+    """Each parameter in its domain: rates, lambda and w in [0, 1]; inverse temperatures >= 0; all finite."""
+    for k in names:
+        try:
+            v = float(params[k])
+        except (TypeError, ValueError):
+            raise ValueError(f"parameter {k} must be a number, got {params[k]!r}") from None
+        if not np.isfinite(v):
+            raise ValueError(f"parameter {k} must be finite, got {params[k]!r}")
+        if k.startswith("beta") and v < 0:
+            raise ValueError(f"parameter {k} is an inverse temperature and must be >= 0, got {v}")
+        if k in ("alpha", "alpha1", "alpha2", "a", "a1", "a2", "lam", "w"):
+            if not 0 <= v <= 1:
+                raise ValueError(f"parameter {k} must lie in [0, 1], got {v}")
+
+
 def _free(variant: str, model: str) -> list[str]:
     names = list(VARIANTS[variant])
     if model != "hybrid":
@@ -373,7 +399,9 @@ def hybrid_nll(
     Raises
     ------
     ValueError
-        For an unknown variant/model/option, a missing parameter, or bad trials (as
+        For an unknown variant/model/option, a missing parameter or one outside its domain (NaN or infinite;
+        a learning rate, lambda or w outside [0, 1]; a negative inverse temperature), ``common_prob`` outside
+        [0.5, 1], ``start_trial`` not an integer >= 0 or past every subject's last trial, or bad trials (as
         :func:`metarl_neuro.schema.validate_trials`).
     """
     transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
@@ -382,6 +410,7 @@ def hybrid_nll(
     missing = [k for k in names if k not in params]
     if missing:
         raise ValueError(f"params lack {missing} for variant {variant!r}")
+    _check_params(params, names)
     data = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob)
     N = data.c1.shape[0]
     prm = {k: torch.full((N,), float(params[k]), dtype=torch.float64) for k in names}
@@ -435,6 +464,7 @@ def hybrid_values(
     missing = [k for k in names if k not in params]
     if missing:
         raise ValueError(f"params lack {missing} for variant {variant!r}")
+    _check_params(params, names)
     df = validate_trials(trials, ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward"))
     df = df.sort_values(["subject", "episode", "trial"], kind="stable").reset_index(drop=True)
     data = _prepare(df, 0, variant == "kool2016", transitions, common_prob)
@@ -526,8 +556,8 @@ def fit_hybrid(
     _check(variant, model, transitions, likelihood)
     if method not in ("mle", "map"):
         raise ValueError(f"method must be 'mle' or 'map', got {method!r}")
-    if n_starts < 1:
-        raise ValueError(f"n_starts must be >= 1, got {n_starts}")
+    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
+        raise ValueError(f"n_starts must be an integer >= 1, got {n_starts!r}")
     names = _free(variant, model)
     bounds = np.array([VARIANTS[variant][k] for k in names], dtype=float)
     base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS)

@@ -214,3 +214,23 @@ def test_runs_on_a_simulated_task_table():
     assert (df.groupby("episode")["trial"].min() == 0).all()
     assert abs(matching_law(df).slope) < 0.3  # a random chooser ignores the reward ratio: slope near 0
     assert len(lagged_choice_regression(df, lags=2)) == 5
+
+
+def test_silently_wrong_inputs_of_issue_13_are_errors():
+    t = pd.DataFrame({"episode": np.repeat(np.arange(4), 20), "trial": np.tile(np.arange(20), 4),
+                      "choice": np.tile([0, 1], 40), "reward": 1.0})
+    with pytest.raises(ValueError, match="'choice' must hold whole numbers"):
+        matching_law(t.assign(choice=np.tile([0, 0.5], 40)))  # once truncated to 0
+    with pytest.raises(ValueError, match="'reward' holds 40 infinite"):
+        matching_law(t.assign(reward=np.tile([1.0, np.inf], 40)))
+    with pytest.raises(ValueError, match="'volatile' must be boolean"):
+        volatility_learning_rates(t.assign(volatile=np.where(t["episode"] % 2, "yes", "no"), block=0))
+    with pytest.raises(ValueError, match="'risky_side' must be 0"):
+        risky_choice(t.assign(risky_side=5, manipulation="none", p_risky=0.5))
+    with pytest.raises(ValueError, match="level must be a confidence level"):
+        risky_choice(t.assign(risky_side=1, manipulation="none", p_risky=0.5), level=-1)
+    for lags in (1.5, "2", True, 0):
+        with pytest.raises(ValueError, match="lags must be an integer"):
+            lagged_choice_regression(t, lags=lags)
+    with pytest.raises(ValueError, match="reaches past the start of every episode"):
+        lagged_choice_regression(t, lags=1000)  # once ran for minutes

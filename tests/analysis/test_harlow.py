@@ -24,7 +24,7 @@ def test_percent_correct_and_wilson_interval_by_hand():
     assert out.loc[(200, 2), "pct_correct"] == pytest.approx(100.0) and out.loc[(200, 2), "n"] == 4
     lo, hi = wilson(3, 4)
     assert out.loc[(100, 2), "ci_lo"] == pytest.approx(lo) and out.loc[(100, 2), "ci_hi"] == pytest.approx(hi)
-    one = harlow_performance(pd.DataFrame(rows).drop(columns="training_episodes"))
+    one = harlow_performance(pd.DataFrame(rows), by=None)  # stages pooled (their episodes stay distinct)
     assert list(one["trial_number"]) == [1, 2] and one["n"].tolist() == [8, 8]
 
 
@@ -78,3 +78,15 @@ def test_binding_bad_input():
         harlow_binding(t.drop(columns="rewarded_side"), by=None)
     with pytest.raises(ValueError, match="0 \\(left\\) or 1"):
         harlow_binding(t.assign(rewarded_side=2), by=None)
+
+
+def test_silently_wrong_inputs_of_issue_13_are_errors():
+    t = pd.DataFrame({"episode": [0, 0, 1, 1], "trial": [0, 1, 0, 1], "correct": [True, False, True, True]})
+    with pytest.raises(ValueError, match="'trial' must hold whole numbers"):
+        harlow_performance(t.assign(trial=[0, 0.5, 0, 1]), by=None)  # once trial_number 1.5
+    with pytest.raises(ValueError, match=r"repeat a \(episode, trial\) key"):
+        harlow_performance(pd.concat([t, t]), by=None)  # once counted twice
+    with pytest.raises(ValueError, match="level must be a confidence level"):
+        harlow_performance(t, by=None, level=2)
+    with pytest.raises(ValueError, match="'correct' must be boolean"):
+        harlow_performance(t.assign(correct=["yes", "no", "yes", "yes"]), by=None)

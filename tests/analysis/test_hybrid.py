@@ -96,6 +96,18 @@ def test_missed_trials_are_skipped():
         (lambda: fit_hybrid(FOUR, n_starts=1), "fewer than 10 valid trials"),
         (lambda: hybrid_nll(DAW, FOUR, transitions="learned"), "transitions"),
         (lambda: hybrid_nll(dict.fromkeys(VARIANTS["kool2016"], 0.5), FOUR, "kool2016"), "stim_left"),
+        # issue 13: once silently wrong (nan, 4.9e73, a finite value, NLL 0 for 0 trials, "ABNORMAL")
+        (lambda: hybrid_nll({**DAW, "w": np.nan}, FOUR), "parameter w must be finite"),
+        (lambda: hybrid_nll({**DAW, "alpha1": 5.0}, FOUR), r"alpha1 must lie in \[0, 1\]"),
+        (lambda: hybrid_nll({**DAW, "beta1": -3.0}, FOUR), "beta1 is an inverse temperature"),
+        (lambda: hybrid_nll({**DAW, "p": "x"}, FOUR), "parameter p must be a number"),
+        (lambda: hybrid_nll(DAW, FOUR, start_trial=10000), "at or after start_trial=10000"),
+        (lambda: hybrid_nll(DAW, FOUR, start_trial=-5), "start_trial must be an integer >= 0"),
+        (lambda: hybrid_nll(DAW, FOUR, common_prob=1.5), r"common_prob must be a probability in \[0.5, 1\]"),
+        (lambda: fit_hybrid(FOUR, common_prob=np.nan), "common_prob must be"),
+        (lambda: hybrid_nll(DAW, FOUR.assign(reward=[1.0, np.inf, 0.0, 1.0])), "'reward' holds 1 infinite"),
+        (lambda: hybrid_nll(DAW, FOUR.assign(reward=["yes", "no", "yes", "no"])), "'reward' must hold numbers"),
+        (lambda: fit_hybrid(FOUR, n_starts=2.5), "n_starts must be an integer"),
     ],
 )
 def test_bad_input_is_named(call, match):

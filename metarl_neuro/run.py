@@ -49,7 +49,7 @@ def read_run_file(path: Path, read: Callable[[Path], object]):
         raise FileNotFoundError(f"{path} does not exist")
     try:
         return read(path)
-    except Exception as err:  # noqa: BLE001 - h5py, pyarrow, json and torch raise many types; all are "corrupt"
+    except Exception as err:  # h5py, pyarrow, json and torch raise many types; all mean "corrupt"
         raise ValueError(f"{path} is truncated or corrupt ({type(err).__name__}: {str(err)[:200]}); "
                          "rerun the run (or --resume it, if its checkpoint is intact)") from err
 

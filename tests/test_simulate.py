@@ -186,14 +186,14 @@ def test_corrupt_run_files_are_named(run_dir, tmp_path, capsys):
         (bad / name).write_bytes((run_dir / name).read_bytes()[:300])
     run = Run.load(bad)
     with pytest.raises(ValueError, match="activations.nc is truncated or corrupt"):
-        run.activations
+        _ = run.activations
     with pytest.raises(ValueError, match="trials.parquet is truncated or corrupt"):
-        run.trials
+        _ = run.trials
     assert main(["two-step", *SMALL, "--out", str(bad), "--resume"]) == 2
     assert "checkpoint.pt is truncated or corrupt" in capsys.readouterr().err
     (bad / "config.json").write_text(json.dumps({"experiment": "three-step", "config": {}}))
     with pytest.raises(ValueError, match="unknown experiment 'three-step'"):
-        Run.load(bad).config
+        _ = Run.load(bad).config
 
 
 def test_a_full_disk_is_an_error_naming_the_file_and_leaves_nothing_partial(run_dir, tmp_path, monkeypatch):

@@ -345,9 +345,8 @@ def _check_params(params, names) -> None:
             raise ValueError(f"parameter {k} must be finite, got {params[k]!r}")
         if k.startswith("beta") and v < 0:
             raise ValueError(f"parameter {k} is an inverse temperature and must be >= 0, got {v}")
-        if k in ("alpha", "alpha1", "alpha2", "a", "a1", "a2", "lam", "w"):
-            if not 0 <= v <= 1:
-                raise ValueError(f"parameter {k} must lie in [0, 1], got {v}")
+        if k in ("alpha", "alpha1", "alpha2", "a", "a1", "a2", "lam", "w") and not 0 <= v <= 1:
+            raise ValueError(f"parameter {k} must lie in [0, 1], got {v}")
 
 
 def _free(variant: str, model: str) -> list[str]:

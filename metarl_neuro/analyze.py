@@ -416,6 +416,23 @@ _REPORTS = {"bandit": bandit_report, "harlow-1d": harlow_report, "harlow-pixels"
             "psychlab-harlow": harlow_report}
 
 
+def _check_args(args) -> str:
+    """What is wrong with the command line's values, before any work ("" if nothing)."""
+    if args.common_prob is not None and not 0.5 <= args.common_prob <= 1:  # also refuses nan
+        return f"--common-prob must be a probability in [0.5, 1] (the common transition's), got {args.common_prob}"
+    if args.starts < 1:
+        return f"--starts must be >= 1, got {args.starts}"
+    if args.permutations < 1:
+        return f"--permutations must be >= 1, got {args.permutations}"
+    if args.jobs == 0:
+        return "--jobs must not be 0 (a number of processes, or -1 for all cores)"
+    if not args.path.exists():
+        return f"no run folder or data file at {args.path}"
+    if args.figures is not None and args.figures.exists() and not args.figures.is_dir():
+        return f"--figures {args.figures} is a file; name a folder (it is created if missing)"
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m metarl_neuro.analyze``."""
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.analyze", description=__doc__.splitlines()[0])
@@ -435,18 +452,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--permutations", type=int, default=100, help="label permutations of the decoding chance level")
     ap.add_argument("--jobs", type=int, default=None, help="parallel jobs of the decoding permutations")
     args = ap.parse_args(argv)
-    if args.common_prob is not None and not 0.5 <= args.common_prob <= 1:  # also refuses nan
-        ap.error(f"--common-prob must be a probability in [0.5, 1] (the common transition's), got {args.common_prob}")
-    if args.starts < 1:
-        ap.error(f"--starts must be >= 1, got {args.starts}")
-    if args.permutations < 1:
-        ap.error(f"--permutations must be >= 1, got {args.permutations}")
-    if args.jobs == 0:
-        ap.error("--jobs must not be 0 (a number of processes, or -1 for all cores)")
-    if not args.path.exists():
-        ap.error(f"no run folder or data file at {args.path}")
-    if args.figures is not None and args.figures.exists() and not args.figures.is_dir():
-        ap.error(f"--figures {args.figures} is a file; name a folder (it is created if missing)")
+    problem = _check_args(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         sep = "\t" if args.sep in ("\\t", "tab") else args.sep
         run = Run.load(args.path) if args.path.is_dir() else None

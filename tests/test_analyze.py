@@ -69,3 +69,20 @@ def test_harlow_report_of_test_episodes_without_a_completed_trial(tmp_path, caps
     table = harlow_report(pd.DataFrame(columns=columns), tmp_path / "figures", "empty")
     assert table.empty and "no trial was completed" in capsys.readouterr().out
     assert not (tmp_path / "figures").exists()
+
+
+def test_analyze_refuses_bad_options_and_names_unreadable_files(tmp_path, capsys):
+    """Issue 13: --common-prob 2 printed 'P(common) = 2.0' and fitted; a TSV read as CSV gave a column error."""
+    tsv = tmp_path / "trials.tsv"
+    pd.read_csv(HBAYESDM, sep=r"\s+").head(20).to_csv(tsv, sep="\t", index=False)
+    assert main([str(tsv), "--format", "hbayesdm", "--common-prob", "2"]) == 2
+    assert "--common-prob must be a probability in [0.5, 1]" in capsys.readouterr().err
+    assert main([str(tsv), "--format", "hbayesdm"]) == 2
+    assert "pass --sep '\\t'" in capsys.readouterr().err
+    header = tmp_path / "header.csv"
+    header.write_text("subject,choice1,state2,choice2,reward\n")
+    assert main([str(header)]) == 2 and "holds a header but no rows" in capsys.readouterr().err
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("subject,choice1\nJos\xe9,1\n".encode("latin-1"))
+    assert main([str(latin)]) == 2 and "is not UTF-8 text" in capsys.readouterr().err
+    assert main([str(tsv), "--figures", str(tsv)]) == 2 and "is a file" in capsys.readouterr().err

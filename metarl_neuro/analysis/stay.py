@@ -15,10 +15,15 @@ _NEEDED = ("subject", "episode", "trial", "choice1", "common", "reward")
 def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.DataFrame:
     """Validate a trial table and add ``stay``, ``prev_rewarded``, ``prev_common`` and ``prev_choice1``.
 
-    Within each subject and episode (rows sorted by ``trial``), "previous" means the previous row. Missed
-    trials (``missed`` column) are excluded; the trial after a missed one has no valid previous trial unless
-    ``bridge_missed`` is True, in which case the previous valid trial is used. The first trial of each
-    episode has no previous trial. Trials without a valid previous trial are dropped.
+    Within each subject and episode (rows sorted by ``trial``), "previous" means the previous trial, which
+    must be in the table: trial numbers that skip (rows dropped instead of flagged ``missed``) are an error,
+    unless ``bridge_missed``. Missed trials (``missed`` column) are excluded; the trial after a missed one has
+    no valid previous trial unless ``bridge_missed`` is True, in which case the previous valid trial (the
+    previous row present) is used. The first trial of each episode has no previous trial. Trials without a
+    valid previous trial are dropped.
+
+    Where the table has ``state2``, ``common`` must agree with it: the trial table's convention is that
+    state 0 is the common state of choice 0 (``common == (choice1 == state2)`` on valid trials).
 
     Parameters
     ----------
@@ -38,9 +43,31 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.Da
     Raises
     ------
     ValueError
-        As :func:`metarl_neuro.schema.validate_trials`, or for an episode with a single valid trial.
+        As :func:`metarl_neuro.schema.validate_trials`; for an episode with a single valid trial; for trial
+        numbers that skip within an episode (without ``bridge_missed``); or for a ``common`` that contradicts
+        ``choice1`` and ``state2``.
     """
-    df = validate_trials(trials, _NEEDED)
+    has_state2 = isinstance(trials, pd.DataFrame) and "state2" in trials.columns
+    df = validate_trials(trials, (*_NEEDED, "state2") if has_state2 else _NEEDED)
+    if has_state2:
+        ok = ~df["missed"]
+        wrong = ok & (df["common"] != (df["choice1"] == df["state2"]))
+        if wrong.any():
+            first = df[wrong].iloc[0]
+            raise ValueError(
+                f"column 'common' contradicts choice1 / state2 on {int(wrong.sum())} trial(s) (first: subject "
+                f"{first['subject']!r}, episode {first['episode']}, trial {first['trial']}); the trial table's "
+                "convention is that state 0 is the common state of choice 0: recode state2 (or common) to it")
+    if not bridge_missed:
+        step = df.groupby(["subject", "episode"], sort=False)["trial"].diff()
+        skip = step.notna() & (step != 1)
+        if skip.any():
+            first = df[skip].iloc[0]
+            raise ValueError(
+                f"trial numbers skip within an episode ({int(skip.sum())} place(s); first: subject "
+                f"{first['subject']!r}, episode {first['episode']}, trial {first['trial']} follows trial "
+                f"{int(first['trial'] - step[skip].iloc[0])}): keep missed trials as rows flagged 'missed', or pass "
+                "bridge_missed=True to compare with the previous trial present")
     df = df.assign(_row=np.arange(len(df)))
     valid = df[~df["missed"]]
     sizes = valid.groupby(["subject", "episode"], sort=False).size()

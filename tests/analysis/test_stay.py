@@ -95,3 +95,37 @@ def test_missed_trials_are_excluded_or_bridged():
     assert cell(t, True, "common", "n_trials") == 3  # trials 1, 3 (vs trial 1) and 4
     with pytest.raises(ValueError, match="'reward' has 1 missing"):
         stay_probability(df.assign(missed=False))
+
+
+def _six():
+    return pd.DataFrame({"subject": "s", "episode": 0, "trial": range(6), "choice1": [0, 0, 1, 1, 0, 0],
+                         "state2": [0, 1, 1, 1, 0, 0], "common": [True, False, True, True, True, True],
+                         "reward": [1.0, 0.0, 1.0, 1.0, 0.0, 1.0]})
+
+
+def test_skipping_trial_numbers_are_refused_or_bridged():
+    """Issue 13: with every other trial dropped, the remaining rows were treated as consecutive trials."""
+    every_other = _six().iloc[::2]
+    with pytest.raises(ValueError, match="trial numbers skip within an episode .* trial 2 follows trial 0"):
+        stay_probability(every_other)
+    bridged = stay_probability(every_other, bridge_missed=True)
+    assert bridged["n_trials"].sum() == 2  # trials 2 and 4, each against the previous trial present
+
+
+def test_common_that_contradicts_choice_and_state_is_refused():
+    bad = _six()
+    bad.loc[3, "common"] = False  # choice 1 -> state 1 is common
+    with pytest.raises(ValueError, match="'common' contradicts choice1 / state2 on 1 trial"):
+        stay_probability(bad)
+    assert stay_probability(_six().drop(columns="state2"))["n_trials"].sum() == 5  # nothing to check against
+
+
+def test_unclear_inputs_of_issue_13_name_the_problem():
+    with pytest.raises(ValueError, match="'reward' must hold numbers"):
+        stay_probability(_six().assign(reward=["yes", "no"] * 3))
+    with pytest.raises(ValueError, match="'episode' must hold integers"):
+        stay_probability(_six().assign(episode="a"))
+    inf = _six()
+    inf.loc[2, "reward"] = np.inf
+    with pytest.raises(ValueError, match="'reward' holds 1 infinite"):
+        stay_probability(inf)

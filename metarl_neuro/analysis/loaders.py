@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from metarl_neuro.schema import validate_trials
+from metarl_neuro.schema import as_float_column, as_int_column, validate_trials
 
 __all__ = ["from_hbayesdm", "to_trials"]
 
@@ -42,14 +42,19 @@ def from_hbayesdm(df: pd.DataFrame) -> pd.DataFrame:
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        If a column is missing, a choice lies outside its set, ``reward`` is NaN, or ``trial`` repeats or
-        is not a positive integer.
+        If the frame has no rows, a column is missing, a choice lies outside its set, ``reward`` is NaN, text
+        or infinite, or ``trial`` repeats, is not a positive integer, or leaves more trials out than the
+        subject has (re-inserting them as missed trials would mostly invent rows: one trial number of 1e7 once
+        gave a 10-million-row table).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in _HBAYESDM if c not in df.columns]
     if missing:
         raise ValueError(f"hBayesDM two-step data is missing column(s) {missing}")
+    if df.empty:
+        raise ValueError("hBayesDM two-step data has no rows (no trial)")
+    df = df.assign(reward=as_float_column(df, "reward"))
     bad1 = ~df["level1_choice"].isin([1, 2])
     if bad1.any():
         raise ValueError(f"'level1_choice' must be 1 or 2; found {sorted(pd.unique(df.loc[bad1, 'level1_choice']).tolist())[:5]}")
@@ -74,14 +79,21 @@ def from_hbayesdm(df: pd.DataFrame) -> pd.DataFrame:
         for k, p in enumerate(probs):
             out[f"reward_prob_{k}"] = df[p].astype(float).to_numpy()
     if "trial" in df.columns:
-        trial = df["trial"].to_numpy()
-        if np.any(trial < 1) or not np.all(np.equal(np.mod(trial, 1), 0)):
+        trial = as_int_column(df, "trial").to_numpy()
+        if np.any(trial < 1):
             raise ValueError("'trial' must hold positive integers (1-based)")
-        out["trial"] = trial.astype(np.int64) - 1
+        out["trial"] = trial - 1
     else:
         out["trial"] = out.groupby("subject").cumcount()
     if out.duplicated(["subject", "trial"]).any():
         raise ValueError("a (subjID, trial) pair repeats")
+    span = out.groupby("subject", sort=False)["trial"].agg(["max", "size"])
+    holes = span["max"] + 1 - span["size"]
+    if (holes > span["size"]).any():
+        s = holes[holes > span["size"]].index[0]
+        raise ValueError(f"subject {s!r} has {int(span.loc[s, 'size'])} trials but trial numbers up to "
+                         f"{int(span.loc[s, 'max']) + 1}: re-inserting the {int(holes[s])} missing ones as missed trials "
+                         "would invent most of its table; check its 'trial' column")
     # re-insert dropped trials (gaps in `trial`) as missed trials
     full = [pd.DataFrame({"subject": s, "trial": np.arange(g["trial"].max() + 1)}) for s, g in out.groupby("subject", sort=False)]
     out = pd.concat(full, ignore_index=True).merge(out.drop(columns="episode"), on=["subject", "trial"], how="left")
@@ -124,6 +136,10 @@ def to_trials(
         :func:`metarl_neuro.schema.validate_trials` (e.g. a choice outside {0, 1} that is not a missed code,
         or a NaN reward on a trial not missed).
     """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
+    if not isinstance(columns, Mapping):
+        raise ValueError(f"columns= must be a mapping of trial-table column -> source column, got {type(columns).__name__}")
     need = ("subject", "choice1", "state2", "choice2", "reward")
     unmapped = [c for c in need if c not in columns]
     if unmapped:
@@ -132,6 +148,12 @@ def to_trials(
     if absent:
         raise ValueError(f"source column(s) {absent} not in the data; have {list(df.columns)}")
     codes = dict(codes or {})
+    stray = [c for c in codes if c not in columns]
+    if stray:
+        raise ValueError(f"codes= names column(s) {stray} that columns= does not map; it maps {list(columns)}")
+    bad = [c for c, m in codes.items() if not isinstance(m, Mapping)]
+    if bad:
+        raise ValueError(f"codes[{bad[0]!r}] must be a mapping of source value -> code, got {type(codes[bad[0]]).__name__}")
     missed = list(missed)
     out = pd.DataFrame({dst: df[src].to_numpy() for dst, src in columns.items()})
     is_missed = np.zeros(len(out), bool)

@@ -88,8 +88,22 @@ def _design_lagged(trials: pd.DataFrame, lags: int, bridge_missed: bool) -> tupl
     return df.loc[keep, "choice1"].astype(float), X[keep], df[keep]
 
 
+def _unidentified(X: pd.DataFrame) -> str:
+    """Why the design's coefficients are not identified ("" if its columns are linearly independent)."""
+    if np.linalg.matrix_rank(X.to_numpy()) == X.shape[1]:
+        return ""
+    flat = [c for c in X.columns if c != "intercept" and X[c].nunique() < 2]
+    what = f"predictor(s) {flat} do not vary" if flat else "the predictors are collinear"
+    return (f"the design is rank-deficient ({what}; e.g. no rewarded or no rare trial among "
+            f"{len(X)} trials), so its coefficients are not identified")
+
+
 def _fit(y: pd.Series, X: pd.DataFrame, groups: np.ndarray | None):
-    """GLM-Binomial fit; cluster-robust covariance when ``groups`` has more than one cluster."""
+    """GLM-Binomial fit; cluster-robust covariance when ``groups`` has more than one cluster. ``(None, why)``
+    for a rank-deficient design."""
+    why = _unidentified(X)
+    if why:
+        return None, why
     model = sm.GLM(y, X, family=sm.families.Binomial())
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -202,11 +216,13 @@ def stay_regression(
     Raises
     ------
     ValueError
-        As :func:`metarl_neuro.schema.validate_trials`; for ``lags < 1``, an unknown ``coding`` or
-        ``groups``; if no trial has enough history.
+        As :func:`metarl_neuro.schema.validate_trials`; for ``lags`` not an integer >= 1, an unknown
+        ``coding`` or ``groups``; if no trial has enough history; if the pooled design is rank-deficient (e.g.
+        no rewarded trial: its coefficients are not identified). A subject's own rank-deficient fit
+        (``groups="subject"``) is recorded as NaN rows with ``converged`` False and the reason in ``warning``.
     """
-    if lags < 1:
-        raise ValueError(f"lags must be >= 1, got {lags}")
+    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 1:
+        raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
     if coding not in ("effect", "dummy"):
         raise ValueError(f"coding must be 'effect' or 'dummy', got {coding!r}")
     if groups not in ("subject", None):
@@ -225,6 +241,16 @@ def stay_regression(
         sel = np.ones(len(y), bool) if key == "pooled" else subjects == key
         cluster = pd.factorize(subjects)[0] if key == "pooled" and groups == "subject" else None
         res, message = _fit(y[sel], X[sel], cluster)
+        if res is None:
+            if key == "pooled":
+                raise ValueError(f"stay_regression: {message}")
+            coef_tables.append(pd.DataFrame({"subject": key, "term": list(X.columns), "lag": [_lag(t) for t in X.columns],
+                                             "coef": np.nan, "se": np.nan, "z": np.nan, "p": np.nan,
+                                             "n_trials": int(sel.sum()), "converged": False, "warning": message}))
+            index_tables.append(pd.DataFrame({"subject": key, "index": list(INDEX_WEIGHTS) if lags > 1 else
+                                              ["model_based", "model_free"], "value": np.nan, "se": np.nan,
+                                              "z": np.nan, "p": np.nan}))
+            continue
         fits[key] = res
         coef_tables.append(_table(key, res, message, int(sel.sum())))
         index_tables.append(_indices(key, res, None if lags == 1 else lags))

@@ -62,3 +62,23 @@ def test_generic_loader_keeps_and_flags_missed_trials():
     with pytest.raises(ValueError, match=r"'choice1' has value\(s\) \[0\] that are neither"):  # 0 is no choice code
         to_trials(lab.assign(won=lab["won"].fillna(0)), columns={"subject": "id", "choice1": "c1", "state2": "st",
                   "choice2": "c2", "reward": "won"}, codes=codes, missed=())
+
+
+def test_issue_13_inputs_name_the_problem(raw):
+    one = raw[raw["subjID"] == raw["subjID"].iloc[0]].copy()
+    far = one.copy()
+    far.iloc[-1, far.columns.get_loc("trial")] = 10_000_000  # once a 10,000,050-row table
+    with pytest.raises(ValueError, match="trial numbers up to 10000000"):
+        from_hbayesdm(far)
+    with pytest.raises(ValueError, match="has no rows"):
+        from_hbayesdm(one.iloc[:0])
+    with pytest.raises(ValueError, match="'reward' holds 1 infinite"):
+        from_hbayesdm(one.assign(reward=[np.inf] + [1.0] * (len(one) - 1)))
+    with pytest.raises(ValueError, match="'trial' must hold whole numbers"):
+        from_hbayesdm(one.assign(trial=one["trial"] + 0.5))
+    generic = pd.DataFrame({"s": ["a"] * 3, "c1": [1, 2, 1], "s2": [1, 2, 2], "c2": [1, 1, 2], "r": [1.0, 0.0, 1.0]})
+    mapping = {"subject": "s", "choice1": "c1", "state2": "s2", "choice2": "c2", "reward": "r"}
+    with pytest.raises(ValueError, match=r"codes= names column\(s\) \['choice9'\]"):
+        to_trials(generic, mapping, codes={"choice9": {1: 0, 2: 1}})
+    with pytest.raises(TypeError, match="expected a pandas DataFrame"):
+        to_trials(generic.to_dict(), mapping)

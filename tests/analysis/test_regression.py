@@ -97,3 +97,21 @@ def test_separation_is_flagged_not_hidden():
     t = stay_regression(cell_table({(True, True): 32, (True, False): 12, (False, True): 14, (False, False): 40}),
                         groups=None).coefficients
     assert not t["converged"].any() and t["warning"].str.contains("separation").all()
+
+
+@pytest.mark.parametrize("lags", [1.5, "2", True])
+def test_lags_must_be_an_integer(lags):
+    with pytest.raises(ValueError, match="lags must be an integer"):
+        stay_regression(cell_table(STAYS, n=5), lags=lags)
+
+
+def test_unrewarded_data_is_a_named_error_pooled_and_a_recorded_problem_per_subject():
+    """Issue 13: all rewards 0 raised numpy's LinAlgError."""
+    none = cell_table(STAYS, n=5).assign(reward=0.0)
+    with pytest.raises(ValueError, match=r"rank-deficient \(predictor\(s\) \['reward'\]"):
+        stay_regression(none)
+    mixed = pd.concat([cell_table(STAYS, n=10), none.assign(subject="t")], ignore_index=True)
+    res = stay_regression(mixed, groups="subject")
+    t = res.coefficients[res.coefficients["subject"] == "t"]
+    assert t["coef"].isna().all() and not t["converged"].any() and "rank-deficient" in t["warning"].iloc[0]
+    assert res.coefficients[res.coefficients["subject"] == "pooled"]["coef"].notna().all()

@@ -13,7 +13,7 @@ import pandas as pd
 
 __all__ = [
     "BANDIT_COLUMNS", "CHOICE_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "as_bool_column", "as_float_column",
-    "as_int_column", "check_finite", "check_level", "validate_bandit_trials", "validate_choice_trials",
+    "as_int_column", "check_activations_source", "check_finite", "check_level", "validate_bandit_trials", "validate_choice_trials",
     "validate_trials",
 ]
 
@@ -351,3 +351,24 @@ def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode"
     if dup.any():
         raise ValueError(f"{int(dup.sum())} row(s) repeat a ({', '.join(keys)}) key")
     return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def check_activations_source(obj, function: str, paths: bool = True) -> None:
+    """Refuse what is neither an activations dataset nor (where ``paths``) a run folder, naming ``function``.
+
+    Raises
+    ------
+    TypeError
+        For a DataFrame (the trial table given where the activations are needed) or any other type.
+    """
+    import os
+
+    import xarray as xr
+
+    ok = isinstance(obj, xr.Dataset) or (paths and (isinstance(obj, (str, os.PathLike)) or hasattr(obj, "path")))
+    if ok:
+        return
+    wanted = "a run folder (path or Run) or its activations (xarray.Dataset, Run.activations)" if paths \
+        else "the activations dataset (xarray.Dataset, e.g. Run(folder).activations)"
+    hint = "; a DataFrame is a trial table, which holds no LSTM activations" if isinstance(obj, pd.DataFrame) else ""
+    raise TypeError(f"{function} needs {wanted}, got {type(obj).__name__}{hint}")

@@ -33,7 +33,13 @@ from statsmodels.stats.proportion import proportion_confint
 
 from metarl_neuro.analysis.bandit import fit_rescorla_wagner
 from metarl_neuro.analysis.regression import _fit
-from metarl_neuro.schema import as_bool_column, as_int_column, check_level, validate_choice_trials
+from metarl_neuro.schema import (
+    as_bool_column,
+    as_int_column,
+    check_activations_source,
+    check_level,
+    validate_choice_trials,
+)
 
 __all__ = [
     "MatchingFit", "lagged_choice_regression", "matching_law", "reversal_rpe", "risky_choice", "risky_choice_shift",
@@ -261,6 +267,7 @@ def reversal_rpe(ds: xr.Dataset, max_since: int = 3) -> pd.DataFrame:
         If the dataset lacks a needed variable.
     """
     need = ("rpe", "active", "trial", "phase", "valid", "since_reversal", "target_side", "target_rewarded")
+    check_activations_source(ds, "reversal_rpe", paths=False)
     missing = [k for k in need if k not in ds.variables]
     if missing:
         raise ValueError(f"activations dataset lacks {missing}; reversal_rpe needs a bromberg-martin run's")

@@ -23,6 +23,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from statsmodels.stats.multitest import multipletests
 
+from metarl_neuro.schema import check_activations_source
+
 __all__ = ["CHOICE_TARGETS", "CHOICE_TASK_TARGETS", "TWO_STEP_TARGETS", "UnitTuning", "decode_hidden", "population_pca", "trial_states", "unit_tuning"]
 
 #: default decoding targets of the two-step task -> "categorical" or "continuous"
@@ -43,6 +45,7 @@ _KIND_NEEDS = {"two-step": ("choice1", "common", "reward_prob_0"), "choice": ("c
 
 
 def _dataset(run_or_dataset) -> xr.Dataset:
+    check_activations_source(run_or_dataset, "this analysis of the LSTM activations")
     if isinstance(run_or_dataset, xr.Dataset):
         ds = run_or_dataset
     else:

@@ -139,7 +139,7 @@ def to_trials(
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
     if not isinstance(columns, Mapping):
-        raise ValueError(f"columns= must be a mapping of trial-table column -> source column, got {type(columns).__name__}")
+        raise TypeError(f"columns= must be a mapping of trial-table column -> source column, got {type(columns).__name__}")
     need = ("subject", "choice1", "state2", "choice2", "reward")
     unmapped = [c for c in need if c not in columns]
     if unmapped:
@@ -153,7 +153,7 @@ def to_trials(
         raise ValueError(f"codes= names column(s) {stray} that columns= does not map; it maps {list(columns)}")
     bad = [c for c, m in codes.items() if not isinstance(m, Mapping)]
     if bad:
-        raise ValueError(f"codes[{bad[0]!r}] must be a mapping of source value -> code, got {type(codes[bad[0]]).__name__}")
+        raise TypeError(f"codes[{bad[0]!r}] must be a mapping of source value -> code, got {type(codes[bad[0]]).__name__}")
     missed = list(missed)
     out = pd.DataFrame({dst: df[src].to_numpy() for dst, src in columns.items()})
     is_missed = np.zeros(len(out), bool)

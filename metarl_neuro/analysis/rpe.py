@@ -19,6 +19,7 @@ import statsmodels.api as sm
 import xarray as xr
 
 from metarl_neuro.analysis.hybrid import fit_hybrid, hybrid_values
+from metarl_neuro.schema import check_activations_source
 from metarl_neuro.tasks.two_step import TwoStepStage
 
 __all__ = ["RPERegression", "agent_state_rpe", "rpe_regression"]
@@ -63,6 +64,7 @@ def agent_state_rpe(activations: xr.Dataset) -> pd.DataFrame:
         If a variable is missing, or the task has no second-stage step (the compressed Wang 2018 structure
         reveals the state and the outcome in the same observation, so the two errors cannot be separated).
     """
+    check_activations_source(activations, "agent_state_rpe", paths=False)
     missing = [k for k in ("rpe", "active", "stage", "trial") if k not in activations.variables]
     if missing:
         raise ValueError(f"activations dataset lacks {missing}; expected the DESIGN.md activations dataset")
@@ -141,6 +143,9 @@ def rpe_regression(
     """
     from metarl_neuro.run import Run
 
+    if isinstance(run, xr.Dataset) or not (isinstance(run, (str, os.PathLike)) or hasattr(run, "path")):
+        check_activations_source(run, "rpe_regression", paths=True)
+        raise TypeError("rpe_regression needs the run folder (path or Run): it reads both its trials and activations")
     path = getattr(run, "path", run)
     for name in ("activations.nc", "trials.parquet"):
         if not os.path.isfile(os.path.join(path, name)):

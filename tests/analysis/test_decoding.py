@@ -142,3 +142,16 @@ def test_cued_task_datasets_decode_volatility_and_tune_units():
         decode_hidden(ds, targets=["better_state"])
     with pytest.raises(ValueError, match="lacks"):
         trial_states(ds.drop_vars(["choice"]))
+
+
+def test_a_trial_table_given_for_the_activations_is_named():
+    """Issue 13: a DataFrame failed deep inside with an unrelated message."""
+    import pandas as pd
+
+    from metarl_neuro.analysis import reversal_rpe, rpe_regression
+
+    table = pd.DataFrame({"episode": [0], "trial": [0]})
+    for call in (lambda: decode_hidden(table), lambda: unit_tuning(table), lambda: population_pca(table),
+                 lambda: reversal_rpe(table), lambda: rpe_regression(table)):
+        with pytest.raises(TypeError, match="a DataFrame is a trial table, which holds no LSTM activations"):
+            call()

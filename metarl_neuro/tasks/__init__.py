@@ -10,7 +10,7 @@ from metarl_neuro.tasks.cued_choice import (
     StopperTask,
     TsutsuiTask,
 )
-from metarl_neuro.tasks.gym import TaskEnv, TwoStepEnv, register_envs
+from metarl_neuro.tasks.gym import TaskEnv, TaskVectorEnv, TwoStepEnv, register_envs
 from metarl_neuro.tasks.harlow import HarlowAction, HarlowTask
 from metarl_neuro.tasks.psychlab import PsychLabHarlow
 from metarl_neuro.tasks.two_step import (
@@ -39,6 +39,7 @@ __all__ = [
     "StopperTask",
     "SwappingRewards",
     "TaskEnv",
+    "TaskVectorEnv",
     "TsutsuiTask",
     "TwoStepAction",
     "TwoStepCue",

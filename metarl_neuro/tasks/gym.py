@@ -36,7 +36,6 @@ import gymnasium
 import numpy as np
 import torch
 from gymnasium import spaces
-
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 

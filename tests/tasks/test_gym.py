@@ -89,7 +89,7 @@ def test_make_vec_runs_the_batched_simulator():
     obs, _ = vec.reset(seed=1)
     assert obs.shape == (256, 7)
     for _ in range(100):
-        obs, rewards, terminated, truncated, infos = vec.step(np.ones(256, dtype=np.int64))
+        obs, _rewards, terminated, truncated, infos = vec.step(np.ones(256, dtype=np.int64))
     assert terminated.all() and not truncated.any() and infos["trial"].shape == (256,)
     assert (obs[:, 4:] == 0).all()  # the next episodes have started: no previous action or reward
     with pytest.raises(ValueError, match="actions must be 256 integers"):

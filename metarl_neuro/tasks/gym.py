@@ -111,14 +111,14 @@ class TaskEnv(gymnasium.Env):
     meta_rl_inputs : bool
         Add the previous action and reward to the observation (Wang et al. 2016, Sec. 2).
     render_mode : {None, "rgb_array"}
-        ``"rgb_array"`` (pixel task only): :meth:`render` returns the agent's view, ``(H, W, 3)`` uint8.
+        ``"rgb_array"``: :meth:`render` returns an image, ``(H, W, 3)`` uint8 (the agent's view for the pixel task).
     **task_kwargs
         Passed to the task (all but ``batch_size``, ``seed`` and ``device``).
 
     Raises
     ------
     ValueError
-        For an unknown task or a render mode the task does not have.
+        For an unknown task or render mode.
     """
 
     metadata: ClassVar[dict] = {"render_modes": ["rgb_array"], "render_fps": 15}  # 60 frames/s, 4 per step
@@ -130,9 +130,8 @@ class TaskEnv(gymnasium.Env):
         self._kwargs = dict(task_kwargs)
         self._task = TASKS[task](1, seed=0, **self._kwargs)
         self._pixels = hasattr(self._task, "obs_shape")
-        if render_mode is not None and (render_mode != "rgb_array" or not self._pixels):
-            modes = ["rgb_array"] if self._pixels else []
-            raise ValueError(f"render_mode {render_mode!r} is not one of task {task!r}'s render modes {modes} "
+        if render_mode not in (None, "rgb_array"):
+            raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']} "
                              "(None draws nothing)")
         self.render_mode = render_mode
         self.meta_rl_inputs = bool(meta_rl_inputs)
@@ -179,10 +178,16 @@ class TaskEnv(gymnasium.Env):
         return self._one(out), float(reward[0]), bool(done[0]), False, info
 
     def render(self):
-        """``render_mode="rgb_array"``: the agent's current view, ``(H, W, 3)`` uint8; otherwise None."""
+        """``render_mode="rgb_array"``: the pixel task's current view, ``(H, W, 3)`` uint8; for the other tasks
+        the cue vector drawn as a row of 16 x 16 grey squares (white = 1), ``(16, 16 * obs_dim, 3)`` uint8.
+        None otherwise."""
         if self.render_mode != "rgb_array" or self._frame is None:
             return None
-        return (self._frame.detach().cpu().permute(1, 2, 0).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+        f = self._frame.detach().cpu().clamp(0, 1)
+        if self._pixels:
+            return (f.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        row = np.repeat((f.numpy() * 255).round().astype(np.uint8), 16)
+        return np.repeat(np.tile(row, (16, 1))[..., None], 3, axis=2)
 
 
 class TwoStepEnv(TaskEnv):

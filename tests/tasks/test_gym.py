@@ -77,8 +77,11 @@ def test_pixel_harlow_renders_its_view():
     assert frame.shape == (84, 84, 3) and frame.dtype == np.uint8
     assert np.array_equal(frame, (obs["image"].transpose(1, 2, 0) * 255).round().astype(np.uint8))
     assert set(obs) == {"image", "prev_action", "prev_reward"}
-    with pytest.raises(ValueError, match="render modes"):
-        gymnasium.make("metarl_neuro/TwoStep-v0", render_mode="rgb_array")
+    cue = gymnasium.make("metarl_neuro/TwoStep-v0", render_mode="rgb_array")
+    obs, _ = cue.reset(seed=0)
+    assert cue.render().shape == (16, 64, 3) and cue.render()[0, ::16, 0].tolist() == (obs[:4] * 255).tolist()
+    with pytest.raises(ValueError, match="render_mode 'ansi' is not one of"):
+        TaskEnv("two-step", render_mode="ansi")
 
 
 def test_make_vec_runs_the_batched_simulator():

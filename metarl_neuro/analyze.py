@@ -109,11 +109,16 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     lagged = stay_regression(trials, lags=5)
     checked = validate_trials(trials, ("choice2",))
     one_option = not (checked.loc[~checked["missed"], "choice2"] == 1).any()
+    print(f"fitting the hybrid model to {trials['subject'].nunique()} subject(s), {n_starts} starts each ...",
+          file=sys.stderr, flush=True)
     fit = fit_hybrid(trials, "daw2011", common_prob=common_prob, likelihood="stage1" if one_option else "both",
                      n_starts=n_starts)
     fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
     print("\nP(stay) by previous reward x transition (Daw 2011):")
-    print(stay.to_string(**fmt))
+    shown = stay.assign(rewarded=stay["rewarded"].map({True: "rewarded", False: "unrewarded"}))
+    if (shown["n_subjects"] <= 1).all():  # no SEM across one subject
+        shown = shown.drop(columns=["sem", "n_subjects"])
+    print(shown.rename(columns={"rewarded": "previous"}).to_string(**fmt))
     print("\nOne-back logistic regression (effect coding), pooled:")
     c = one_back.coefficients
     print(c[c["subject"] == "pooled"][["term", "coef", "se", "z", "p", "warning"]].to_string(**fmt))
@@ -121,7 +126,8 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     i = lagged.indices
     print(i[i["subject"] == "pooled"].to_string(**fmt))
     print(f"\nHybrid model fit (daw2011, P(common) = {common_prob}, {'stage-1' if one_option else 'both-stage'} likelihood):")
-    print(fit[[k for k in _FIT_COLUMNS if k in fit.columns]].to_string(**fmt))
+    print(fit[[k for k in _FIT_COLUMNS if k in fit.columns]].rename(columns={"p": "persev_p"}).to_string(**fmt))
+    print("(persev_p: Daw 2011's perseveration weight p on repeating the last first-stage choice, not a p-value)")
     summary, (ax1, ax2) = plt.subplots(1, 2, figsize=(8.4, 3.8), layout="constrained")  # Wang 2018 Fig. 5c and 5e side by side
     plot_stay_probability(stay, ax=ax1, title=title)
     plot_lagged_regression(lagged.coefficients, ax=ax2)

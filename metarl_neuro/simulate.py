@@ -198,7 +198,12 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
             agent, task, optimizer, settings, target, sampler, state, checkpoint, config.checkpoint_every_s, progress
         )
         if on_stage is not None and (target > done_before or target == 0):
+            if progress:
+                print(f"testing the frozen network at {state.episodes:,} episodes ...", file=sys.stderr, flush=True)
             on_stage(agent, state.episodes)
+    if progress:
+        print(f"training done; now the {config.eval_episodes} frozen-weight test episodes, the analyses and the "
+              "figures (no progress bar)", file=sys.stderr, flush=True)
     return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
 
 

@@ -10,6 +10,7 @@ reward are reset by an episode-start mask.
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -186,7 +187,8 @@ def train(
     checkpoint_every_s : float
         Seconds between checkpoints.
     progress : bool
-        Show a tqdm progress bar (episodes, mean episode reward, steps/s).
+        Show a tqdm progress bar (episodes, mean episode reward, steps/s); where stderr is not a terminal, a
+        plain line every :data:`LOG_EVERY_S` seconds instead.
 
     Returns
     -------
@@ -196,7 +198,7 @@ def train(
     if state is None:
         state = TrainState(Carry.start(agent, task.reset()))
     agent.train()
-    bar = tqdm(total=episodes, initial=min(state.episodes, episodes), unit="ep", disable=not progress, dynamic_ncols=True)
+    bar = _progress_bar(episodes, min(state.episodes, episodes), progress)
     last_ckpt = time.monotonic()
     while state.episodes < episodes:
         t0 = time.perf_counter()
@@ -229,3 +231,43 @@ def train(
     if checkpoint is not None:
         checkpoint(state)
     return state
+
+
+#: seconds between the progress lines written where stderr is not a terminal (a log file, CI)
+LOG_EVERY_S = 30.0
+
+
+class _LogLines:
+    """tqdm's interface for a redirected stderr: one plain line every :data:`LOG_EVERY_S` seconds (tqdm's
+    carriage-return updates would fill a log file with thousands of partial lines)."""
+
+    def __init__(self, total: int, initial: int):
+        self.total, self.n, self.postfix = total, initial, ""
+        self.t0 = self.last = time.monotonic()
+        self.n0 = initial
+
+    def update(self, k: int) -> None:
+        self.n += k
+        now = time.monotonic()
+        if now - self.last >= LOG_EVERY_S:
+            self.last = now
+            self._line(now)
+
+    def _line(self, now: float) -> None:
+        rate = (self.n - self.n0) / max(now - self.t0, 1e-9)
+        eta = (self.total - self.n) / rate if rate > 0 else float("nan")
+        print(f"training: {self.n:,}/{self.total:,} episodes ({100 * self.n / max(self.total, 1):.0f}%), "
+              f"{rate:,.0f} episodes/s, ETA {eta / 60:.1f} min{self.postfix}", file=sys.stderr, flush=True)
+
+    def set_postfix(self, refresh: bool = False, **values) -> None:
+        self.postfix = "".join(f", {k} {v}" for k, v in values.items())
+
+    def close(self) -> None:
+        self._line(time.monotonic())
+
+
+def _progress_bar(total: int, initial: int, progress: bool):
+    """A tqdm bar on a terminal; plain lines every :data:`LOG_EVERY_S` s where stderr is redirected; or none."""
+    if progress and not sys.stderr.isatty():
+        return _LogLines(total, initial)
+    return tqdm(total=total, initial=initial, unit="ep", disable=not progress, dynamic_ncols=True)

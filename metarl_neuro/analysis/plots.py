@@ -121,7 +121,8 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xlabel("trials back")
     ax.set_ylabel("regression weight (log odds)")
-    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+              handlelength=4)  # long enough samples to show the dashes of the rare-transition lines
     if title:
         ax.set_title(title)
     return fig

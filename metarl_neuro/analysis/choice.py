@@ -317,6 +317,8 @@ def risky_choice(df: pd.DataFrame, by: tuple[str, ...] = ("manipulation", "p_ris
         outside (0, 1).
     """
     level = check_level(level)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
     by = [b for b in ("subject", *by) if b in df.columns]
     d = validate_choice_trials(df, ("episode", "trial", "choice", "reward", "risky_side", *by))
     d = d[~d["missed"]].copy()
@@ -359,6 +361,8 @@ def risky_choice_shift(df: pd.DataFrame, control: str = "none", level: float = 0
         For a bad table, no ``control`` condition, or ``level`` outside (0, 1).
     """
     level = check_level(level)
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")
     if "manipulation" not in df.columns:
         raise ValueError("risky_choice_shift needs a 'manipulation' column")
     if not (df["manipulation"] == control).any():

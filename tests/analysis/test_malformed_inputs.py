@@ -1,0 +1,135 @@
+"""Property tests: every public analysis function refuses a malformed table with an error naming the problem.
+
+Hypothesis draws a valid table for each function (sizes, values, seeds) and one corruption of one needed column:
+the column dropped; a cell set to text, NaN, infinity, a fraction or an out-of-range number; a row repeated;
+the table replaced by a dict. Each must raise ``ValueError`` (``TypeError`` for a non-DataFrame) whose
+message names the column (or the repeated key) -- never a silently wrong result, never an error from inside
+pandas / numpy / statsmodels that does not say what is wrong (issue 13).
+
+``python -m pytest tests/analysis/test_malformed_inputs.py -s`` prints how many inputs were tried and how
+many gave a clear error.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from metarl_neuro import analysis
+
+TALLY: Counter = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report():
+    yield
+    if TALLY:
+        print(f"\nmalformed inputs tried: {TALLY['tried']}, clear errors: {TALLY['clear']}")
+
+
+# ---------------------------------------------------------------------------------------- valid tables
+def two_step(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
+    n = episodes * trials
+    choice1 = rng.integers(0, 2, n)
+    common = rng.random(n) < 0.7
+    return pd.DataFrame({"subject": "s", "episode": np.repeat(np.arange(episodes), trials),
+                         "trial": np.tile(np.arange(trials), episodes), "choice1": choice1,
+                         "state2": np.where(common, choice1, 1 - choice1), "common": common,
+                         "choice2": rng.integers(0, 2, n), "reward": rng.integers(0, 2, n).astype(float)})
+
+
+def choice(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
+    n = episodes * trials
+    return pd.DataFrame({"episode": np.repeat(np.arange(episodes), trials), "trial": np.tile(np.arange(trials), episodes),
+                         "choice": rng.integers(0, 2, n), "reward": rng.integers(0, 2, n).astype(float),
+                         "volatile": np.repeat(np.arange(episodes) % 2 == 1, trials),
+                         "block": np.tile(np.arange(trials) >= trials // 2, episodes).astype(int),
+                         "risky_side": rng.integers(0, 2, n), "manipulation": "none", "p_risky": 0.5})
+
+
+def bandit(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
+    n = episodes * trials
+    regret = rng.random(n) * (rng.random(n) < 0.5)
+    return pd.DataFrame({"policy": "p", "episode": np.repeat(np.arange(episodes), trials),
+                         "trial": np.tile(np.arange(trials), episodes), "choice": rng.integers(0, 2, n),
+                         "reward": rng.integers(0, 2, n).astype(float), "regret": regret, "optimal": regret == 0})
+
+
+def harlow(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
+    sides = np.concatenate([rng.permutation([0, 0, 0, 1, 1, 1]) for _ in range(episodes)])
+    return pd.DataFrame({"episode": np.repeat(np.arange(episodes), 6), "trial": np.tile(np.arange(6), episodes),
+                         "correct": rng.random(6 * episodes) < 0.7, "rewarded_side": sides})
+
+
+#: function -> (table builder, call, needed columns with the corruptions each must refuse)
+CASES = {
+    "stay_probability": (two_step, analysis.stay_probability, {"choice1": "0/1", "common": "bool", "reward": "float",
+                                                                "episode": "int", "trial": "int"}),
+    "stay_regression": (two_step, analysis.stay_regression, {"choice1": "0/1", "common": "bool", "reward": "float"}),
+    "hybrid_nll": (two_step, lambda t: analysis.hybrid_nll(
+        {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 2.0, "beta2": 2.0, "w": 0.5, "p": 0.1}, t),
+        {"choice1": "0/1", "state2": "0/1", "choice2": "0/1", "reward": "float", "trial": "int"}),
+    "matching_law": (choice, analysis.matching_law, {"choice": "0/1", "reward": "float", "episode": "int"}),
+    "lagged_choice_regression": (choice, lambda t: analysis.lagged_choice_regression(t, lags=3),
+                                 {"choice": "0/1", "reward": "float"}),
+    "volatility_learning_rates": (choice, lambda t: analysis.volatility_learning_rates(t, n_starts=1),
+                                  {"volatile": "bool", "block": "0/1", "choice": "0/1"}),
+    "risky_choice": (choice, analysis.risky_choice, {"risky_side": "0/1", "choice": "0/1"}),
+    "cumulative_regret": (bandit, analysis.cumulative_regret, {"regret": "float", "trial": "int"}),
+    "suboptimal_pulls": (bandit, analysis.suboptimal_pulls, {"optimal": "bool", "episode": "int"}),
+    "rescorla_wagner_nll": (bandit, lambda t: analysis.rescorla_wagner_nll(t, 0.3, 2.0),
+                            {"choice": "0/1", "reward": "float"}),
+    "harlow_performance": (harlow, lambda t: analysis.harlow_performance(t, by=None),
+                           {"correct": "bool", "trial": "int", "episode": "int"}),
+    "harlow_binding": (harlow, lambda t: analysis.harlow_binding(t, by=None), {"rewarded_side": "0/1", "correct": "bool"}),
+}
+
+#: corruption -> values that make a column of each kind invalid
+BAD = {
+    "text": {"0/1": "x", "bool": "True", "float": "yes", "int": "a"},
+    "nan": {"0/1": np.nan, "bool": np.nan, "float": np.nan, "int": np.nan},
+    "inf": {"float": np.inf, "int": np.inf},
+    "fraction": {"0/1": 0.5, "int": 1.5, "bool": 0.5},
+    "out_of_range": {"0/1": 2, "bool": 2},
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(CASES)), seed=st.integers(0, 2**16), episodes=st.integers(4, 8),
+       trials=st.integers(20, 40), data=st.data())
+def test_a_corrupted_column_is_named(name, seed, episodes, trials, data):
+    build, call, columns = CASES[name]
+    table = build(np.random.default_rng(seed), episodes, trials)
+    column = data.draw(st.sampled_from(sorted(columns)), label="column")
+    kind = columns[column]
+    corruption = data.draw(st.sampled_from(["drop", *[c for c, v in BAD.items() if kind in v]]), label="corruption")
+    bad = table.drop(columns=column) if corruption == "drop" else table.astype({column: object})
+    if corruption != "drop":
+        row = data.draw(st.integers(0, len(table) - 1), label="row")
+        bad.iloc[row, bad.columns.get_loc(column)] = BAD[corruption][kind]
+    TALLY["tried"] += 1
+    with pytest.raises((ValueError, TypeError)) as err:
+        call(bad)
+    assert column in str(err.value), f"{name}: {corruption} in {column!r} gave {err.value!r}"
+    TALLY["clear"] += 1
+
+
+@settings(max_examples=12, deadline=None)
+@given(name=st.sampled_from(sorted(CASES)), seed=st.integers(0, 2**16), data=st.data())
+def test_a_repeated_row_or_a_dict_is_refused(name, seed, data):
+    build, call, _ = CASES[name]
+    table = build(np.random.default_rng(seed), 4, 24)
+    row = data.draw(st.integers(0, len(table) - 1), label="row")
+    TALLY["tried"] += 2
+    with pytest.raises(ValueError, match="repeat") as err:
+        call(pd.concat([table, table.iloc[[row]]], ignore_index=True))
+    TALLY["clear"] += 1
+    with pytest.raises(TypeError, match="DataFrame") as err:
+        call(table.to_dict())
+    TALLY["clear"] += 1
+    assert err.value is not None

@@ -238,6 +238,8 @@ def _prepare(
         raise ValueError(f"start_trial must be an integer >= 0 (a 0-based trial index), got {start_trial!r}")
     cols = ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward")
     df = validate_trials(trials, cols)
+    if df.empty:
+        raise ValueError("the trial table has no rows (no trial to fit)")
     if need_stim_left:
         if "stim_left" not in df.columns:
             raise ValueError("variant 'kool2016' needs a 'stim_left' column (first-stage option shown on the left)")

@@ -49,6 +49,8 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.Da
     """
     has_state2 = isinstance(trials, pd.DataFrame) and "state2" in trials.columns
     df = validate_trials(trials, (*_NEEDED, "state2") if has_state2 else _NEEDED)
+    if df.empty:
+        raise ValueError("the trial table has no rows (no trial to analyse)")
     if has_state2:
         ok = ~df["missed"]
         wrong = ok & (df["common"] != (df["choice1"] == df["state2"]))

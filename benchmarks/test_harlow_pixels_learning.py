@@ -1,6 +1,6 @@
 """The pixel Harlow agent binds images to reward on the surrogate of the PsychLab level (issue 17).
 
-Marked ``slow`` and kept out of every default run: it trains for about 45 minutes on one CPU core. Run it with
+Marked ``slow`` and kept out of every default run: it trains for about 40 minutes on one CPU core. Run it with
 
     python -m pytest -m slow -o addopts="" benchmarks/test_harlow_pixels_learning.py -s
 
@@ -21,7 +21,7 @@ from metarl_neuro.simulate import simulate_harlow
 
 @pytest.mark.slow
 def test_pixel_agent_binds_images_to_reward(tmp_path):
-    cfg = HarlowPixelsConfig(episodes=150_000, threads=1, device="cpu")
+    cfg = HarlowPixelsConfig(threads=1, device="cpu")  # the default recipe: 60k episodes
     trials = Run.load(simulate_harlow(cfg, tmp_path / "px", progress=False)).trials
     final = trials[trials["training_episodes"] == trials["training_episodes"].max()]
     assert final["episode"].nunique() == 200

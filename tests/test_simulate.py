@@ -161,7 +161,7 @@ def test_help_of_every_subcommand_renders(capsys):
             entry([*argv, "--help"])
         assert exit_info.value.code == 0
         text = capsys.readouterr().out
-        assert "usage:" in text and "(default: )" not in text, argv
+        assert "usage:" in text and "(default: )" not in text and "%%" not in text, argv
 
 
 def test_bad_options_are_refused_before_any_work(tmp_path, capsys):

@@ -133,11 +133,14 @@ def test_harlow_pixels_training_throughput(benchmark):
 
 
 @pytest.mark.deepmind_lab
+@pytest.mark.parametrize("agent", ["", "conv-LSTM acting"])
 @pytest.mark.parametrize("form", ["real level", "surrogate"])
-def test_psychlab_level_and_surrogate_step_throughput(benchmark, form):
-    """The real PsychLab Harlow level (DeepMind Lab, software renderer) and its torch surrogate, stepped alone
-    at the same batch (8 episodes, 4 frames per step, random actions of the default 5-action set), in one run:
-    agent steps per second (x 4 for frames)."""
+def test_psychlab_level_and_surrogate_step_throughput(benchmark, form, agent):
+    """The real PsychLab Harlow level (DeepMind Lab, software renderer) and its torch surrogate at the same batch
+    (8 episodes, 4 frames per step, the default 5-action set), in one run: stepped alone with random actions,
+    and with the conv-LSTM agent (Wang 2016 Fig. 1c encoder, LSTM 256) choosing every action. Agent steps per
+    second (x 4 for frames)."""
+    from metarl_neuro.agents import ConvA2CLSTM
     from metarl_neuro.tasks.harlow_pixels import HarlowPixelTask, dmlab_dummy_stimuli
     from metarl_neuro.tasks.psychlab import PsychLabHarlow
 
@@ -147,12 +150,23 @@ def test_psychlab_level_and_surrogate_step_throughput(benchmark, form):
         task = PsychLabHarlow(B, "dummy", seed=0)
     else:
         task = HarlowPixelTask(B, images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5, check_actions=False)
-    task.reset()
+    obs = task.reset()
     a = torch.randint(0, 5, (S, B), generator=torch.Generator().manual_seed(0))
+    net = ConvA2CLSTM((3, 84, 84), 5, 256).eval() if agent else None
+    gen = torch.Generator().manual_seed(1)
 
     def steps():
+        nonlocal obs
+        state, prev_a, prev_r = (net.initial_state(B) if net else None), torch.zeros(B, dtype=torch.long), torch.zeros(B)
         for t in range(S):
-            task.step(a[t])
+            if net is None:
+                obs, *_ = task.step(a[t])
+                continue
+            with torch.no_grad():
+                logits, _, state = net(obs, prev_a, prev_r, state)
+            prev_a = torch.multinomial(torch.softmax(logits, -1), 1, generator=gen).squeeze(1)
+            obs, prev_r, _, _ = task.step(prev_a)
 
     benchmark.pedantic(steps, rounds=3, warmup_rounds=1)
-    _report(benchmark, S * B, f"PsychLab Harlow {form}, batch {B}, 4 frames per step (agent steps)")
+    _report(benchmark, S * B, f"PsychLab Harlow {form}{' + ' + agent if agent else ''}, batch {B}, 4 frames per step "
+                               "(agent steps)")

@@ -65,13 +65,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--envs", type=int, default=16, help="environments in parallel")
     ap.add_argument("--eval-episodes", type=int, default=100, help="frozen-policy test episodes of 100 trials")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--verbose", type=int, default=0, help="sb3's verbosity (1: a table per update, with fps)")
     args = ap.parse_args(argv)
     if args.timesteps < 1 or args.envs < 1 or args.eval_episodes < 1:
         ap.error("--timesteps, --envs and --eval-episodes must be >= 1")
     env = make_vec_env("metarl_neuro/TwoStep-v0", n_envs=args.envs, seed=args.seed)
     model = RecurrentPPO("MlpLstmPolicy", env, n_steps=100, batch_size=100 * args.envs // 4, n_epochs=4,
                          gamma=0.9, gae_lambda=1.0, ent_coef=0.05, learning_rate=1e-3,
-                         policy_kwargs={"lstm_hidden_size": 48, "net_arch": []}, seed=args.seed, verbose=0)
+                         policy_kwargs={"lstm_hidden_size": 48, "net_arch": []}, seed=args.seed, verbose=args.verbose)
     start = time.perf_counter()
     model.learn(total_timesteps=args.timesteps)
     seconds = time.perf_counter() - start

@@ -168,6 +168,12 @@ def to_trials(
                 f"codes[{col!r}] nor missed codes {missed}"
             )
         out[col] = out[col].map(lambda v, m=mapping: m.get(v, v))
+    for col in ("choice1", "state2", "choice2"):
+        bad = ~is_missed & ~out[col].isin([0, 1])
+        if bad.any():
+            raise ValueError(f"column {col!r} (source {columns[col]!r}) must be 0 or 1 after codes= on trials that are "
+                             f"not missed; found {sorted(map(repr, pd.unique(out.loc[bad, col])))[:5]} (map them with "
+                             f"codes=, or list them in missed=)")
     out["missed"] = is_missed
     out["subject"] = out["subject"].astype(str)
     if "episode" not in out:

@@ -1,4 +1,4 @@
-"""Property tests: every public analysis function refuses a malformed table with an error naming the problem.
+"""Property tests: the public analysis functions refuse a malformed table with an error naming the problem.
 
 Hypothesis draws a valid table for each function (sizes, values, seeds) and one corruption of one needed column:
 the column dropped; a cell set to text, NaN, infinity, a fraction or an out-of-range number; a row repeated;
@@ -66,6 +66,15 @@ def harlow(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame
                          "correct": rng.random(6 * episodes) < 0.7, "rewarded_side": sides})
 
 
+def hbayesdm(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
+    n = episodes * trials
+    return pd.DataFrame({"subjID": np.repeat(np.arange(episodes), trials), "trial": np.tile(np.arange(1, trials + 1), episodes),
+                         "level1_choice": rng.integers(1, 3, n), "level2_choice": rng.integers(1, 5, n),
+                         "reward": rng.integers(0, 2, n).astype(float)})
+
+
+_IDENTITY = {c: c for c in ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward")}
+
 #: function -> (table builder, call, needed columns with the corruptions each must refuse)
 CASES = {
     "stay_probability": (two_step, analysis.stay_probability, {"choice1": "0/1", "common": "bool", "reward": "float",
@@ -87,15 +96,23 @@ CASES = {
     "harlow_performance": (harlow, lambda t: analysis.harlow_performance(t, by=None),
                            {"correct": "bool", "trial": "int", "episode": "int"}),
     "harlow_binding": (harlow, lambda t: analysis.harlow_binding(t, by=None), {"rewarded_side": "0/1", "correct": "bool"}),
+    "fit_hybrid": (two_step, lambda t: analysis.fit_hybrid(t, n_starts=1, maxiter=5),
+                   {"choice1": "0/1", "state2": "0/1", "reward": "float", "episode": "int"}),
+    "fit_rescorla_wagner": (bandit, lambda t: analysis.fit_rescorla_wagner(t, by="policy", n_starts=1),
+                            {"choice": "0/1", "reward": "float", "trial": "int"}),
+    "from_hbayesdm": (hbayesdm, analysis.from_hbayesdm, {"level1_choice": "1/2", "subjID": "any", "reward": "float"}),
+    "to_trials": (two_step, lambda t: analysis.to_trials(t, _IDENTITY), {"choice1": "0/1 or missed",
+                                                                          "state2": "0/1 or missed", "reward": "float",
+                                                                          "trial": "int"}),
 }
 
 #: corruption -> values that make a column of each kind invalid
-BAD = {
-    "text": {"0/1": "x", "bool": "True", "float": "yes", "int": "a"},
-    "nan": {"0/1": np.nan, "bool": np.nan, "float": np.nan, "int": np.nan},
+BAD = {  # "0/1 or missed": NaN marks a missed trial there (to_trials); "1/2": hBayesDM's coding; "any": only dropped
+    "text": {"0/1": "x", "bool": "True", "float": "yes", "int": "a", "0/1 or missed": "x", "1/2": "x"},
+    "nan": {"0/1": np.nan, "bool": np.nan, "float": np.nan, "int": np.nan, "1/2": np.nan},
     "inf": {"float": np.inf, "int": np.inf},
-    "fraction": {"0/1": 0.5, "int": 1.5, "bool": 0.5},
-    "out_of_range": {"0/1": 2, "bool": 2},
+    "fraction": {"0/1": 0.5, "int": 1.5, "bool": 0.5, "0/1 or missed": 0.5, "1/2": 1.5},
+    "out_of_range": {"0/1": 2, "bool": 2, "0/1 or missed": 2, "1/2": 3},
 }
 
 
@@ -133,3 +150,37 @@ def test_a_repeated_row_or_a_dict_is_refused(name, seed, data):
         call(table.to_dict())
     TALLY["clear"] += 1
     assert err.value is not None
+
+
+@pytest.mark.slow
+def test_every_corruption_of_every_function_is_named(capsys):
+    """The deterministic sweep behind the property tests: every function x needed column x corruption, at the
+    first, middle and last row, on two table shapes, plus a repeated row and a dict (about 1,200 inputs)."""
+    tried, unclear = 0, []
+    for name, (build, call, columns) in sorted(CASES.items()):
+        for seed in range(2):
+            table = build(np.random.default_rng(seed), 4 + seed, 20 + 7 * seed)
+            for column, kind in columns.items():
+                for corruption in ["drop", *[c for c, v in BAD.items() if kind in v]]:
+                    for row in ((0,) if corruption == "drop" else (0, len(table) // 2, len(table) - 1)):
+                        bad = table.drop(columns=column) if corruption == "drop" else table.astype({column: object})
+                        if corruption != "drop":
+                            bad.iloc[row, bad.columns.get_loc(column)] = BAD[corruption][kind]
+                        tried += 1
+                        try:
+                            call(bad)
+                            unclear.append((name, column, corruption, row, "no error"))
+                        except (ValueError, TypeError) as err:
+                            if column not in str(err):
+                                unclear.append((name, column, corruption, row, str(err)[:100]))
+            for bad, word in ((pd.concat([table, table.iloc[[0]]], ignore_index=True), "repeat"), (table.to_dict(), "DataFrame")):
+                tried += 1
+                try:
+                    call(bad)
+                    unclear.append((name, word, "no error"))
+                except (ValueError, TypeError) as err:
+                    if word not in str(err):
+                        unclear.append((name, word, str(err)[:100]))
+    with capsys.disabled():
+        print(f"\nmalformed inputs swept: {tried}, clear errors: {tried - len(unclear)}")
+    assert not unclear, unclear[:5]

@@ -1,6 +1,8 @@
 import numpy as np
 import pytest
 import xarray as xr
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metarl_neuro.analysis.decoding import decode_hidden, population_pca, trial_states, unit_tuning
 
@@ -155,3 +157,19 @@ def test_a_trial_table_given_for_the_activations_is_named():
                  lambda: reversal_rpe(table), lambda: rpe_regression(table)):
         with pytest.raises(TypeError, match="a DataFrame is a trial table, which holds no LSTM activations"):
             call()
+
+
+_NEEDED_VARIABLES = ["h", "value", "active", "trial", "trial_end", "choice1", "common", "outcome", "reward_prob_0"]
+
+
+@pytest.mark.parametrize("analysis", ["decode_hidden", "unit_tuning", "population_pca"])
+@settings(max_examples=4, deadline=None)
+@given(variable=st.sampled_from(_NEEDED_VARIABLES), seed=st.integers(0, 2**16))
+def test_a_dataset_missing_a_needed_variable_is_named(analysis, variable, seed):
+    """Property test (issue 13): an activations dataset without one of the variables the analyses read is a
+    ValueError naming it."""
+    from metarl_neuro.analysis import decoding
+
+    ds = synthetic(0.0, n_episodes=6, n_trials=8, seed=seed).drop_vars(variable)
+    with pytest.raises(ValueError, match=variable):
+        getattr(decoding, analysis)(ds)

@@ -36,7 +36,7 @@ def stay_gap(table: pd.DataFrame) -> float:
 
 
 def evaluate(model, episodes: int, seed: int) -> pd.DataFrame:
-    """Trial table of ``episodes`` episodes played by the frozen policy (deterministic actions)."""
+    """Trial table of ``episodes`` episodes played by the frozen policy (actions sampled, as in our agents' tests)."""
     env = gymnasium.make("metarl_neuro/TwoStep-v0")
     rows = []
     for episode in range(episodes):

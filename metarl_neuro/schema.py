@@ -13,7 +13,7 @@ import pandas as pd
 
 __all__ = [
     "BANDIT_COLUMNS", "CHOICE_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "as_bool_column", "as_float_column",
-    "as_int_column", "check_activations_source", "check_finite", "check_level", "validate_bandit_trials", "validate_choice_trials",
+    "as_int_column", "check_activations_source", "check_int", "check_level", "validate_bandit_trials", "validate_choice_trials",
     "validate_trials",
 ]
 
@@ -52,19 +52,29 @@ def check_level(level, name: str = "level") -> float:
     return float(level)
 
 
-def as_int_column(df: pd.DataFrame, col: str, where=None) -> pd.Series:
-    """Column ``col`` as int64, refusing what a cast would silently change.
-
-    ``where`` (boolean Series) restricts the check to those rows (e.g. non-missed trials); the others are kept
-    as they are and must already be castable.
+def check_int(value, name: str, minimum: int = 1, note: str = "") -> int:
+    """Check an integer argument (not a bool, a float or a string) of at least ``minimum`` and return it.
 
     Raises
     ------
     ValueError
-        Naming ``col`` if it holds text, NaN or infinity (on the checked rows) or a non-integer number (0.5 was
-        once truncated to 0).
+        ``"{name} must be an integer >= {minimum}{note}, got {value!r}"`` (``lags=1.5`` or ``'2'`` once failed deep
+        inside pandas; ``lags=True`` passed as 1).
     """
-    vals = df[col] if where is None else df.loc[where, col]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}{note}, got {value!r}")
+    return int(value)
+
+
+def as_int_column(df: pd.DataFrame, col: str) -> pd.Series:
+    """Column ``col`` as int64, refusing what a cast would silently change.
+
+    Raises
+    ------
+    ValueError
+        Naming ``col`` if it holds text, NaN or infinity, or a non-integer number (0.5 was once truncated to 0).
+    """
+    vals = df[col]
     if vals.dtype == bool or not (pd.api.types.is_numeric_dtype(vals) or vals.empty):
         raise ValueError(f"column {col!r} must hold integers, got dtype {vals.dtype} "
                          f"(e.g. {vals.iloc[0]!r})" if len(vals) else f"column {col!r} must hold integers")
@@ -91,21 +101,6 @@ def as_bool_column(df: pd.DataFrame, col: str, meaning: str = "") -> pd.Series:
         found = sorted({repr(v) for v in pd.unique(vals)})[:5]
         raise ValueError(f"column {col!r} must be boolean (True / False) or 0 / 1{meaning}; found {', '.join(found)}")
     return vals.astype(bool)
-
-
-def check_finite(df: pd.DataFrame, col: str, where=None) -> None:
-    """Refuse infinite values in a numeric column (NaN is left to the caller's rules).
-
-    Raises
-    ------
-    ValueError
-        Naming ``col`` and how many rows hold +-inf.
-    """
-    vals = df[col] if where is None else df.loc[where, col]
-    if pd.api.types.is_numeric_dtype(vals):
-        n = int(np.isinf(vals.to_numpy(dtype="float64")).sum())
-        if n:
-            raise ValueError(f"column {col!r} holds {n} infinite value(s)")
 
 
 def as_float_column(df: pd.DataFrame, col: str) -> pd.Series:

@@ -250,8 +250,8 @@ def _init_from(agent, folder: Path, device: torch.device) -> str:
     """
     path = folder / "checkpoint.pt"
     try:
-        model = torch.load(path, map_location=device, weights_only=False)["model"]
-    except Exception as err:  # torch raises several kinds for a truncated or foreign file
+        model = load_checkpoint(path, device)["model"]
+    except (OSError, ValueError) as err:
         raise ValueError(f"--init-from: cannot read {path}: {err}") from err
     mine = agent.state_dict()
     bad = sorted(k for k in set(mine) | set(model) if k not in model or k not in mine or model[k].shape != mine[k].shape)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from metarl_neuro.schema import check_level, validate_bandit_trials
+from metarl_neuro.schema import check_int, check_level, validate_bandit_trials
 
 __all__ = ["cumulative_regret", "fit_rescorla_wagner", "rescorla_wagner_nll", "suboptimal_pulls"]
 
@@ -196,8 +196,7 @@ def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high
     ValueError
         For a missing column, NaN, a choice other than 0/1, or ``n_starts`` not an integer >= 1.
     """
-    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
-        raise ValueError(f"n_starts must be an integer >= 1, got {n_starts!r}")
+    check_int(n_starts, "n_starts")
     by = [by] if isinstance(by, str) else list(by)
     d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "trial", "choice", "reward"])])
     if not d["choice"].isin([0, 1]).all():

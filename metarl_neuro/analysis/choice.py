@@ -37,6 +37,7 @@ from metarl_neuro.schema import (
     as_bool_column,
     as_int_column,
     check_activations_source,
+    check_int,
     check_level,
     validate_choice_trials,
 )
@@ -152,8 +153,7 @@ def lagged_choice_regression(df: pd.DataFrame, lags: int = 15) -> pd.DataFrame:
         For a bad table, ``lags`` not an integer >= 1 or not shorter than the longest episode (lags reach back
         within an episode only; ``lags=100`` once ran for 6 minutes), or too few trials.
     """
-    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 1:
-        raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
+    check_int(lags, "lags")
     d = validate_choice_trials(df)
     keys = ["subject", "episode"] if "subject" in d.columns else ["episode"]
     longest = int(d.groupby(keys).size().max()) if len(d) else 0

@@ -49,7 +49,7 @@ import pandas as pd
 import torch
 from scipy import optimize
 
-from metarl_neuro.schema import validate_trials
+from metarl_neuro.schema import check_int, validate_trials
 
 __all__ = [
     "VARIANTS", "compare_models", "default_priors", "fit_hybrid", "hybrid_nll", "hybrid_values", "simulate_hybrid",
@@ -234,8 +234,7 @@ def _prepare(
             or not 0.5 <= float(common_prob) <= 1:
         raise ValueError(f"common_prob must be a probability in [0.5, 1] (the common transition's; 0.7 in Daw 2011), "
                          f"got {common_prob!r}")
-    if isinstance(start_trial, bool) or not isinstance(start_trial, (int, np.integer)) or start_trial < 0:
-        raise ValueError(f"start_trial must be an integer >= 0 (a 0-based trial index), got {start_trial!r}")
+    check_int(start_trial, "start_trial", 0, " (a 0-based trial index)")
     cols = ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward")
     df = validate_trials(trials, cols)
     if df.empty:
@@ -248,10 +247,11 @@ def _prepare(
             raise ValueError("column 'stim_left' must be 0 or 1 on trials not flagged 'missed'")
     counted = df[~df["missed"] & (df["trial"] >= start_trial)]
     n_valid = counted.groupby("subject").size().reindex(pd.unique(df["subject"]), fill_value=0)
-    few = n_valid[n_valid < max(min_trials, 1)]
+    need = max(min_trials, 1)
+    few = n_valid[n_valid < need]
     if len(few):
         at = f" at or after start_trial={start_trial}" if start_trial else ""
-        raise ValueError(f"subject(s) {list(few.index)[:5]} have fewer than {max(min_trials, 1)} valid trials{at}; "
+        raise ValueError(f"subject(s) {list(few.index)[:5]} have fewer than {need} valid trials{at}; "
                          "too few to fit" + (" (the last trial is "
                                              f"{int(df['trial'].max())})" if start_trial else ""))
     subjects = list(pd.unique(df["subject"]))
@@ -557,8 +557,7 @@ def fit_hybrid(
     _check(variant, model, transitions, likelihood)
     if method not in ("mle", "map"):
         raise ValueError(f"method must be 'mle' or 'map', got {method!r}")
-    if isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1:
-        raise ValueError(f"n_starts must be an integer >= 1, got {n_starts!r}")
+    check_int(n_starts, "n_starts")
     names = _free(variant, model)
     bounds = np.array([VARIANTS[variant][k] for k in names], dtype=float)
     base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS)

@@ -19,7 +19,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from metarl_neuro.analysis.stay import add_stay_columns
-from metarl_neuro.schema import validate_trials
+from metarl_neuro.schema import check_int, validate_trials
 
 __all__ = ["StayRegression", "stay_regression"]
 
@@ -221,8 +221,7 @@ def stay_regression(
         no rewarded trial: its coefficients are not identified). A subject's own rank-deficient fit
         (``groups="subject"``) is recorded as NaN rows with ``converged`` False and the reason in ``warning``.
     """
-    if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 1:
-        raise ValueError(f"lags must be an integer >= 1, got {lags!r}")
+    check_int(lags, "lags")
     if coding not in ("effect", "dummy"):
         raise ValueError(f"coding must be 'effect' or 'dummy', got {coding!r}")
     if groups not in ("subject", None):

@@ -39,6 +39,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from metarl_neuro.schema import check_int
 from metarl_neuro.tasks.cued_choice import BehrensTask, BrombergMartinTask, StopperTask, TsutsuiTask
 from metarl_neuro.tasks.harlow_pixels import HarlowPixelTask
 from metarl_neuro.tasks.two_step import DriftingRewards, TwoStepTask
@@ -93,6 +94,13 @@ def _observe(obs: torch.Tensor, prev_action: np.ndarray, prev_reward: np.ndarray
     return np.concatenate([o, onehot, r], axis=1)
 
 
+def _reset_task(task, seed: int | None, np_random: np.random.Generator) -> torch.Tensor:
+    """Reseed ``task``'s generator (``seed``, else a draw from the environment's ``np_random``) and start its
+    episodes; the task's first observations."""
+    task.generator.manual_seed(seed if seed is not None else int(np_random.integers(2**31 - 1)))
+    return task.reset()
+
+
 class TaskEnv(gymnasium.Env):
     """One episode of a batched task at a time, as a ``gymnasium.Env`` (the task with batch size 1).
 
@@ -143,9 +151,7 @@ class TaskEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start a new episode; ``seed`` reseeds the task's generator (else one is drawn from ``np_random``)."""
         super().reset(seed=seed)
-        task_seed = seed if seed is not None else int(self.np_random.integers(2**31 - 1))
-        self._task.generator.manual_seed(task_seed)
-        obs = self._task.reset()
+        obs = _reset_task(self._task, seed, self.np_random)
         self._ended = False
         self._frame = obs[0]
         none = np.full(1, -1), np.zeros(1)
@@ -244,8 +250,7 @@ class TaskVectorEnv(gymnasium.vector.VectorEnv):
                  max_episode_steps: int | None = None, **task_kwargs: Any):
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; choose from {sorted(TASKS)}")
-        if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}")
+        check_int(num_envs, "num_envs")
         self._task = TASKS[task](int(num_envs), seed=0, **task_kwargs)
         steps = _episode_steps(self._task)
         if max_episode_steps is not None and max_episode_steps != steps:
@@ -264,9 +269,7 @@ class TaskVectorEnv(gymnasium.vector.VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start ``num_envs`` new episodes; ``seed`` reseeds the task's generator."""
         super().reset(seed=seed)
-        task_seed = seed if seed is not None else int(self.np_random.integers(2**31 - 1))
-        self._task.generator.manual_seed(task_seed)
-        obs = self._task.reset()
+        obs = _reset_task(self._task, seed, self.np_random)
         self._prev_action[:], self._prev_reward[:] = -1, 0.0
         self._started = True
         return _observe(obs, self._prev_action, self._prev_reward, self._task.n_actions, self.meta_rl_inputs,

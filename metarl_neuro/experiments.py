@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -48,9 +49,31 @@ class _TrainingConfig:
     eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods; Wang 2016, 3.1)")
     checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
     threads: int = _f(1, "torch CPU threads (1 measured fastest for the 48-unit networks)")
+    eval_every: int = _f(0, "test the frozen network every this many training episodes on the fixed test episodes "
+                         "of the final test (the learning curve, evaluations.csv); 0: never")
+    until: str = _f("", "stop training once this criterion on the evaluations holds on --until-held consecutive "
+                    "ones, e.g. gap>=0.3 (two-step), correct_2_6>=90 (Harlow), regret<thompson_regret (bandit); "
+                    "needs --eval-every; --episodes stays the budget", metavar="METRIC>=VALUE")
+    until_held: int = _f(2, "consecutive evaluations on which --until must hold (issue 14: 2)")
+
+    #: metrics of the evaluations during training (``--until``); each experiment names its own
+    METRICS: ClassVar[tuple[str, ...]] = ("reward",)
 
     def __post_init__(self):
-        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads"), ("gamma", "gae_lambda"))
+        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads", "until_held"),
+                  ("gamma", "gae_lambda"))
+        if self.eval_every < 0:
+            raise ValueError(f"eval_every must be >= 0 (0: no evaluations during training), got {self.eval_every}")
+        if self.until:
+            if not self.eval_every:
+                raise ValueError(f"--until {self.until!r} needs evaluations during training: pass --eval-every")
+            self.criterion()
+
+    def criterion(self):
+        """The parsed ``until`` (:class:`~metarl_neuro.agents.Criterion`), or None; ``ValueError`` if malformed."""
+        from metarl_neuro.agents.training import Criterion
+
+        return Criterion.parse(self.until, self.METRICS, self.until_held) if self.until else None
 
     def to_dict(self) -> dict:
         """Plain dict of the fields (JSON-serialisable)."""
@@ -80,6 +103,10 @@ class TwoStepConfig(_TrainingConfig):
     n_trials: int = _f(100, "trials per episode (W18 Methods)")
     agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
                     choices=("lstm", "rpe-input"))
+
+    #: P(stay) rewarded-common, rewarded-rare, unrewarded-common, unrewarded-rare; the stay-pattern gap
+    #: min(rc, ur) - max(rr, uc) (README, Tuning); reward per trial
+    METRICS: ClassVar[tuple[str, ...]] = ("gap", "rc", "rr", "uc", "ur", "reward")
 
     def __post_init__(self):
         super().__post_init__()
@@ -160,6 +187,9 @@ class BanditConfig(_TrainingConfig):
     volatility_high: float = _f(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
                                 "(our choice; see BanditTask)")
 
+    #: mean cumulative regret at the last trial of the agent and of Thompson sampling on the same test episodes
+    METRICS: ClassVar[tuple[str, ...]] = ("regret", "thompson_regret")
+
     def __post_init__(self):
         eleven = self.variant == "eleven-arm"
         if self.episodes == -1:  # variant defaults, resolved so that config.json holds the values used
@@ -192,6 +222,12 @@ class Harlow1DConfig(_TrainingConfig):
     eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
     n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)")
     max_steps: int = _f(250, "step limit per episode")
+    eval_every: int = _f(10_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
+                         "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
+                         "evaluations.csv and learning_curve.parquet); 0: never")
+
+    #: percent correct on trial 1 and on trials 2-6 of the held-out test episodes
+    METRICS: ClassVar[tuple[str, ...]] = ("correct_1", "correct_2_6")
 
     def __post_init__(self):
         super().__post_init__()
@@ -264,6 +300,11 @@ class HarlowPixelsConfig(_GazeConfig):
                           "run trained on it counted first, one seed still at 189k episodes; see the README's ladder) "
                           "or level. The tests always use the level's sides", choices=("level", "random"))
     view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)")
+    eval_every: int = _f(12_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
+                         "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
+                         "evaluations.csv and learning_curve.parquet); 0: never")
+
+    METRICS: ClassVar[tuple[str, ...]] = ("correct_1", "correct_2_6")
 
     def __post_init__(self):
         super().__post_init__()
@@ -302,9 +343,14 @@ class PsychLabHarlowConfig(_GazeConfig):
     dataset_path: str = _f("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
                            "Brady et al. 2008 images (0001.png ...)")
 
+    METRICS: ClassVar[tuple[str, ...]] = ()
+
     def __post_init__(self):
         super().__post_init__()
         _validate(self, ("width", "height"), ())
+        if self.eval_every:
+            raise ValueError("--eval-every is not available for psychlab-harlow: train on harlow-pixels with "
+                             "--eval-every and test the network here with --init-from")
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.PsychLabHarlow` of ``batch_size`` Lab instances (raises

@@ -5,6 +5,7 @@
     <run>/config.json        full config, experiment, seed, package version, config hash
     <run>/checkpoint.pt      model + optimiser + training state + RNG states (resume after a kill)
     <run>/training.csv       one row per update
+    <run>/evaluations.csv    one row per frozen-weight test during training (--eval-every; optional)
     <run>/trials.parquet     evaluation trials, one row per (episode, trial)
     <run>/activations.nc     xarray.Dataset of evaluation LSTM states (NetCDF4 via h5netcdf)
     <run>/figures/*.png
@@ -179,6 +180,16 @@ class Run:
         except pd.errors.EmptyDataError:
             return pd.DataFrame()
 
+    @property
+    def evaluations(self) -> pd.DataFrame:
+        """The learning curve: one row per frozen-weight test during training (``--eval-every``) with
+        ``update, episodes, steps, wall_s`` (training seconds so far, tests included) and the experiment's
+        metrics (``config.METRICS``); empty where the run made none. ``ValueError`` naming a corrupt file."""
+        path = self.path / "evaluations.csv"
+        if not path.exists():
+            return pd.DataFrame()
+        return read_run_file(path, pd.read_csv)
+
     @cached_property
     def agent(self):
         """The trained :class:`~metarl_neuro.agents.A2CLSTM` (CPU, eval mode)."""
@@ -203,6 +214,10 @@ class Run:
     def save_training(self, rows: list[dict]) -> None:
         """Write ``training.csv`` from one dict per update."""
         atomic_write(self.path / "training.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
+
+    def save_evaluations(self, rows: list[dict]) -> None:
+        """Write ``evaluations.csv`` from one dict per test during training."""
+        atomic_write(self.path / "evaluations.csv", lambda p: pd.DataFrame(rows).to_csv(p, index=False))
 
     def save_trials(self, trials: pd.DataFrame) -> None:
         """Write ``trials.parquet``."""

@@ -48,7 +48,13 @@ from metarl_neuro.agents import (
     run_frozen,
     train,
 )
-from metarl_neuro.analysis import cumulative_regret, plot_frames, plot_harlow_episode, plot_regret_matrix
+from metarl_neuro.analysis import (
+    cumulative_regret,
+    plot_frames,
+    plot_harlow_episode,
+    plot_regret_matrix,
+    stay_probability,
+)
 from metarl_neuro.analyze import (
     HARLOW_TEST_IMAGES,
     bandit_report,
@@ -77,8 +83,20 @@ from metarl_neuro.run import Run, atomic_write, load_checkpoint
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "bandit_baselines", "build", "check_init_from", "cross_test_bandit", "evaluate_bandit", "extend_run", "main",
-    "simulate_bandit", "simulate_cued", "simulate_harlow", "simulate_psychlab", "simulate_two_step",
+    "EVALUATIONS",
+    "bandit_baselines",
+    "build",
+    "check_init_from",
+    "cross_test_bandit",
+    "evaluate_bandit",
+    "extend_run",
+    "main",
+    "simulate_bandit",
+    "simulate_cued",
+    "simulate_harlow",
+    "simulate_psychlab",
+    "simulate_two_step",
+    "train_run",
 ]
 
 #: offsets that give the evaluation its own random streams, disjoint from training's
@@ -128,14 +146,17 @@ class _Trained(NamedTuple):
     meta: dict
     train_s: float
     episodes: int
+    state: TrainState
 
 
-def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool, stages: int = 1,
-               on_stage: Callable | None = None) -> _Trained:
+def train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
+               evaluation: Callable | None = None) -> _Trained:
     """The shared part of every ``simulate``: run folder, config, training with checkpoints and resume.
 
-    With ``stages > 1`` training stops at ``stages`` equal steps of ``config.episodes`` and calls
-    ``on_stage(agent, episodes_so_far)`` at each (stages already passed by a resumed run are skipped)."""
+    With ``config.eval_every``, ``evaluation(config)`` (of the config in force, the saved one when resuming)
+    gives ``evaluate(agent, state) -> dict``, which tests the frozen network during training
+    (:func:`~metarl_neuro.agents.train`); the rows go to ``evaluations.csv`` with every checkpoint, and
+    ``config.until`` stops training once it is met."""
     run = Run(out)
     meta_path = run.path / "config.json"
     if resume:
@@ -189,22 +210,22 @@ def _train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
         }
         run.save_checkpoint(payload)
         run.save_training(s.rows)
+        if s.curve:
+            run.save_evaluations(s.curve)
 
     t0 = time.perf_counter()
-    targets = [-(-config.episodes * k // stages) for k in range(1, stages + 1)]
-    for target in targets:
-        done_before = state.episodes if state is not None else 0
-        state = train(
-            agent, task, optimizer, settings, target, sampler, state, checkpoint, config.checkpoint_every_s, progress
-        )
-        if on_stage is not None and (target > done_before or target == 0):
-            if progress:
-                print(f"testing the frozen network at {state.episodes:,} episodes ...", file=sys.stderr, flush=True)
-            on_stage(agent, state.episodes)
+    evaluate = evaluation(config) if evaluation is not None and config.eval_every else None
+    eval_every = config.eval_every if evaluate is not None else 0
+    state = train(agent, task, optimizer, settings, config.episodes, sampler, state, checkpoint,
+                  config.checkpoint_every_s, progress, evaluate, eval_every, config.criterion())
+    if state.stopped:
+        row = state.curve[-1]
+        print(f"--until {config.until} held on {config.until_held} consecutive evaluations: training stopped at "
+              f"{row['episodes']:,} episodes, {row['update']:,} updates, {row['wall_s']:.1f} s", file=sys.stderr)
     if progress:
         print(f"training done; now the {config.eval_episodes} frozen-weight test episodes, the analyses and the "
               "figures (no progress bar)", file=sys.stderr, flush=True)
-    return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes)
+    return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes, state)
 
 
 #: config fields a network depends on beyond its weights' shapes: what its pixels and actions mean
@@ -273,6 +294,41 @@ def _attrs(t: _Trained, experiment: str) -> dict:
     }
 
 
+def eval_task(config, n_episodes: int, device: torch.device, variant: str | None = None):
+    """The fixed test episodes of a config: its task of ``n_episodes`` slots seeded with ``config.seed +``
+    :data:`EVAL_TASK_SEED_OFFSET` (the same episodes at every test of a run)."""
+    return config.make_task(n_episodes, config.seed + EVAL_TASK_SEED_OFFSET, device, variant)
+
+
+def eval_sampler(config, device: torch.device) -> torch.Generator:
+    """The action sampler of the frozen-weight tests (its own stream, seeded from ``config.seed``)."""
+    return make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device)
+
+
+def episode_reward(record) -> float:
+    """Mean total reward per test episode of a frozen evaluation (the ``reward`` metric)."""
+    return float((record.reward * record.active).sum()) / record.reward.shape[1]
+
+
+def two_step_metrics(trials: pd.DataFrame) -> dict:
+    """The stay probabilities ``rc, rr, uc, ur`` (rewarded / unrewarded x common / rare) of a two-step trial
+    table and the stay-pattern gap ``min(rc, ur) - max(rr, uc)`` (README, Tuning; the Bayes-optimal observer's
+    is 0.337). A cell without trials is NaN, and so is the gap."""
+    p = stay_probability(trials).set_index(["rewarded", "transition"])["p_stay"]
+    rc, rr, uc, ur = (float(p.get(k, np.nan)) for k in ((True, "common"), (True, "rare"), (False, "common"),
+                                                          (False, "rare")))
+    return {"gap": min(rc, ur) - max(rr, uc), "rc": rc, "rr": rr, "uc": uc, "ur": ur}
+
+
+def _two_step_evaluate(config: TwoStepConfig) -> Callable:
+    """The tests during training (``--eval-every``): the final test's episodes, their stay metrics."""
+    def evaluate(agent, state) -> dict:
+        dev = agent_device(agent)
+        record = run_frozen(agent, eval_task(config, config.eval_episodes, dev), eval_sampler(config, dev))
+        return {**two_step_metrics(two_step_trials(record, "test")), "reward": episode_reward(record)}
+    return evaluate
+
+
 def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.
 
@@ -303,11 +359,10 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     FileNotFoundError
         If ``resume`` is True and ``out`` holds no ``config.json``.
     """
-    t = _train_run(config, "two-step", out, resume, progress)
+    t = train_run(config, "two-step", out, resume, progress, _two_step_evaluate)
     run, config = t.run, t.config
     # Frozen-weight evaluation on episodes of its own seed.
-    eval_task = build(config, t.device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
-    record = run_frozen(t.agent, eval_task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, t.device))
+    record = run_frozen(t.agent, eval_task(config, config.eval_episodes, t.device), eval_sampler(config, t.device))
     trials = two_step_trials(record, subject=run.path.name)
     acts = activations_dataset(record, config.gamma, _attrs(t, "two-step"))
     run.save_trials(trials)
@@ -358,15 +413,41 @@ def evaluate_bandit(agent: A2CLSTM, config: BanditConfig, device: torch.device, 
         The agent's evaluation record (for the activations).
     """
     def task():
-        return build(config, device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET, variant=variant)[1]
+        return eval_task(config, config.eval_episodes, device, variant)
 
-    record = run_frozen(agent, task(), make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, device))
+    record = run_frozen(agent, task(), eval_sampler(config, device))
     tables = [bandit_trials(record.log, subject, "meta-rl", record.active)]
     if with_baselines:
         t = task()
         for policy in bandit_baselines(variant, config.eval_episodes, t.n_trials, config.seed):
             tables.append(bandit_trials(baselines.run_policy(policy, task()), subject, policy.name))
     return pd.concat(tables, ignore_index=True), record
+
+
+def _final_regret(trials: pd.DataFrame, policy: str) -> float:
+    """Mean cumulative regret at the last trial of ``policy`` in a bandit trial table (NaN if it is absent)."""
+    r = cumulative_regret(trials)
+    r = r[(r["policy"] == policy) & (r["trial"] == r["trial"].max())]
+    return float(r["mean"].iloc[0]) if len(r) else float("nan")
+
+
+def _bandit_evaluate(config: BanditConfig) -> Callable:
+    """The tests during training: the agent's regret at the last trial of the final test's episodes (of the
+    test variant), and Thompson sampling's on the same episodes (computed once; NaN for eleven-arm)."""
+    variant = config.test_variant or config.variant
+    thompson: list[float] = []
+
+    def evaluate(agent, state) -> dict:
+        dev = agent_device(agent)
+        if not thompson:
+            t = eval_task(config, config.eval_episodes, dev, variant)
+            policy = baselines.Thompson(config.eval_episodes, seed=config.seed)
+            table = (bandit_trials(baselines.run_policy(policy, t), "test", policy.name)
+                     if variant.replace("-", "_") != "eleven_arm" else None)
+            thompson.append(_final_regret(table, policy.name) if table is not None else float("nan"))
+        trials, _ = evaluate_bandit(agent, config, dev, variant, "test", with_baselines=False)
+        return {"regret": _final_regret(trials, "meta-rl"), "thompson_regret": thompson[0]}
+    return evaluate
 
 
 def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
@@ -399,7 +480,7 @@ def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progr
     FileExistsError, FileNotFoundError
         As :func:`simulate_two_step`.
     """
-    t = _train_run(config, "bandit", out, resume, progress)
+    t = train_run(config, "bandit", out, resume, progress, _bandit_evaluate)
     run, config = t.run, t.config
     test_variant = config.test_variant or config.variant
     trials, record = evaluate_bandit(t.agent, config, t.device, test_variant, run.path.name)
@@ -448,19 +529,20 @@ def cross_test_bandit(config: BanditConfig, out: Path, progress: bool = True) ->
     return matrix
 
 
-def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resume: bool = False, progress: bool = True,
-                    stages: int = 5) -> Path:
-    """Train on the 1-D or pixel Harlow task, test on held-out objects at successive stages, write the run folder.
+def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resume: bool = False,
+                    progress: bool = True) -> Path:
+    """Train on the 1-D or pixel Harlow task, test on held-out objects during and after training, write the run folder.
 
     A pixel config's ``init_from`` starts from another run's network (a curriculum stage; its
     ``checkpoint.pt``'s SHA-256 goes into ``config.json``).
 
-    Training stops at ``stages`` equal steps of ``config.episodes``; at each, ``config.eval_episodes // 5``
-    frozen-weight episodes on held-out objects (``HarlowTask(stimuli="test")``) give the learning curve; the
-    final test runs ``config.eval_episodes`` episodes. ``trials.parquet`` holds all of them, with the
-    ``training_episodes`` of the agent that played; the activations are the final test's. The report prints
-    :func:`~metarl_neuro.analysis.harlow_performance` and writes ``figures/harlow_performance.png`` (Wang et
-    al. 2018, Fig. 6c).
+    Every ``config.eval_every`` training episodes, ``config.eval_episodes // 5`` frozen-weight episodes on
+    held-out objects (``HarlowTask(stimuli="test")``, the same ones each time) give the learning curve
+    (``evaluations.csv``: ``correct_1`` and ``correct_2_6`` in percent; ``config.until`` can stop training on
+    it, e.g. ``correct_2_6>=90``); the final test runs ``config.eval_episodes`` episodes. ``trials.parquet``
+    holds all of them, with the ``training_episodes`` of the agent that played; the activations are the final
+    test's. The report prints :func:`~metarl_neuro.analysis.harlow_performance` and writes
+    ``figures/harlow_performance.png`` (Wang et al. 2018, Fig. 6c).
 
     Returns
     -------
@@ -476,23 +558,21 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
     curve_path = Path(out) / "learning_curve.parquet"
     curve = [pd.read_parquet(curve_path)] if resume and curve_path.exists() else []
 
-    def evaluate(agent, n_episodes: int, episodes_so_far: int):
-        task = build(config, agent_device(agent), n_episodes, seed_offset=EVAL_TASK_SEED_OFFSET, variant="test")[1]
-        record = run_frozen(agent, task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, agent_device(agent)))
-        return harlow_trials(record.log, record.active, Path(out).name, episodes_so_far), record
-
-    def on_stage(agent, episodes_so_far: int) -> None:
-        if episodes_so_far >= config.episodes:
-            return  # the final test below
-        curve.append(evaluate(agent, max(config.eval_episodes // 5, 1), episodes_so_far)[0])
-        table = pd.concat(curve, ignore_index=True)
-        atomic_write(curve_path, lambda p: table.to_parquet(p, index=False))
+    def keep(table: pd.DataFrame) -> None:
+        curve.append(table)
+        both = _harlow_curve(curve)
+        atomic_write(curve_path, lambda p: both.to_parquet(p, index=False))
 
     experiment = "harlow-pixels" if isinstance(config, HarlowPixelsConfig) else "harlow-1d"
-    t = _train_run(config, experiment, out, resume, progress, stages=stages, on_stage=on_stage)
+    t = train_run(config, experiment, out, resume, progress,
+                  lambda cfg: _harlow_evaluate(cfg, Path(out).name, on_table=keep))
     run, config = t.run, t.config
-    final, record = evaluate(t.agent, config.eval_episodes, t.episodes)
-    trials = pd.concat([*curve, final], ignore_index=True)
+    final, record = harlow_test(config, t.agent, config.eval_episodes, t.episodes, run.path.name)
+    # a test during training at the final episode count (the last stage, or where --until stopped) gives way
+    # to the final test of the same network
+    earlier = _harlow_curve(curve)
+    earlier = [earlier[earlier["training_episodes"] != t.episodes]] if len(earlier) else []
+    trials = pd.concat([*earlier, final], ignore_index=True)
     run.save_trials(trials)
     run.save_activations(activations_dataset(record, config.gamma, {**_attrs(t, experiment), "stimuli": "test"}))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
@@ -500,6 +580,42 @@ def simulate_harlow(config: Harlow1DConfig | HarlowPixelsConfig, out: Path, resu
                   HARLOW_TEST_IMAGES[experiment])
     save_figures(run.path / "figures", [("harlow_episode", harlow_episode_strip(t.agent, config))])
     return run.path
+
+
+def harlow_test(config, agent, n_episodes: int, training_episodes: int, subject: str):
+    """``n_episodes`` frozen-weight Harlow test episodes on held-out objects (the same ones at every test of a
+    run); returns the trial table (with ``training_episodes``) and the :class:`EvalRecord`."""
+    dev = agent_device(agent)
+    record = run_frozen(agent, eval_task(config, n_episodes, dev, "test"), eval_sampler(config, dev))
+    return harlow_trials(record.log, record.active, subject, training_episodes), record
+
+
+def _harlow_evaluate(config, subject: str = "test", on_table: Callable | None = None) -> Callable:
+    """The tests during training: ``config.eval_episodes // 5`` held-out episodes, their percent correct;
+    ``on_table`` receives each trial table."""
+    def evaluate(agent, state) -> dict:
+        table = harlow_test(config, agent, max(config.eval_episodes // 5, 1), state.episodes, subject)[0]
+        if on_table is not None:
+            on_table(table)
+        return harlow_metrics(table)
+    return evaluate
+
+
+def _harlow_curve(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """The learning-curve tests as one table, each (training_episodes, episode, trial) once: a test repeated
+    after a resume (training is deterministic, so the same table) is kept once."""
+    if not tables:
+        return pd.DataFrame()
+    both = pd.concat(tables, ignore_index=True)
+    return both.drop_duplicates(["training_episodes", "episode", "trial"], keep="last", ignore_index=True)
+
+
+def harlow_metrics(trials: pd.DataFrame) -> dict:
+    """Percent correct on trial 1 (``correct_1``) and on trials 2-6 (``correct_2_6``; every trial after the
+    first) of a Harlow trial table (NaN where there is none)."""
+    first = trials["trial"] == 0
+    return {"correct_1": 100 * float(trials.loc[first, "correct"].mean()) if first.any() else float("nan"),
+            "correct_2_6": 100 * float(trials.loc[~first, "correct"].mean()) if (~first).any() else float("nan")}
 
 
 @torch.inference_mode()
@@ -553,7 +669,7 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     check_dataset_path(config.dataset_path)  # fail before creating the run folder
     _import_lab()
     check_init_from(config)
-    t = _train_run(config, "psychlab-harlow", out, resume, progress)
+    t = train_run(config, "psychlab-harlow", out, resume, progress)
     run, config = t.run, t.config
     records, done = [], 0
     while done < config.eval_episodes:
@@ -578,6 +694,15 @@ CUED_EXPERIMENTS = {"tsutsui": "Simulation 1", "behrens": "Simulation 2", "bromb
                     "stopper": "Simulation 6"}
 #: Stopper et al. 2014's manipulations: name -> (sign of the RPE offset, the risky outcome after which it acts)
 MANIPULATIONS = {"block": (-1.0, "win"), "stimulate": (1.0, "loss")}
+
+
+def _reward_evaluate(config) -> Callable:
+    """The tests during training of the cued-choice simulations: reward per test episode."""
+    def evaluate(agent, state) -> dict:
+        dev = agent_device(agent)
+        return {"reward": episode_reward(run_frozen(agent, eval_task(config, config.eval_episodes, dev, "test"),
+                                                    eval_sampler(config, dev)))}
+    return evaluate
 
 
 def simulate_cued(config, experiment: str, out: Path, resume: bool = False, progress: bool = True) -> Path:
@@ -610,12 +735,12 @@ def simulate_cued(config, experiment: str, out: Path, resume: bool = False, prog
         raise ValueError(f"unknown cued-choice experiment {experiment!r}; choose from {sorted(CUED_EXPERIMENTS)}")
     if experiment == "stopper" and config.agent != "rpe-input":  # before any training
         raise ValueError("the stopper manipulations act on the RPE input: use --agent rpe-input")
-    t = _train_run(config, experiment, out, resume, progress)
+    t = train_run(config, experiment, out, resume, progress, _reward_evaluate)
     run, config, agent = t.run, t.config, t.agent
 
     def test():
-        task = build(config, t.device, config.eval_episodes, seed_offset=EVAL_TASK_SEED_OFFSET, variant="test")[1]
-        record = run_frozen(agent, task, make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET, t.device))
+        task = eval_task(config, config.eval_episodes, t.device, "test")
+        record = run_frozen(agent, task, eval_sampler(config, t.device))
         return choice_trials(record.log, record.active, run.path.name), record
 
     trials, record = test()
@@ -634,11 +759,22 @@ def simulate_cued(config, experiment: str, out: Path, resume: bool = False, prog
     return run.path
 
 
+#: experiment -> ``evaluation(config) -> evaluate(agent, state) -> dict`` of the tests during training
+#: (``--eval-every``; the metrics are the config's ``METRICS``)
+EVALUATIONS = {
+    "two-step": _two_step_evaluate,
+    "bandit": _bandit_evaluate,
+    "harlow-1d": _harlow_evaluate,
+    "harlow-pixels": _harlow_evaluate,
+    **dict.fromkeys(CUED_EXPERIMENTS, _reward_evaluate),
+}
+
+
 def extend_run(out: Path, episodes: int) -> None:
     """Raise the training length recorded in the run folder ``out`` to ``episodes``, for ``--resume`` to train on.
 
-    Training is deterministic, so the extended run trains as one started with ``episodes`` would have (its
-    learning-curve stages fall elsewhere); ``config.json`` lists the earlier lengths in ``extended_from``.
+    Training is deterministic, so the extended run trains as one started with ``episodes`` would have (a run
+    stopped by ``--until`` stays stopped); ``config.json`` lists the earlier lengths in ``extended_from``.
 
     Raises
     ------

@@ -7,13 +7,16 @@ from metarl_neuro.simulate import main, simulate_harlow
 
 
 def test_harlow_run_folder_learning_curve_and_report(tmp_path, capsys):
-    cfg = Harlow1DConfig(episodes=320, batch=32, eval_episodes=25, device="cpu")
+    cfg = Harlow1DConfig(episodes=320, batch=32, eval_episodes=25, eval_every=64, device="cpu")
     run = Run.load(simulate_harlow(cfg, tmp_path / "h", progress=False))
     for f in RUN_FILES:
         assert (run.path / f).is_file(), f
     t = run.trials
     stages = sorted(t["training_episodes"].unique())
     assert len(stages) == 5 and stages[-1] >= 320  # four learning-curve stages and the final test
+    curve = run.evaluations  # one row per test during training, the last (at the end) included
+    assert list(curve["episodes"][:4]) == stages[:4] and len(curve) == 5
+    assert curve[["correct_1", "correct_2_6"]].apply(lambda c: c.between(0, 100)).all().all()
     final = t[t["training_episodes"] == stages[-1]]
     assert final["episode"].nunique() == 25 and final["trial"].max() <= 5
     assert (final["rewarded_object"] >= 900).all()  # held-out objects
@@ -90,7 +93,7 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
 
 def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):
     """--resume --extend N: the run trains on to N episodes; training is deterministic, so its training log equals
-    that of a run started with N episodes (only the learning-curve stages fall elsewhere)."""
+    that of a run started with N episodes."""
     args = ["harlow-1d", "--device", "cpu", "--no-progress", "--eval-episodes", "4", "--batch", "8"]
     assert main([*args, "--episodes", "64", "--out", str(tmp_path / "short")]) == 0
     assert main([*args, "--episodes", "128", "--out", str(tmp_path / "short"), "--resume", "--extend", "128"]) == 0

@@ -7,6 +7,7 @@ from metarl_neuro.agents.rpe_input import RPEInputA2C, rpe_manipulation
 from metarl_neuro.agents.training import (
     A2CSettings,
     Carry,
+    Criterion,
     Rollout,
     TrainState,
     a2c_update,
@@ -20,6 +21,7 @@ __all__ = [
     "A2CSettings",
     "Carry",
     "ConvA2CLSTM",
+    "Criterion",
     "EvalRecord",
     "RPEInputA2C",
     "Rollout",

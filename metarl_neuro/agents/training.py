@@ -10,6 +10,8 @@ reward are reset by an episode-start mask.
 from __future__ import annotations
 
 import math
+import operator
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -22,7 +24,7 @@ from tqdm.auto import tqdm
 from metarl_neuro.agents.a2c_lstm import A2CLSTM
 from metarl_neuro.agents.losses import a2c_loss, gae_advantages
 
-__all__ = ["A2CSettings", "Carry", "Rollout", "TrainState", "a2c_update", "collect_rollout", "train"]
+__all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "a2c_update", "collect_rollout", "train"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,12 @@ class TrainState:
     episodes: int = 0
     steps: int = 0
     rows: list = field(default_factory=list)
+    #: one dict per frozen-weight evaluation during training (the learning curve, ``evaluations.csv``)
+    curve: list = field(default_factory=list)
+    #: True once the stopping criterion held: training is over even if fewer episodes than asked have ended
+    stopped: bool = False
+    #: wall-clock seconds spent in :func:`train` (updates and evaluations), summed over resumed sessions
+    wall_s: float = 0.0
 
     def state_dict(self) -> dict:
         """Plain-dict form for :func:`torch.save`."""
@@ -147,12 +155,83 @@ class TrainState:
             "episodes": self.episodes,
             "steps": self.steps,
             "rows": list(self.rows),
+            "curve": list(self.curve),
+            "stopped": self.stopped,
+            "wall_s": self.wall_s,
         }
 
     @classmethod
     def from_state_dict(cls, d: dict) -> TrainState:
-        """Inverse of :meth:`state_dict`."""
-        return cls(Carry(**d["carry"]), d["update"], d["episodes"], d["steps"], list(d["rows"]))
+        """Inverse of :meth:`state_dict` (checkpoints written before the learning curve existed load too)."""
+        return cls(Carry(**d["carry"]), d["update"], d["episodes"], d["steps"], list(d["rows"]),
+                   list(d.get("curve", [])), bool(d.get("stopped", False)), float(d.get("wall_s", 0.0)))
+
+
+_OPS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+_CRITERION = re.compile(r"^\s*([A-Za-z_]\w*)\s*(>=|<=|>|<)\s*([^\s<>=]+)\s*$")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """A stopping criterion on the frozen-weight tests during training, e.g. ``gap>=0.3,rc>=0.95,ur>=0.95``.
+
+    Comma-separated clauses ``METRIC OP VALUE``, all of which must hold, with ``OP`` one of ``>= <= > <`` and
+    ``VALUE`` a number or another metric's name (``regret<thompson_regret``). The criterion is met when it has
+    held on ``held`` consecutive tests (issue 14: two, so that one lucky test does not stop training).
+
+    Parameters
+    ----------
+    clauses : tuple of (str, str, float or str)
+        ``(metric, op, value)`` each.
+    held : int
+        Consecutive tests on which every clause must hold.
+    """
+
+    clauses: tuple[tuple[str, str, float | str], ...]
+    held: int = 2
+
+    @classmethod
+    def parse(cls, text: str, metrics: tuple[str, ...], held: int = 2) -> Criterion:
+        """Parse ``text``; ``metrics`` are the names the experiment's tests report.
+
+        Raises
+        ------
+        ValueError
+            If a clause is not ``METRIC OP VALUE``, names a metric not in ``metrics``, or ``held < 1``; the
+            message lists the metrics.
+        """
+        if held < 1:
+            raise ValueError(f"until_held must be >= 1, got {held}")
+        clauses = []
+        for part in text.split(","):
+            m = _CRITERION.match(part)
+            if not m:
+                raise ValueError(f"--until {text!r}: expected METRIC OP VALUE[,METRIC OP VALUE ...], e.g. gap>=0.3 "
+                                 f"(OP one of >= <= > <); metrics: {', '.join(metrics) or 'none'}")
+            name, op, rhs = m.groups()
+            try:
+                value: float | str = float(rhs)
+            except ValueError:
+                value = rhs
+            if (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not rhs.isidentifier()):
+                raise ValueError(f"--until {text!r}: {rhs!r} is not a number or a metric's name")
+            for n in (name, value) if isinstance(value, str) else (name,):
+                if n not in metrics:
+                    raise ValueError(f"--until {text!r}: unknown metric {n!r}; this experiment's: "
+                                     f"{', '.join(metrics) or 'none'}")
+            clauses.append((name, op, value))
+        return cls(tuple(clauses), int(held))
+
+    def holds(self, metrics: dict) -> bool:
+        """Whether every clause holds on one test's ``metrics`` (a NaN never holds)."""
+        return all(_OPS[op](metrics[name], metrics[v] if isinstance(v, str) else v) for name, op, v in self.clauses)
+
+    def met(self, curve: list[dict]) -> bool:
+        """Whether it held on the last ``held`` tests of ``curve``."""
+        return len(curve) >= self.held and all(self.holds(row) for row in curve[-self.held:])
+
+    def __str__(self) -> str:
+        return ",".join(f"{n}{op}{v:g}" if isinstance(v, float) else f"{n}{op}{v}" for n, op, v in self.clauses)
 
 
 def train(
@@ -166,8 +245,11 @@ def train(
     checkpoint: Callable[[TrainState], None] | None = None,
     checkpoint_every_s: float = 120.0,
     progress: bool = True,
+    evaluate: Callable[[A2CLSTM, TrainState], dict] | None = None,
+    eval_every: int = 0,
+    until: Criterion | None = None,
 ) -> TrainState:
-    """Train until at least ``episodes`` episodes have ended, from ``state`` if given.
+    """Train until at least ``episodes`` episodes have ended, or ``until`` is met, from ``state`` if given.
 
     Parameters
     ----------
@@ -189,18 +271,34 @@ def train(
     progress : bool
         Show a tqdm progress bar (episodes, mean episode reward, steps/s); where stderr is not a terminal, a
         plain line every :data:`LOG_EVERY_S` seconds instead.
+    evaluate : callable, optional
+        ``evaluate(agent, state) -> dict`` of metrics (floats) of the frozen network on a fixed set of test
+        episodes; it must leave the training's random streams alone (its own task and sampler).
+    eval_every : int
+        Call ``evaluate`` after the first update at or past every multiple of this many training episodes
+        (0: never). Each call appends ``{update, episodes, steps, wall_s, **metrics}`` to ``state.curve``;
+        ``wall_s`` is the wall time of training so far, evaluations included.
+    until : Criterion, optional
+        Stop as soon as it is met on the curve (``state.stopped`` is then True).
 
     Returns
     -------
     TrainState
-        Final state; ``rows`` holds one dict per update for ``training.csv``.
+        Final state; ``rows`` holds one dict per update for ``training.csv``, ``curve`` the evaluations.
+
+    Raises
+    ------
+    ValueError
+        If ``until`` is given without ``evaluate`` and ``eval_every``.
     """
+    if until is not None and not (evaluate is not None and eval_every > 0):
+        raise ValueError("a stopping criterion (--until) needs evaluations during training (--eval-every > 0)")
     if state is None:
         state = TrainState(Carry.start(agent, task.reset()))
     agent.train()
     bar = _progress_bar(episodes, min(state.episodes, episodes), progress)
     last_ckpt = time.monotonic()
-    while state.episodes < episodes:
+    while state.episodes < episodes and not state.stopped:
         t0 = time.perf_counter()
         rollout, state.carry = collect_rollout(agent, task, state.carry, settings.unroll, sampler)
         losses = a2c_update(agent, optimizer, rollout, settings)
@@ -221,8 +319,21 @@ def train(
                 "steps_per_s": steps / dt,
             }
         )
+        state.wall_s += dt
+        if evaluate is not None and eval_every > 0:
+            last = state.curve[-1]["episodes"] if state.curve else 0
+            if state.episodes // eval_every > last // eval_every:
+                t1 = time.perf_counter()
+                metrics = evaluate(agent, state)
+                agent.train()
+                state.wall_s += time.perf_counter() - t1
+                state.curve.append({"update": state.update, "episodes": state.episodes, "steps": state.steps,
+                                    "wall_s": state.wall_s, **metrics})
+                if until is not None and until.met(state.curve):
+                    state.stopped = True
+                    bar.set_postfix(stopped=f"{until} held {until.held}x", refresh=False)
         bar.update(min(state.episodes, episodes) - bar.n)
-        if n_done:
+        if n_done and not state.stopped:
             bar.set_postfix(reward=f"{mean_return:.1f}", steps_s=f"{steps / dt:,.0f}", refresh=False)
         if checkpoint is not None and time.monotonic() - last_ckpt >= checkpoint_every_s:
             checkpoint(state)

@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 from metarl_neuro.agents.a2c_lstm import A2CLSTM
 from metarl_neuro.agents.losses import a2c_loss, gae_advantages
 
-__all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "a2c_update", "collect_rollout", "train"]
+__all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "a2c_update", "collect_rollout",
+           "forward_sequence", "train"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class A2CSettings:
     value_coef: float
     entropy_coef: float
     max_grad_norm: float
+    #: act without autograd, then recompute the unroll for the loss in one pass (:func:`collect_rollout`)
+    recompute: bool = True
 
 
 class Carry(NamedTuple):
@@ -76,8 +79,67 @@ class Rollout(NamedTuple):
     finished_returns: torch.Tensor  # (T, B) return of each episode that ended at (t, b), else 0
 
 
-def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: torch.Generator):
-    """Run ``unroll`` steps with gradients on; return the :class:`Rollout` and the next :class:`Carry`."""
+def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: torch.Generator,
+                    recompute: bool = True):
+    """Run ``unroll`` steps; return the :class:`Rollout` (logits and values with gradients) and the next :class:`Carry`.
+
+    With ``recompute`` (the default), the agent acts without autograd and the logits and values of the whole
+    unroll are then recomputed from the stored inputs in one pass with gradients (``agent.forward_sequence``
+    where the network has one, e.g. :meth:`A2CLSTM.forward_sequence`; else step by step): the same actions,
+    and the same loss and gradients to float rounding (issue 14; ``tests/agents/test_recompute.py``). Without
+    it, the step-wise reference: the graph is built while acting.
+    """
+    if not recompute:
+        return _collect_stepwise(agent, task, carry, unroll, sampler)
+    obs, prev_a, prev_r, h, c, ep_ret = carry
+    state0 = (h.detach(), c.detach())
+    state = state0
+    inputs: dict[str, list] = {"obs": [], "prev_action": [], "prev_reward": [], "reset": []}
+    actions, rewards, dones, finished = [], [], [], []
+    reset = torch.zeros(obs.shape[0], dtype=torch.bool, device=obs.device)
+    with torch.no_grad():
+        for _ in range(unroll):
+            for k, v in zip(inputs, (obs, prev_a, prev_r, reset)):
+                inputs[k].append(v)
+            lg, _v, state = agent(obs, prev_a, prev_r, state)
+            a = torch.multinomial(torch.softmax(lg, -1), 1, generator=sampler).squeeze(-1)
+            obs, r, d, _ = task.step(a)
+            ep_ret = ep_ret + r
+            finished.append(torch.where(d, ep_ret, 0.0))
+            ep_ret = torch.where(d, 0.0, ep_ret)
+            keep = (~d).unsqueeze(-1).to(obs.dtype)
+            state = (state[0] * keep, state[1] * keep)
+            prev_a = torch.where(d, -1, a)
+            prev_r = torch.where(d, 0.0, r)
+            reset = d
+            actions.append(a)
+            rewards.append(r)
+            dones.append(d)
+        _, bootstrap, _ = agent(obs, prev_a, prev_r, state)
+    seq = {k: torch.stack(v) for k, v in inputs.items()}
+    logits, values, _ = forward_sequence(agent, seq["obs"], seq["prev_action"], seq["prev_reward"], state0,
+                                         seq["reset"])
+    rollout = Rollout(logits, values, torch.stack(actions), torch.stack(rewards), torch.stack(dones), bootstrap,
+                      torch.stack(finished))
+    return rollout, Carry(obs, prev_a, prev_r, state[0], state[1], ep_ret)
+
+
+def forward_sequence(agent, obs, prev_action, prev_reward, state, reset):
+    """``agent.forward_sequence`` where the network has one; else its ``forward`` step by step, the state zeroed
+    where ``reset`` (see :meth:`A2CLSTM.forward_sequence` for the shapes)."""
+    if hasattr(agent, "forward_sequence"):
+        return agent.forward_sequence(obs, prev_action, prev_reward, state, reset)
+    logits, values = [], []
+    for t in range(obs.shape[0]):
+        keep = (~reset[t]).unsqueeze(-1).to(state[0].dtype)
+        lg, v, state = agent(obs[t], prev_action[t], prev_reward[t], (state[0] * keep, state[1] * keep))
+        logits.append(lg)
+        values.append(v)
+    return torch.stack(logits), torch.stack(values), state
+
+
+def _collect_stepwise(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: torch.Generator):
+    """The step-wise reference of :func:`collect_rollout`: the graph is built while acting."""
     obs, prev_a, prev_r, h, c, ep_ret = carry
     state = (h.detach(), c.detach())
     logits, values, actions, rewards, dones, finished = [], [], [], [], [], []
@@ -300,7 +362,7 @@ def train(
     last_ckpt = time.monotonic()
     while state.episodes < episodes and not state.stopped:
         t0 = time.perf_counter()
-        rollout, state.carry = collect_rollout(agent, task, state.carry, settings.unroll, sampler)
+        rollout, state.carry = collect_rollout(agent, task, state.carry, settings.unroll, sampler, settings.recompute)
         losses = a2c_update(agent, optimizer, rollout, settings)
         n_done = int(rollout.dones.sum())
         mean_return = float(rollout.finished_returns.sum()) / n_done if n_done else float("nan")

@@ -303,6 +303,44 @@ class TwoStepTask:
         """Restore a state from :meth:`state_dict`."""
         load_tensor_state(self, state)
 
+    def _step_one_per_trial(self, action: torch.Tensor):
+        """:meth:`step` of the compressed structure with a one-option reward process (the default task), in a
+        third of the tensor operations: every step is a whole trial, every action a valid choice, the stage
+        never changes. The random draws, the state and the returns are those of the general path
+        (``tests/tasks/test_two_step.py`` steps both side by side)."""
+        dev, gen, B = self.device, self.generator, self.batch_size
+        u_transition = torch.rand(B, generator=gen, device=dev)
+        u_reward = torch.rand(B, generator=gen, device=dev)
+        common = u_transition < self.common_prob
+        state2 = torch.where(common, action, 1 - action)
+        probs = self.probs  # (B, 2 states, 1 option)
+        outcome = (u_reward < probs[:, :, 0].gather(1, state2[:, None]).squeeze(1)).float()
+        true = torch.ones_like(common)
+        log = {"stage": self.stage, "trial": self.trial, "trial_end": true, "choice1": action, "state2": state2,
+               "common": common, "choice2": torch.zeros_like(action), "outcome": outcome, "correct": true,
+               "reward_prob_0": probs[:, 0, 0], "reward_prob_1": probs[:, 1, 0]}
+        self.common = common
+        probs = self.rewards.step(probs, gen)
+        trial = self.trial + 1
+        done = trial >= self.n_trials
+        # new episodes where done (as _new_state; the draw happens every step, as there)
+        self.probs = torch.where(done[:, None, None], self.rewards.init(B, gen, dev), probs)
+        self.trial = torch.where(done, 0, trial)
+        self.last_state2 = torch.where(done, -1, state2)
+        # choice1 and state2 stay -1 between trials, the stage stays FIRST
+        return self._one_per_trial_obs()[self.last_state2 + 1], outcome, done, log
+
+    def _one_per_trial_obs(self) -> torch.Tensor:
+        """Observations of the compressed one-option structure, indexed by ``last_state2 + 1``: the first-stage
+        cue, with the second-stage state just reached (none at an episode's start)."""
+        table = self.__dict__.get("_obs_table")
+        if table is None:
+            table = torch.zeros(3, self.obs_dim, device=self.device)
+            table[:, TwoStepCue.FIRST_STAGE] = 1.0
+            table[1, TwoStepCue.STATE_0] = table[2, TwoStepCue.STATE_1] = 1.0
+            self._obs_table = table
+        return table
+
     # ------------------------------------------------------------------ protocol
     def _observe(self) -> torch.Tensor:
         obs = torch.zeros(self.batch_size, self.obs_dim, device=self.device)
@@ -358,6 +396,13 @@ class TwoStepTask:
             If ``action`` has the wrong shape, dtype or an out-of-range value.
         """
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
+        action = action.long()  # int32 actions are accepted; the log's integer fields are int64 (log_schema)
+        if self.structure == "compressed" and self.rewards.n_options == 1:
+            return self._step_one_per_trial(action)
+        return self._step_general(action)
+
+    def _step_general(self, action: torch.Tensor):
+        """:meth:`step` of any structure and reward process (actions already checked)."""
         dev, gen, B = self.device, self.generator, self.batch_size
         stage = self.stage
         is_choice = action < 2

@@ -207,3 +207,32 @@ def test_reward_probabilities_stay_in_bounds(sd, lower, width, seed):
         for k in range(4):
             v = log[f"reward_prob_{k}"]
             assert ((v >= lower - 1e-6) & (v <= upper + 1e-6)).all()
+
+
+# ----------------------------------------------------------------- the one-step-per-trial fast path (issue 14)
+@given(seed=st.integers(0, 2**31 - 1), n_trials=st.integers(1, 7), common=st.sampled_from([0.0, 0.8, 1.0]),
+       rewards=st.sampled_from(["swap", "drift1"]), int32=st.booleans())
+@settings(max_examples=40, deadline=None)
+def test_fast_compressed_step_equals_the_general_path(seed, n_trials, common, rewards, int32):
+    """The compressed one-option step (the default task's) against the general code, stepped side by side from
+    the same seed with the same actions: observations, rewards, episode ends, every log field and the state."""
+    def make():
+        process = SwappingRewards(0.9, 0.3) if rewards == "swap" else DriftingRewards(n_options=1)
+        return TwoStepTask(5, common_prob=common, rewards=process, n_trials=n_trials, seed=seed)
+
+    fast, general = make(), make()
+    torch.testing.assert_close(fast.reset(), general.reset())
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(3 * n_trials + 2):
+        a = torch.randint(0, 2, (5,), generator=g, dtype=torch.int32 if int32 else torch.long)
+        out_fast = fast.step(a)  # validates, then takes the fast path (this structure)
+        out_general = general._step_general(a.long())  # step() hands both paths int64 actions
+        for x, y in zip(out_fast[:3], out_general[:3]):
+            assert torch.equal(x, y)
+        assert out_fast[3].keys() == out_general[3].keys()
+        for k in out_fast[3]:
+            assert out_fast[3][k].dtype == out_general[3][k].dtype and torch.equal(out_fast[3][k], out_general[3][k]), k
+        for k, v in fast.state_dict().items():
+            if k != "generator":
+                assert torch.equal(v, general.state_dict()[k]), k
+        assert torch.equal(fast.generator.get_state(), general.generator.get_state())

@@ -21,15 +21,18 @@ def _report(benchmark, steps: int, label: str) -> None:
     print(f"\n{label}: {rate:,.0f} environment steps/s")
 
 
+@pytest.mark.parametrize("recompute", [True, False], ids=["recompute", "stepwise"])
 @pytest.mark.parametrize("experiment,batch", [("two-step", TwoStepConfig().batch), ("two-step", 128),
-                                              ("bandit", BanditConfig().batch)])
-def test_training_update_throughput(benchmark, experiment, batch):
-    """One A2C update (unroll + backward + RMSProp step) at the default config, on CPU."""
-    cfg = (TwoStepConfig if experiment == "two-step" else BanditConfig)(batch=batch)
-    _bench_update(benchmark, cfg, f"{experiment} training, batch {batch}")
+                                              ("bandit", BanditConfig().batch), ("harlow-1d", 32)])
+def test_training_update_throughput(benchmark, experiment, batch, recompute):
+    """One A2C update (unroll + backward + RMSProp step) at the default config, on CPU; ``stepwise``: the
+    reference path that builds the graph while acting (issue 14's "before")."""
+    cfg = EXPERIMENTS[experiment](batch=batch)
+    _bench_update(benchmark, cfg, f"{experiment} training, batch {batch}, {'recompute' if recompute else 'step-wise'}",
+                  recompute)
 
 
-def _bench_update(benchmark, cfg, label: str) -> None:
+def _bench_update(benchmark, cfg, label: str, recompute: bool = True) -> None:
     """Time one A2C update (unroll + backward + RMSProp step) of ``cfg``'s agent and task on CPU."""
     torch.set_num_threads(cfg.threads)
     agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
@@ -38,7 +41,7 @@ def _bench_update(benchmark, cfg, label: str) -> None:
     carry = [Carry.start(agent, task.reset())]
 
     def update():
-        rollout, carry[0] = collect_rollout(agent, task, carry[0], settings.unroll, sampler)
+        rollout, carry[0] = collect_rollout(agent, task, carry[0], settings.unroll, sampler, recompute)
         a2c_update(agent, opt, rollout, settings)
 
     benchmark.pedantic(update, rounds=20, warmup_rounds=2)

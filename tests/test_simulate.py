@@ -55,11 +55,13 @@ def test_activations_dataset(run_dir):
         assert ds[coord].dims == ("episode", "step"), coord
     assert float(abs(ds["policy"].sum("action") - 1).where(ds["active"]).max()) < 1e-5
     assert bool(ds["h"].where(~ds["active"]).isnull().all())  # steps after an episode ended are NaN
-    # the agent's TD error follows its definition, with V = 0 after the last step
+    # the agent's TD error follows its definition (gamma: the run's), with V = 0 after the last step
+    gamma = Run.load(run_dir).config.gamma
+    assert ds.attrs["gamma"] == gamma == 0.5
     for ep in range(12):
         one = ds.isel(episode=ep).where(ds["active"].isel(episode=ep), drop=True)
         v, r, rpe = one["value"].values, one["reward"].values, one["rpe"].values
-        assert abs(rpe[:-1] - (r[:-1] + 0.9 * v[1:] - v[:-1])).max() < 1e-5
+        assert abs(rpe[:-1] - (r[:-1] + gamma * v[1:] - v[:-1])).max() < 1e-5
         assert abs(rpe[-1] - (r[-1] - v[-1])) < 1e-5
 
 

@@ -36,13 +36,16 @@ def test_criterion_errors_name_the_problem(text, match):
 
 def test_configs_check_until_before_any_work():
     with pytest.raises(ValueError, match="needs evaluations during training: pass --eval-every"):
-        TwoStepConfig(until="gap>=0.3")
+        TwoStepConfig(until="gap>=0.3", eval_every=0)
     with pytest.raises(ValueError, match="unknown metric 'correct_2_6'"):
         TwoStepConfig(until="correct_2_6>=90", eval_every=100)
     with pytest.raises(ValueError, match="until_held must be >= 1"):
         TwoStepConfig(until="gap>=0.3", eval_every=100, until_held=0)
     with pytest.raises(ValueError, match="eval_every must be >= 0"):
-        TwoStepConfig(eval_every=-1)
+        TwoStepConfig(eval_every=-1, until="")
+    # the default two-step run stops on the issue-14 criterion; '' trains the whole budget
+    assert str(TwoStepConfig().criterion()) == "gap>=0.3,rc>=0.95,ur>=0.95"
+    assert TwoStepConfig(until="").criterion() is None
     with pytest.raises(ValueError, match="not available for psychlab-harlow"):
         PsychLabHarlowConfig(eval_every=100)
     assert Harlow1DConfig(until="correct_2_6>=90").criterion().clauses == (("correct_2_6", ">=", 90.0),)

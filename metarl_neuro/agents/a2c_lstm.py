@@ -199,9 +199,25 @@ class ConvA2CLSTM(nn.Module):
 
     def forward(self, obs, prev_action, prev_reward, state):
         """One step: ``obs`` ``(B, C, H, W)`` float32; otherwise as :meth:`A2CLSTM.forward`."""
-        code = self.fc(self.conv(obs))
-        onehot = nn.functional.one_hot(prev_action.clamp(min=0), self.n_actions).to(code.dtype)
-        onehot = onehot * (prev_action >= 0).unsqueeze(-1).to(code.dtype)
+        return self._recur(self.fc(self.conv(obs)), prev_action, prev_reward, state)
+
+    def forward_sequence(self, obs, prev_action, prev_reward, state, reset):
+        """A whole unroll: the ``T * B`` frames ``(T, B, C, H, W)`` through the encoder in one batch, then the
+        LSTM step by step (state zeroed where ``reset``); shapes and returns as
+        :meth:`A2CLSTM.forward_sequence`."""
+        T, B = obs.shape[:2]
+        code = self.fc(self.conv(obs.reshape(T * B, *obs.shape[2:]))).reshape(T, B, -1)
+        logits, values = [], []
+        for t in range(T):
+            keep = (~reset[t]).unsqueeze(-1).to(code.dtype)
+            lg, v, state = self._recur(code[t], prev_action[t], prev_reward[t], (state[0] * keep, state[1] * keep))
+            logits.append(lg)
+            values.append(v)
+        return torch.stack(logits), torch.stack(values), state
+
+    def _recur(self, code, prev_action, prev_reward, state):
+        """The LSTM(s) and heads on the encoder's ``(B, 256)`` code."""
+        onehot = (prev_action.unsqueeze(-1) == torch.arange(self.n_actions, device=code.device)).to(code.dtype)
         r = prev_reward.unsqueeze(-1).to(code.dtype)
         if not self.stacked:
             h, c = self.cell(torch.cat([code, onehot, r], -1), state)

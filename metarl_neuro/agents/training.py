@@ -97,6 +97,8 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
     inputs: dict[str, list] = {"obs": [], "prev_action": [], "prev_reward": [], "reset": []}
     actions, rewards, dones, finished = [], [], [], []
     reset = torch.zeros(obs.shape[0], dtype=torch.bool, device=obs.device)
+    none_ended = torch.zeros_like(ep_ret)
+    on_cpu = obs.device.type == "cpu"
     with torch.no_grad():
         for _ in range(unroll):
             for k, v in zip(inputs, (obs, prev_a, prev_r, reset)):
@@ -105,12 +107,16 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
             a = torch.multinomial(torch.softmax(lg, -1), 1, generator=sampler).squeeze(-1)
             obs, r, d, _ = task.step(a)
             ep_ret = ep_ret + r
-            finished.append(torch.where(d, ep_ret, 0.0))
-            ep_ret = torch.where(d, 0.0, ep_ret)
-            keep = (~d).unsqueeze(-1).to(obs.dtype)
-            state = (state[0] * keep, state[1] * keep)
-            prev_a = torch.where(d, -1, a)
-            prev_r = torch.where(d, 0.0, r)
+            if on_cpu and not d.any():  # most steps end no episode: skip the resets (exact; a sync on a GPU)
+                finished.append(none_ended)
+                prev_a, prev_r = a, r
+            else:
+                finished.append(torch.where(d, ep_ret, 0.0))
+                ep_ret = torch.where(d, 0.0, ep_ret)
+                keep = (~d).unsqueeze(-1).to(obs.dtype)
+                state = (state[0] * keep, state[1] * keep)
+                prev_a = torch.where(d, -1, a)
+                prev_r = torch.where(d, 0.0, r)
             reset = d
             actions.append(a)
             rewards.append(r)

@@ -149,14 +149,36 @@ class _Trained(NamedTuple):
     state: TrainState
 
 
-def train_run(config, experiment: str, out: Path, resume: bool, progress: bool,
-               evaluation: Callable | None = None) -> _Trained:
-    """The shared part of every ``simulate``: run folder, config, training with checkpoints and resume.
+def train_run(config, experiment: str, out: Path, resume: bool = False, progress: bool = True,
+              evaluation: Callable | None = None) -> _Trained:
+    """Training only, the shared part of every ``simulate``: run folder, config, checkpoints and resume.
 
-    With ``config.eval_every``, ``evaluation(config)`` (of the config in force, the saved one when resuming)
-    gives ``evaluate(agent, state) -> dict``, which tests the frozen network during training
-    (:func:`~metarl_neuro.agents.train`); the rows go to ``evaluations.csv`` with every checkpoint, and
-    ``config.until`` stops training once it is met."""
+    Parameters
+    ----------
+    config
+        An experiment config (:data:`~metarl_neuro.experiments.EXPERIMENTS`); a resumed run uses its saved one.
+    experiment : str
+        Its name, recorded in ``config.json``.
+    out : pathlib.Path
+        Run folder.
+    resume, progress : bool
+        As :func:`simulate_two_step`.
+    evaluation : callable, optional
+        ``evaluation(config) -> evaluate(agent, state) -> dict`` (:data:`EVALUATIONS`): with
+        ``config.eval_every``, the tests of the frozen network during training (:func:`~metarl_neuro.agents.train`),
+        written to ``evaluations.csv`` with every checkpoint; ``config.until`` stops training once it is met.
+
+    Returns
+    -------
+    NamedTuple
+        ``run, config, agent, device, meta, train_s`` (seconds this session), ``episodes`` and ``state``
+        (:class:`~metarl_neuro.agents.TrainState`: ``curve``, ``stopped``, ``wall_s``).
+
+    Raises
+    ------
+    FileExistsError, FileNotFoundError
+        As :func:`simulate_two_step`.
+    """
     run = Run(out)
     meta_path = run.path / "config.json"
     if resume:

@@ -1,6 +1,6 @@
 """Learning threshold: a small agent trained for a few minutes shows the model-based stay pattern.
 
-Marked ``slow`` (about 2 minutes on 2 CPU cores); CI runs it as a separate step with ``pytest -m slow``.
+Marked ``slow`` (about a minute on 2 CPU cores); CI runs it as a separate step with ``pytest -m slow``.
 """
 
 import pytest
@@ -13,16 +13,21 @@ from metarl_neuro.simulate import simulate_two_step
 
 @pytest.mark.slow
 def test_trained_agent_shows_model_based_stay_pattern(tmp_path):
-    # The default config, trained for 40% of its default episodes (about 1.5 minutes on 2 CPU cores).
+    # The default config, which stops once the issue-14 criterion held on two tests (seeds 0-2 measured: 15-26k
+    # episodes, about 15-25 s); a budget of 40k episodes leaves room for another machine's float rounding.
     cfg = TwoStepConfig(episodes=40_000, device="cpu", seed=0)
     run = Run.load(simulate_two_step(cfg, tmp_path / "run", progress=False))
+    curve = run.evaluations
+    assert len(curve) >= 2 and curve["episodes"].iloc[-1] < 40_000, "the criterion did not hold within 40k episodes"
+    assert (curve.tail(2)[["gap"]] >= 0.3).all().all() and (curve.tail(2)[["rc", "ur"]] >= 0.95).all().all()
     p = stay_probability(run.trials).set_index(["rewarded", "transition"])["p_stay"]
     rc, rr, uc, ur = p[(True, "common")], p[(True, "rare")], p[(False, "common")], p[(False, "rare")]
     # Model-based signature (Daw 2011; Wang 2018 Fig. 5c): the transition flips the effect of reward.
-    # Each probability rests on >= 900 trials (SE <= 0.017), so a 0.1 margin is > 5 SE.
-    assert min(rc, ur) > max(rr, uc) + 0.1, (rc, rr, uc, ur)
+    # The final test replays the last test's episodes with the same weights: the same stays.
+    assert min(rc, ur) - max(rr, uc) == pytest.approx(curve["gap"].iloc[-1])
+    assert min(rc, ur) > max(rr, uc) + 0.3, (rc, rr, uc, ur)
     # An untrained agent stays about half the time whatever happened; this one learned to repeat rewards.
-    assert rc > 0.9 and ur > 0.9
+    assert rc > 0.95 and ur > 0.95
     # Mean episode reward rose well above chance (0.5 per trial: 50 per 100-trial episode).
     assert run.training["mean_episode_reward"].tail(20).mean() > 60
 

@@ -34,7 +34,7 @@ from metarl_neuro.analysis.hybrid import (
     hybrid_values,
     simulate_hybrid,
 )
-from metarl_neuro.analysis.loaders import from_hbayesdm, to_trials
+from metarl_neuro.analysis.loaders import from_hbayesdm, from_kool2016, from_nussenbaum2020, to_trials
 from metarl_neuro.analysis.plots import (
     plot_choice_regression,
     plot_cumulative_regret,
@@ -74,6 +74,8 @@ __all__ = [
     "fit_hybrid",
     "fit_rescorla_wagner",
     "from_hbayesdm",
+    "from_kool2016",
+    "from_nussenbaum2020",
     "harlow_binding",
     "harlow_performance",
     "hybrid_nll",

@@ -13,7 +13,7 @@ import pandas as pd
 
 from metarl_neuro.schema import as_float_column, as_int_column, validate_trials
 
-__all__ = ["from_hbayesdm", "to_trials"]
+__all__ = ["from_hbayesdm", "from_kool2016", "from_nussenbaum2020", "to_trials"]
 
 _HBAYESDM = ("subjID", "level1_choice", "level2_choice", "reward")
 
@@ -185,3 +185,119 @@ def to_trials(
         out["common"] = False
         out.loc[valid, "common"] = out.loc[valid, "choice1"].astype(int) == out.loc[valid, "state2"].astype(int)
     return validate_trials(out)
+
+
+_KOOL = ("choice1", "choice2", "state2", "win", "stim_1_left")
+
+
+def from_kool2016(df: pd.DataFrame, subject: str | None = None) -> pd.DataFrame:
+    """Trial table from the layout of Kool, Cushman & Gershman 2016's two-step data (PLoS Comput Biol
+    12:e1005090; github.com/wkool/tradeoffs, the Daw paradigm).
+
+    One row per trial: ``choice1`` and ``choice2`` in {1, 2} with -1 for a missed choice, ``state2`` in
+    {1, 2} (state 1 is the one commonly reached from choice 1: their likelihood counts ``state2 == choice1``
+    as the majority transition), ``win`` (the trial's reward or points), ``stim_1_left`` in {1, 2} (the
+    first-stage option shown on the left), and optional ``rt1``, ``rt2`` (seconds; -1 for a time-out) and
+    ``subject``. A trial with either choice missed is a missed trial, as their likelihood skips it
+    (``MB_MF_daw_rllik.m``: ``if choice1 == -1 || choice2 == -1, continue``).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Their data, one row per trial, in trial order within subject.
+    subject : str, optional
+        Subject name when ``df`` holds one subject and has no ``subject`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated trial table: 0-based ``choice1``, ``state2``, ``choice2``, ``reward`` = ``win``, ``common`` =
+        ``choice1 == state2``, ``missed``, ``stim_left`` (0/1, the column the ``kool2016`` hybrid variant needs)
+        and ``rt1``, ``rt2`` (NaN for a time-out) where given.
+
+    Raises
+    ------
+    TypeError
+        If ``df`` is not a DataFrame.
+    ValueError
+        If a column is missing, there is neither a ``subject`` column nor ``subject=``, or a value lies
+        outside its codes (the message names the column and the values).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in _KOOL if c not in df.columns]
+    if missing:
+        raise ValueError(f"Kool et al. 2016 data is missing column(s) {missing}; have {list(df.columns)}")
+    if "subject" not in df.columns and subject is None:
+        raise ValueError("Kool et al. 2016 data has no 'subject' column: pass subject= (one subject per file)")
+    d = df.copy()
+    if "subject" not in d.columns:
+        d["subject"] = str(subject)
+    d["_missed"] = (d["choice1"] == -1) | (d["choice2"] == -1)
+    for col in ("choice1", "choice2", "state2", "stim_1_left"):
+        bad = ~d["_missed"] & ~d[col].isin([1, 2])
+        if bad.any():
+            raise ValueError(f"column {col!r} must be 1 or 2 on trials not missed (-1); found "
+                             f"{sorted(pd.unique(d.loc[bad, col]).tolist())[:5]}")
+    one_two = {1: 0, 2: 1}
+    out = to_trials(
+        d.assign(c1=np.where(d["_missed"], -1, d["choice1"]), c2=np.where(d["_missed"], -1, d["choice2"]),
+                 s2=np.where(d["_missed"], -1, d["state2"])),
+        {"subject": "subject", "choice1": "c1", "state2": "s2", "choice2": "c2", "reward": "win"},
+        codes={"choice1": one_two, "state2": one_two, "choice2": one_two}, missed=(-1,))
+    # to_trials sorts by subject and trial (its trial: the row order within subject), as here
+    order = d.groupby("subject", sort=False).cumcount().to_numpy()
+    extra = pd.DataFrame({"subject": d["subject"].astype(str).to_numpy(), "trial": order,
+                          "stim_left": np.where(d["stim_1_left"].isin([1, 2]), d["stim_1_left"] - 1, -1)})
+    for rt in ("rt1", "rt2"):
+        if rt in d.columns:
+            v = pd.to_numeric(d[rt], errors="coerce").to_numpy(dtype=float)
+            extra[rt] = np.where(v == -1, np.nan, v)
+    return out.merge(extra, on=["subject", "trial"], how="left", validate="one_to_one")
+
+
+_NUSSENBAUM = ("subject_id", "trial", "choice_1", "choice_2", "state", "reward")
+
+
+def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
+    """Trial table from the layout of Nussenbaum et al. 2020's two-step data (Collabra: Psychology 6:17; after
+    Decker et al. 2016).
+
+    Columns ``subject_id``, ``trial`` (1-based), ``choice_1`` and ``choice_2`` in {1, 2} with 0 for a missed
+    choice, ``state`` in {2, 3} (2: the planet commonly reached from choice 1), ``reward``. A trial with either
+    choice missed is a missed trial. Their analyses drop trials 1-9 (Decker et al. 2016); this loader keeps
+    every trial, so the choice a later trial's stickiness refers to is there.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Validated trial table (0-based ``trial``, ``choice1``, ``state2``, ``choice2``; ``common`` =
+        ``choice1 == state2``; ``missed``).
+
+    Raises
+    ------
+    TypeError
+        If ``df`` is not a DataFrame.
+    ValueError
+        If a column is missing, ``trial`` is not a positive integer or repeats within a subject, or a choice or
+        state lies outside its codes on a trial not missed (the message names the column).
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in _NUSSENBAUM if c not in df.columns]
+    if missing:
+        raise ValueError(f"Nussenbaum et al. 2020 data is missing column(s) {missing}; have {list(df.columns)}")
+    trial = as_int_column(df, "trial")
+    if (trial < 1).any():
+        raise ValueError("'trial' must be 1-based (positive integers)")
+    missed = (df["choice_1"] == 0) | (df["choice_2"] == 0)
+    for col, allowed in (("choice_1", [1, 2]), ("choice_2", [1, 2]), ("state", [2, 3])):
+        bad = ~missed & ~df[col].isin(allowed)
+        if bad.any():
+            raise ValueError(f"column {col!r} must be in {allowed} on trials not missed (a choice of 0); found "
+                             f"{sorted(pd.unique(df.loc[bad, col]).tolist())[:5]}")
+    d = df.assign(trial0=trial - 1, c1=np.where(missed, 0, df["choice_1"]), c2=np.where(missed, 0, df["choice_2"]),
+                  s2=np.where(missed, 0, df["state"]))
+    return to_trials(d, {"subject": "subject_id", "trial": "trial0", "choice1": "c1", "state2": "s2",
+                         "choice2": "c2", "reward": "reward"},
+                     codes={"choice1": {1: 0, 2: 1}, "choice2": {1: 0, 2: 1}, "state2": {2: 0, 3: 1}}, missed=(0,))

@@ -1,10 +1,18 @@
+import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from metarl_neuro.analysis import from_hbayesdm, stay_probability, to_trials
+from metarl_neuro.analysis import (
+    from_hbayesdm,
+    from_kool2016,
+    from_nussenbaum2020,
+    hybrid_nll,
+    stay_probability,
+    to_trials,
+)
 
 HBAYESDM = Path(__file__).parents[1] / "reference" / "hbayesdm" / "ts_exampleData.txt"
 
@@ -82,3 +90,76 @@ def test_issue_13_inputs_name_the_problem(raw):
         to_trials(generic, mapping, codes={"choice9": {1: 0, 2: 1}})
     with pytest.raises(TypeError, match="expected a pandas DataFrame"):
         to_trials(generic.to_dict(), mapping)
+
+
+# ----------------------------------------------------------------- Kool et al. 2016 and Nussenbaum et al. 2020 layouts
+# Small hand-made files in each lab's column layout (issue 15, item 8); every expected value worked by hand.
+KOOL_CSV = """choice1,choice2,state2,win,stim_1_left,rt1,rt2
+1,2,1,1,2,0.5,0.6
+2,1,1,0,1,0.7,0.4
+-1,-1,-1,0,1,-1,-1
+2,-1,2,0,2,0.3,-1
+2,2,2,1,1,0.9,0.8
+"""
+
+
+def test_kool2016_layout_by_hand():
+    t = from_kool2016(pd.read_csv(io.StringIO(KOOL_CSV)), subject="s1")
+    assert list(t["trial"]) == [0, 1, 2, 3, 4] and (t["subject"] == "s1").all()
+    assert list(t["missed"]) == [False, False, True, True, False]  # a missed first or second choice: missed
+    ok = t[~t["missed"]]
+    assert list(ok["choice1"]) == [0, 1, 1] and list(ok["state2"]) == [0, 0, 1] and list(ok["choice2"]) == [1, 0, 1]
+    assert list(ok["common"]) == [True, False, True]  # state 1 (ours 0) is common from choice 1 (ours 0)
+    assert list(ok["reward"]) == [1.0, 0.0, 1.0]
+    assert list(t["stim_left"]) == [1, 0, 0, 1, 0]
+    assert t["rt1"].tolist()[:2] == [0.5, 0.7] and np.isnan(t["rt1"][2]) and np.isnan(t["rt2"][3])
+    # the kool2016 hybrid variant reads it as is (stim_left present); its likelihood is finite
+    nll = hybrid_nll({"alpha": 0.5, "beta": 2.0, "lam": 0.5, "w": 0.5, "st": 0.2, "respst": 0.1}, t,
+                     variant="kool2016")
+    assert np.isfinite(np.asarray(nll, dtype=float)).all()
+
+
+def test_kool2016_errors_name_the_problem():
+    d = pd.read_csv(io.StringIO(KOOL_CSV))
+    with pytest.raises(ValueError, match="pass subject="):
+        from_kool2016(d)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['win'\]"):
+        from_kool2016(d.drop(columns="win"), subject="s1")
+    with pytest.raises(ValueError, match=r"'state2' must be 1 or 2.*\[3\]"):
+        from_kool2016(d.assign(state2=[1, 3, -1, 2, 2]), subject="s1")
+    two = pd.concat([d.assign(subject="a"), d.assign(subject="b")])
+    assert from_kool2016(two).groupby("subject").size().to_dict() == {"a": 5, "b": 5}
+
+
+NUSSENBAUM_CSV = """subject_id,trial,choice_1,choice_2,state,reward
+a,1,1,2,2,1
+a,2,2,1,2,0
+a,3,0,0,0,
+a,4,2,2,3,1
+b,1,1,1,3,0
+"""
+
+
+def test_nussenbaum2020_layout_by_hand():
+    t = from_nussenbaum2020(pd.read_csv(io.StringIO(NUSSENBAUM_CSV)))
+    a, b = t[t["subject"] == "a"], t[t["subject"] == "b"]
+    assert list(a["trial"]) == [0, 1, 2, 3] and list(a["missed"]) == [False, False, True, False]
+    ok = a[~a["missed"]]
+    assert list(ok["choice1"]) == [0, 1, 1] and list(ok["state2"]) == [0, 0, 1] and list(ok["choice2"]) == [1, 0, 1]
+    assert list(ok["common"]) == [True, False, True]  # planet 2 (ours 0) is common from choice 1 (ours 0)
+    assert b["choice1"].tolist() == [0] and b["state2"].tolist() == [1] and not b["common"].iloc[0]
+    # the stay analysis runs on it: a's trial 4 follows the missed trial 3, so it has no previous trial unless
+    # bridge_missed compares it with trial 2
+    a_only = t[t["subject"] == "a"]
+    assert stay_probability(a_only)["n_trials"].sum() == 1
+    assert stay_probability(a_only, bridge_missed=True)["n_trials"].sum() == 2
+
+
+def test_nussenbaum2020_errors_name_the_problem():
+    d = pd.read_csv(io.StringIO(NUSSENBAUM_CSV))
+    with pytest.raises(ValueError, match=r"'state' must be in \[2, 3\].*\[1\]"):
+        from_nussenbaum2020(d.assign(state=[2, 1, 0, 3, 3]))
+    with pytest.raises(ValueError, match="1-based"):
+        from_nussenbaum2020(d.assign(trial=[0, 1, 2, 3, 1]))
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['state'\]"):
+        from_nussenbaum2020(d.drop(columns="state"))

@@ -32,6 +32,7 @@ from metarl_neuro.analysis.hybrid import (
     fit_hybrid,
     hybrid_nll,
     hybrid_values,
+    prior_preset,
     simulate_hybrid,
 )
 from metarl_neuro.analysis.loaders import from_hbayesdm, from_kool2016, from_nussenbaum2020, to_trials
@@ -99,6 +100,7 @@ __all__ = [
     "plot_stay_probability",
     "plot_unit_tuning",
     "population_pca",
+    "prior_preset",
     "rescorla_wagner_nll",
     "reversal_rpe",
     "risky_choice",

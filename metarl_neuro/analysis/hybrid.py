@@ -52,7 +52,8 @@ from scipy import optimize
 from metarl_neuro.schema import check_int, validate_trials
 
 __all__ = [
-    "VARIANTS", "compare_models", "default_priors", "fit_hybrid", "hybrid_nll", "hybrid_values", "simulate_hybrid",
+    "BOUNDS_PRESETS", "MODELS", "PRIOR_PRESETS", "VARIANTS", "bounds_of", "compare_models", "default_priors", "fit_hybrid",
+    "hybrid_nll", "hybrid_values", "prior_preset", "simulate_hybrid",
 ]
 
 _B = 20.0  # upper bound of inverse temperatures
@@ -75,19 +76,139 @@ _DEFAULT_TRANSITIONS = {"kool2016": "counting"}
 _MIN_TRIALS = 10
 
 
+_STICKY = ("p", "st", "respst")  # signed stickiness weights (hBayesDM's pi has its own [0, 5] bound)
+
+
+def _kind(name: str) -> str:
+    """Kind of a parameter: beta (inverse temperature), stick (signed stickiness), pi, w or rate."""
+    if name.startswith("beta"):
+        return "beta"
+    if name in _STICKY:
+        return "stick"
+    return name if name in ("pi", "w") else "rate"  # learning rates and lambda
+
+
+def _f64(x: float) -> torch.Tensor:
+    return torch.tensor(float(x), dtype=torch.float64)
+
+
+#: published bounds (``bounds=`` of :func:`fit_hybrid`): preset -> kind -> (lower, upper); kinds not listed
+#: keep :data:`VARIANTS`' bounds
+BOUNDS_PRESETS: dict[str, dict[str, tuple[float, float]]] = {
+    "default": {},
+    # Kool, Cushman & Gershman 2016, github.com/wkool/tradeoffs, data/daw paradigm/set_opts.m
+    "kool2016": {"beta": (0.0, 20.0), "stick": (-20.0, 20.0)},
+    # Nussenbaum et al. 2020 (Collabra: Psychology 6:17), model-fitting code: inverse temperatures to 30,
+    # stickiness +-30
+    "nussenbaum2020": {"beta": (0.0, 30.0), "stick": (-30.0, 30.0)},
+}
+
+#: published priors (``priors=`` of :func:`fit_hybrid` with ``method="map"``): preset -> kind -> (family,
+#: parameters); a kind not listed has a flat prior
+PRIOR_PRESETS: dict[str, dict[str, tuple[str, tuple[float, float]]]] = {
+    # Daw et al. 2011, Supplemental Experimental Procedures
+    "daw2011": {"rate": ("beta", (1.1, 1.1)), "w": ("beta", (1.1, 1.1)), "beta": ("gamma", (1.2, 5.0)),
+                "stick": ("normal", (0.0, 1.0)), "pi": ("normal", (0.0, 1.0))},
+    # Kool et al. 2016, set_opts.m (after Gershman 2016): gampdf(x, 4.82, 0.88) (shape, scale); stickiness
+    # normpdf(x, 0.15, 1.42); learning rate, lambda and w flat
+    "kool2016": {"beta": ("gamma", (4.82, 0.88)), "stick": ("normal", (0.15, 1.42))},
+    # Nussenbaum et al. 2020: alpha, lambda ~ Beta(1.1, 1.1); inverse temperatures ~ Gamma(3, scale 1);
+    # stickiness ~ N(0, 10)
+    "nussenbaum2020": {"rate": ("beta", (1.1, 1.1)), "beta": ("gamma", (3.0, 1.0)), "stick": ("normal", (0.0, 10.0))},
+}
+
+
+def prior_preset(name: str, variant: str) -> dict[str, torch.distributions.Distribution]:
+    """The published priors ``name`` (:data:`PRIOR_PRESETS`) for the parameters of ``variant``, as float64
+    torch distributions; parameters with a flat prior are absent.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset or variant.
+    """
+    if name not in PRIOR_PRESETS:
+        raise ValueError(f"unknown priors preset {name!r}; choose from {sorted(PRIOR_PRESETS)}")
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
+    out = {}
+    for k in VARIANTS[variant]:
+        spec = PRIOR_PRESETS[name].get(_kind(k))
+        if spec is None:
+            continue
+        family, (a, b) = spec
+        if family == "beta":
+            out[k] = torch.distributions.Beta(_f64(a), _f64(b))
+        elif family == "gamma":  # (shape, scale) as the papers give it; torch takes the rate
+            out[k] = torch.distributions.Gamma(_f64(a), _f64(1.0 / b))
+        else:
+            out[k] = torch.distributions.Normal(_f64(a), _f64(b))
+    return out
+
+
+def bounds_of(variant: str, bounds: str | dict | None = None) -> dict[str, tuple[float, float]]:
+    """Bounds of ``variant``'s parameters: :data:`VARIANTS`', changed by a preset of :data:`BOUNDS_PRESETS`
+    or by a dict ``{parameter: (lower, upper)}``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown preset or parameter, or a pair that is not ``lower < upper`` (finite).
+    """
+    out = dict(VARIANTS[variant])
+    if bounds is None:
+        return out
+    if isinstance(bounds, str):
+        if bounds not in BOUNDS_PRESETS:
+            raise ValueError(f"unknown bounds preset {bounds!r}; choose from {sorted(BOUNDS_PRESETS)}")
+        return {k: BOUNDS_PRESETS[bounds].get(_kind(k), v) for k, v in out.items()}
+    if not isinstance(bounds, dict):
+        raise TypeError(f"bounds must be a preset name or a dict of parameter -> (lower, upper), got {type(bounds).__name__}")
+    for k, pair in bounds.items():
+        if k not in out:
+            raise ValueError(f"bounds: {variant} has no parameter {k!r}; its parameters: {list(out)}")
+        try:
+            lo, hi = (float(x) for x in pair)
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds[{k!r}] must be a (lower, upper) pair of numbers, got {pair!r}") from None
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise ValueError(f"bounds[{k!r}] must be finite with lower < upper, got {pair!r}")
+        out[k] = (lo, hi)
+    return out
+
+
+def _kool_models() -> dict[str, dict]:
+    """Kool et al. 2016's 12 models (mfit_wrapper.m: hybrid / model-based / model-free, each with and without
+    choice stickiness ``st`` and response stickiness ``respst``), as keyword arguments of :func:`fit_hybrid`."""
+    out = {}
+    for model in ("hybrid", "mb", "mf"):
+        for st in (True, False):
+            for resp in (True, False):
+                fixed = {**({} if st else {"st": 0.0}), **({} if resp else {"respst": 0.0})}
+                name = model + ("+st" if st else "") + ("+respst" if resp else "")
+                out[name] = {"variant": "kool2016", "model": model, "fixed": fixed}
+    return out
+
+
+#: named models: Kool et al. 2016's 12 (``"hybrid+st+respst"`` ... ``"mf"``) and Daw et al. 2011's nested ones
+#: (hybrid, model-based, model-free, and the TD(0) / TD(1) model-free learners with lambda fixed); each entry is
+#: the keyword arguments of :func:`fit_hybrid`, e.g. ``fit_hybrid(trials, **MODELS["mf+st"])``
+MODELS: dict[str, dict] = {
+    **_kool_models(),
+    "daw2011": {"variant": "daw2011", "model": "hybrid", "fixed": {}},
+    "daw2011_mb": {"variant": "daw2011", "model": "mb", "fixed": {}},
+    "daw2011_mf": {"variant": "daw2011", "model": "mf", "fixed": {}},
+    "daw2011_td0": {"variant": "daw2011", "model": "mf", "fixed": {"lam": 0.0}},
+    "daw2011_td1": {"variant": "daw2011", "model": "mf", "fixed": {"lam": 1.0}},
+}
+
+
 def default_priors(variant: str) -> dict[str, torch.distributions.Distribution]:
     """MAP priors: Daw et al. 2011 — Beta(1.1, 1.1) for learning rates, lambda and w; Gamma(shape 1.2,
     scale 5) for inverse temperatures; Normal(0, 1) for stickiness. Other variants get the same family per
-    kind of parameter (pass ``priors=`` to :func:`fit_hybrid` to change them)."""
-    out = {}
-    for name in VARIANTS[variant]:
-        if name.startswith("beta"):
-            out[name] = torch.distributions.Gamma(torch.tensor(1.2, dtype=torch.float64), torch.tensor(0.2, dtype=torch.float64))
-        elif name in ("p", "st", "respst", "pi"):
-            out[name] = torch.distributions.Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64))
-        else:
-            out[name] = torch.distributions.Beta(torch.tensor(1.1, dtype=torch.float64), torch.tensor(1.1, dtype=torch.float64))
-    return out
+    kind of parameter (pass ``priors=`` to :func:`fit_hybrid` to change them). The ``"daw2011"`` preset of
+    :func:`prior_preset`."""
+    return prior_preset("daw2011", variant)
 
 
 # ---------------------------------------------------------------------------------------------- engine
@@ -509,9 +630,11 @@ def fit_hybrid(
     common_prob: float = 0.7,
     likelihood: str = "both",
     start_trial: int = 0,
-    priors: dict | None = None,
+    priors: dict | str | None = None,
     seed: int = 0,
     maxiter: int = 500,
+    fixed: dict | None = None,
+    bounds: dict | str | None = None,
 ) -> pd.DataFrame:
     """Fit a hybrid model to each subject by maximum likelihood or MAP, with several random starts.
 
@@ -530,12 +653,21 @@ def fit_hybrid(
     n_starts : int
         Random starts per subject (uniform within the bounds; inverse temperatures in [0, 10],
         stickiness in [-1, 1]).
-    priors : dict, optional
-        Parameter -> ``torch.distributions.Distribution`` (float64) for ``method="map"``.
+    priors : dict or str, optional
+        Parameter -> ``torch.distributions.Distribution`` (float64) for ``method="map"`` (a parameter absent
+        has a flat prior), or a published preset of :data:`PRIOR_PRESETS`: ``"daw2011"`` (the default),
+        ``"kool2016"``, ``"nussenbaum2020"``.
     seed : int
         Seed of the starting points.
     maxiter : int
         L-BFGS-B iteration limit per (subject, start).
+    fixed : dict, optional
+        Parameter -> value held fixed (not fitted), e.g. ``{"st": 0, "lam": 1}``: the restricted models of Kool
+        et al. 2016 and Daw et al. 2011 (named in :data:`MODELS`). The fixed values appear in the result's
+        columns and do not count in ``n_params``.
+    bounds : dict or str, optional
+        Parameter -> ``(lower, upper)``, or a published preset of :data:`BOUNDS_PRESETS` (``"kool2016"``:
+        inverse temperature <= 20, stickiness +-20; ``"nussenbaum2020"``: 30, +-30); default :data:`VARIANTS`'.
 
     Returns
     -------
@@ -550,21 +682,28 @@ def fit_hybrid(
     Raises
     ------
     ValueError
-        As :func:`hybrid_nll`; for a subject with fewer than 10 valid trials, an unknown ``method`` or
-        ``n_starts < 1``.
+        As :func:`hybrid_nll`; for a subject with fewer than 10 valid trials, an unknown ``method``,
+        ``n_starts < 1``, an unknown preset, a ``fixed`` or ``bounds`` entry that names no free parameter of the
+        model, a fixed value outside its bounds, or nothing left to fit.
     """
     transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
     _check(variant, model, transitions, likelihood)
     if method not in ("mle", "map"):
         raise ValueError(f"method must be 'mle' or 'map', got {method!r}")
     check_int(n_starts, "n_starts")
-    names = _free(variant, model)
-    bounds = np.array([VARIANTS[variant][k] for k in names], dtype=float)
+    box = bounds_of(variant, bounds)
+    fixed = _check_fixed(fixed, _free(variant, model), box, model)
+    names = [k for k in _free(variant, model) if k not in fixed]
+    if not names:
+        raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
+    bounds = np.array([box[k] for k in names], dtype=float)
     base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS)
     S, K = len(base.subjects), len(names)
     data = base.repeat(n_starts)  # rows of parameters are (start, subject): row = start * S + subject
     row_of_seq = (torch.arange(n_starts)[:, None] * S + base.seq_subject[None, :]).reshape(-1)
-    prior = (priors or default_priors(variant)) if method == "map" else None
+    if isinstance(priors, str):
+        priors = prior_preset(priors, variant)
+    prior = (default_priors(variant) if priors is None else priors) if method == "map" else None
     lo, hi = bounds[:, 0], bounds[:, 1]
 
     def evaluate(rows: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -576,11 +715,13 @@ def fit_hybrid(
         x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
         at = pos[row_of_seq[seq]]
         prm = {k: x[:, i][at] for i, k in enumerate(names)}
+        prm.update({k: torch.full_like(prm[names[0]], v) for k, v in fixed.items()})
         nll = torch.zeros(len(rows), dtype=torch.float64).index_add(0, at, _sequence_nll(variant, prm, sub, model, likelihood))
         obj = nll
         if prior is not None:
             for i, k in enumerate(names):
-                obj = obj - prior[k].log_prob(x[:, i].clamp(lo[i] + 1e-6, hi[i] - 1e-6))
+                if k in prior:  # absent: flat
+                    obj = obj - prior[k].log_prob(x[:, i].clamp(lo[i] + 1e-6, hi[i] - 1e-6))
         obj.sum().backward()
         return obj.detach().numpy(), x.grad.numpy(), nll.detach().numpy()
 
@@ -603,6 +744,7 @@ def fit_hybrid(
         n, f = int(n_lik[s]), float(nll_v[best[s], s])
         row = {"subject": subj, "variant": variant, "model": model}
         row.update({k: float(X[i, j]) for j, k in enumerate(names)})
+        row.update(fixed)
         row.update(
             nll=f,
             objective=float(obj_v[best[s], s]),
@@ -615,9 +757,32 @@ def fit_hybrid(
             converged=bool(ok_v[best[s], s]) and np.isfinite(f),
             n_converged_starts=int(ok_v[:, s].sum()),
             message=str(results[i].message),
+            fixed=",".join(f"{k}={v:g}" for k, v in fixed.items()),
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _check_fixed(fixed, free: list[str], box: dict, model: str) -> dict[str, float]:
+    """``fixed=`` of :func:`fit_hybrid` as ``{name: float}``, each a free parameter of the model, finite and
+    within its bounds."""
+    if fixed is None:
+        return {}
+    if not isinstance(fixed, dict):
+        raise TypeError(f"fixed must be a dict of parameter -> value, got {type(fixed).__name__}")
+    out = {}
+    for k, v in fixed.items():
+        if k not in free:
+            raise ValueError(f"fixed: {k!r} is not a fitted parameter of this model ({model}); its parameters: {free}")
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            raise ValueError(f"fixed[{k!r}] must be a number, got {v!r}") from None
+        lo, hi = box[k]
+        if not (np.isfinite(v) and lo <= v <= hi):
+            raise ValueError(f"fixed[{k!r}] = {v} lies outside its bounds [{lo}, {hi}]")
+        out[k] = v
+    return out
 
 
 def _minimize_lockstep(evaluate, x0: np.ndarray, bounds: np.ndarray, maxiter: int, m: int = 10,

@@ -4,7 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metarl_neuro.analysis.hybrid import VARIANTS, compare_models, fit_hybrid, hybrid_nll, simulate_hybrid
+from metarl_neuro.analysis.hybrid import (
+    VARIANTS,
+    compare_models,
+    fit_hybrid,
+    hybrid_nll,
+    prior_preset,
+    simulate_hybrid,
+)
 
 
 def lsig(x):
@@ -190,3 +197,84 @@ def test_a_fit_that_does_not_converge_is_reported_not_dropped():
     fit = fit_hybrid(df, n_starts=1, maxiter=1)
     assert len(fit) == 3 and not fit["converged"].any()
     assert fit["message"].str.contains("ITERATIONS REACHED LIMIT").all()
+
+
+# ----------------------------------------------------------------- restricted models, bounds and priors (issue 15)
+def test_fixed_parameters_are_held_and_the_likelihood_is_that_of_the_full_model_there():
+    df = simulate_hybrid(DAW, n_subjects=3, n_trials=120, seed=11)
+    fit = fit_hybrid(df, n_starts=4, fixed={"lam": 1.0, "p": 0})
+    assert (fit["lam"] == 1.0).all() and (fit["p"] == 0.0).all() and (fit["fixed"] == "lam=1,p=0").all()
+    assert (fit["n_params"] == 5).all()  # 7 - 2 fixed
+    for _, row in fit.iterrows():  # the reported nll is the full model's at the fitted + fixed values
+        one = df[df["subject"] == row["subject"]]
+        assert row["nll"] == pytest.approx(hybrid_nll({k: row[k] for k in VARIANTS["daw2011"]}, one), rel=1e-9)
+    free = fit_hybrid(df, n_starts=4)
+    assert (free["nll"] <= fit["nll"] + 1e-6).all()  # the nested model cannot fit better
+
+
+def test_kool2016_twelve_models_by_name():
+    from metarl_neuro.analysis.hybrid import MODELS
+
+    kool = {k: v for k, v in MODELS.items() if v["variant"] == "kool2016"}
+    assert len(kool) == 12 and {v["model"] for v in kool.values()} == {"hybrid", "mb", "mf"}
+    assert kool["mf"]["fixed"] == {"st": 0.0, "respst": 0.0} and kool["hybrid+st+respst"]["fixed"] == {}
+    par = {"alpha": 0.5, "beta": 5.0, "lam": 0.7, "w": 0.6, "st": 0.3, "respst": 0.4}
+    df = simulate_hybrid(par, n_subjects=2, n_trials=100, variant="kool2016", seed=12)
+    fits = {name: fit_hybrid(df, n_starts=2, **kool[name]) for name in ("hybrid+st+respst", "mb+st", "mf")}
+    k = {name: int(f["n_params"].iloc[0]) for name, f in fits.items()}
+    assert k == {"hybrid+st+respst": 6, "mb+st": 4, "mf": 3}
+    assert (fits["mf"][["st", "respst"]] == 0).all().all() and (fits["mb+st"]["respst"] == 0).all()
+    assert "w" not in fits["mf"] and (fits["mf"]["model"] == "mf").all()  # the MF / MB model has no w to fit
+    table = compare_models(fits).set_index("model")
+    assert table.loc["hybrid+st+respst", "nll"] <= min(table.loc["mb+st", "nll"], table.loc["mf", "nll"]) + 1e-6
+
+
+@pytest.mark.slow
+def test_kool2016_all_twelve_models_fit_and_compare():
+    """All 12 of Kool et al. 2016's models fitted by name on simulated hybrid subjects (about 15 s)."""
+    from metarl_neuro.analysis.hybrid import MODELS
+
+    par = {"alpha": 0.5, "beta": 5.0, "lam": 0.7, "w": 0.6, "st": 0.3, "respst": 0.4}
+    df = simulate_hybrid(par, n_subjects=2, n_trials=100, variant="kool2016", seed=12)
+    fits = {name: fit_hybrid(df, n_starts=2, **kw) for name, kw in MODELS.items() if kw["variant"] == "kool2016"}
+    table = compare_models(fits)
+    assert len(table) == 12 and set(table["n_params"]) == {3, 4, 5, 6}
+    assert table["nll"].min() <= fits["hybrid+st+respst"]["nll"].sum() + 1e-6
+
+
+def test_bounds_and_priors_presets():
+    from metarl_neuro.analysis.hybrid import bounds_of
+
+    assert bounds_of("kool2016", "kool2016")["st"] == (-20.0, 20.0) and bounds_of("kool2016")["st"] == (-5.0, 5.0)
+    assert bounds_of("otto2013", "nussenbaum2020")["beta_mb"] == (0.0, 30.0)
+    assert bounds_of("daw2011", {"beta1": (0, 30)})["beta1"] == (0.0, 30.0)
+    kool = prior_preset("kool2016", "kool2016")
+    assert set(kool) == {"beta", "st", "respst"}  # learning rate, lambda and w flat
+    assert float(kool["beta"].mean) == pytest.approx(4.82 * 0.88)  # shape x scale (MATLAB gampdf)
+    assert float(kool["st"].loc) == 0.15 and float(kool["st"].scale) == 1.42
+    nus = prior_preset("nussenbaum2020", "otto2013")
+    assert set(nus) == {"alpha", "lam", "beta_mb", "beta_mf", "beta2", "st"} and float(nus["st"].scale) == 10.0
+    assert float(nus["beta2"].mean) == pytest.approx(3.0)
+    daw = prior_preset("daw2011", "daw2011")
+    assert float(daw["beta1"].mean) == pytest.approx(6.0)  # Gamma(1.2, scale 5)
+    # a MAP fit with a preset runs, and the flat-prior parameters are free to the bound
+    df = simulate_hybrid({"alpha": 0.5, "beta": 5.0, "lam": 0.7, "w": 0.6, "st": 0.3, "respst": 0.4}, n_subjects=2,
+                         n_trials=100, variant="kool2016", seed=13)
+    fit = fit_hybrid(df, "kool2016", method="map", priors="kool2016", bounds="kool2016", n_starts=2)
+    assert fit["converged"].all() and (fit["st"].abs() <= 20).all()
+
+
+@pytest.mark.parametrize("kw,match", [
+    ({"fixed": {"gamma": 1}}, "not a fitted parameter"),
+    ({"fixed": {"w": 1}, "model": "mf"}, "not a fitted parameter"),     # w is dropped by the MF model already
+    ({"fixed": {"lam": 2}}, r"outside its bounds \[0, 1\]"),
+    ({"fixed": {"lam": "x"}}, "must be a number"),
+    ({"bounds": "kool"}, "unknown bounds preset 'kool'"),
+    ({"bounds": {"beta1": (5, 1)}}, "lower < upper"),
+    ({"bounds": {"beta": (0, 9)}}, "has no parameter 'beta'"),
+    ({"priors": "daw", "method": "map"}, "unknown priors preset 'daw'"),
+])
+def test_restriction_errors_name_the_problem(kw, match):
+    df = simulate_hybrid(DAW, n_subjects=1, n_trials=40, seed=14)
+    with pytest.raises(ValueError, match=match):
+        fit_hybrid(df, n_starts=1, **kw)

@@ -306,12 +306,14 @@ class _History:
             p = np.where(self.n_same > self.n_diff, common_prob, np.where(self.n_same < self.n_diff, 1 - common_prob, 0.5))
         return rep, resp, p
 
-    def observe(self, c1, s2, valid, stim_left) -> None:
+    def observe(self, c1, s2, valid, stim_left, learn=None) -> None:
+        """Record a trial's choice (``valid`` rows) and, where ``learn`` (default ``valid``), its transition."""
+        learn = valid if learn is None else learn
         self.prev_c1 = np.where(valid, c1, self.prev_c1)
         if stim_left is not None:
             self.prev_key = np.where(valid, np.where(np.asarray(stim_left) == c1, 0, 1), self.prev_key)
-        self.n_same = self.n_same + ((s2 == c1) & valid)
-        self.n_diff = self.n_diff + ((s2 != c1) & valid)
+        self.n_same = self.n_same + ((s2 == c1) & learn)
+        self.n_diff = self.n_diff + ((s2 != c1) & learn)
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -349,13 +351,16 @@ class _Data:
 
 
 def _prepare(
-    trials: pd.DataFrame, start_trial: int, need_stim_left: bool, transitions: str, common_prob: float, min_trials: int = 1
+    trials: pd.DataFrame, start_trial: int, need_stim_left: bool, transitions: str, common_prob: float, min_trials: int = 1,
+    start_values: str = "learn",
 ) -> _Data:
     if isinstance(common_prob, bool) or not isinstance(common_prob, (int, float, np.integer, np.floating)) \
             or not 0.5 <= float(common_prob) <= 1:
         raise ValueError(f"common_prob must be a probability in [0.5, 1] (the common transition's; 0.7 in Daw 2011), "
                          f"got {common_prob!r}")
     check_int(start_trial, "start_trial", 0, " (a 0-based trial index)")
+    if start_values not in ("learn", "reset"):
+        raise ValueError(f"start_values must be 'learn' or 'reset' (Decker et al. 2016), got {start_values!r}")
     cols = ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward")
     df = validate_trials(trials, cols)
     if df.empty:
@@ -394,11 +399,15 @@ def _prepare(
     n_options = 2 if (df.loc[~df["missed"], "choice2"] == 1).any() else 1
     hist = _History(N)
     rep, resp, p_same = np.zeros((N, T, 2)), np.zeros((N, T, 2)), np.zeros((N, T))
+    # "reset" (Decker et al. 2016; Nussenbaum et al. 2020): trials before start_trial neither update the values
+    # nor count transitions, as if deleted, but the first modelled trial's stickiness refers to the last
+    # earlier valid choice (and key)
+    learns = valid & (trial >= start_trial) if start_values == "reset" else valid
     for t in range(T):
         sl = None if stim_left is None else stim_left[:, t]
         rep[:, t], resp[:, t], p_same[:, t] = hist.features(transitions, common_prob, sl)
-        hist.observe(c1[:, t], s2[:, t], valid[:, t], sl)
-    v = valid[..., None].astype(float)
+        hist.observe(c1[:, t], s2[:, t], valid[:, t], sl, learns[:, t])
+    v = learns[..., None].astype(float)
     onehot = lambda x, k: np.eye(k)[np.clip(x, 0, None)]
     hit1 = onehot(c1, 2) * v
     hit2 = onehot(s2, 2)[..., :, None] * onehot(c2, n_options)[..., None, :] * v[..., None]
@@ -489,6 +498,7 @@ def hybrid_nll(
     common_prob: float = 0.7,
     likelihood: str = "both",
     start_trial: int = 0,
+    start_values: str = "learn",
 ) -> float:
     """Negative log-likelihood of a trial table under a hybrid model (all subjects share ``params``).
 
@@ -511,7 +521,13 @@ def hybrid_nll(
     likelihood : {"both", "stage1"}
         Which choices enter the likelihood.
     start_trial : int
-        Trials with ``trial < start_trial`` update the values but do not enter the likelihood.
+        Trials with ``trial < start_trial`` do not enter the likelihood.
+    start_values : {"learn", "reset"}
+        ``"learn"``: the trials before ``start_trial`` update the values (and the transition counts).
+        ``"reset"``: the convention of Decker et al. 2016 and Nussenbaum et al. 2020, who delete trials 1-9
+        before fitting: values start at 0 at ``start_trial`` and those trials count no transition, but the
+        stickiness of the first modelled trial refers to the last earlier valid choice (trial 9's, or 8's if
+        9 was missed).
 
     Returns
     -------
@@ -533,7 +549,7 @@ def hybrid_nll(
     if missing:
         raise ValueError(f"params lack {missing} for variant {variant!r}")
     _check_params(params, names)
-    data = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob)
+    data = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, start_values=start_values)
     N = data.c1.shape[0]
     prm = {k: torch.full((N,), float(params[k]), dtype=torch.float64) for k in names}
     with torch.no_grad():
@@ -635,6 +651,7 @@ def fit_hybrid(
     maxiter: int = 500,
     fixed: dict | None = None,
     bounds: dict | str | None = None,
+    start_values: str = "learn",
 ) -> pd.DataFrame:
     """Fit a hybrid model to each subject by maximum likelihood or MAP, with several random starts.
 
@@ -646,7 +663,7 @@ def fit_hybrid(
     ----------
     trials : pandas.DataFrame
         Trial table, as :func:`hybrid_nll`.
-    variant, model, transitions, common_prob, likelihood, start_trial
+    variant, model, transitions, common_prob, likelihood, start_trial, start_values
         As :func:`hybrid_nll`.
     method : {"mle", "map"}
         Maximum likelihood, or maximum a posteriori with ``priors`` (default :func:`default_priors`).
@@ -697,7 +714,7 @@ def fit_hybrid(
     if not names:
         raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
     bounds = np.array([box[k] for k in names], dtype=float)
-    base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS)
+    base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS, start_values)
     S, K = len(base.subjects), len(names)
     data = base.repeat(n_starts)  # rows of parameters are (start, subject): row = start * S + subject
     row_of_seq = (torch.arange(n_starts)[:, None] * S + base.seq_subject[None, :]).reshape(-1)

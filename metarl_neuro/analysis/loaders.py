@@ -266,7 +266,9 @@ def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
     Columns ``subject_id``, ``trial`` (1-based), ``choice_1`` and ``choice_2`` in {1, 2} with 0 for a missed
     choice, ``state`` in {2, 3} (2: the planet commonly reached from choice 1), ``reward``. A trial with either
     choice missed is a missed trial. Their analyses drop trials 1-9 (Decker et al. 2016); this loader keeps
-    every trial, so the choice a later trial's stickiness refers to is there.
+    every trial, so the choice a later trial's stickiness refers to is there: fit with ``start_trial=9,
+    start_values="reset"`` (:func:`~metarl_neuro.analysis.fit_hybrid`) and count stays with ``min_trial=9``
+    (:func:`~metarl_neuro.analysis.stay_probability`).
 
     Returns
     -------

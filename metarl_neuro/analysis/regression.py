@@ -171,6 +171,7 @@ def stay_regression(
     coding: str = "effect",
     groups: str | None = "subject",
     bridge_missed: bool = False,
+    min_trial: int = 0,
 ) -> StayRegression:
     """Logistic regression of first-stage choices on past rewards and transitions.
 
@@ -207,6 +208,9 @@ def stay_regression(
         population-averaged effect with many subjects. ``None``: pooled fit with model-based SEs only.
     bridge_missed : bool
         See above.
+    min_trial : int
+        Only trials with ``trial >= min_trial`` (0-based) are outcomes; earlier ones still enter as history
+        (Nussenbaum et al. 2020: trials 10 on, ``min_trial=9``).
 
     Returns
     -------
@@ -226,11 +230,14 @@ def stay_regression(
         raise ValueError(f"coding must be 'effect' or 'dummy', got {coding!r}")
     if groups not in ("subject", None):
         raise ValueError(f"groups must be 'subject' or None, got {groups!r}")
+    check_int(min_trial, "min_trial", 0, " (a 0-based trial index)")
     if lags == 1:
-        df = add_stay_columns(trials, bridge_missed)
+        df = add_stay_columns(trials, bridge_missed, min_trial)
         y, X = _design_one_back(df, coding)
     else:
         y, X, df = _design_lagged(trials, lags, bridge_missed)
+        keep = (df["trial"] >= min_trial).to_numpy()
+        y, X, df = y[keep], X[keep], df[keep]
     if len(y) == 0:
         raise ValueError(f"no trial has {lags} earlier trial(s) in its episode")
     subjects = df["subject"].astype(str).to_numpy()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metarl_neuro.schema import validate_trials
+from metarl_neuro.schema import check_int, validate_trials
 
 __all__ = ["add_stay_columns", "stay_probability"]
 
 _NEEDED = ("subject", "episode", "trial", "choice1", "common", "reward")
 
 
-def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.DataFrame:
+def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False, min_trial: int = 0) -> pd.DataFrame:
     """Validate a trial table and add ``stay``, ``prev_rewarded``, ``prev_common`` and ``prev_choice1``.
 
     Within each subject and episode (rows sorted by ``trial``), "previous" means the previous trial, which
@@ -32,6 +32,9 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.Da
         ``missed``).
     bridge_missed : bool
         Bridge missed trials (see above).
+    min_trial : int
+        Only trials with ``trial >= min_trial`` (0-based) are counted; earlier ones still serve as the previous
+        trial. Nussenbaum et al. 2020 (after Decker et al. 2016) analyse trials 10 on (1-based): ``min_trial=9``.
 
     Returns
     -------
@@ -47,6 +50,7 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.Da
         numbers that skip within an episode (without ``bridge_missed``); or for a ``common`` that contradicts
         ``choice1`` and ``state2``.
     """
+    check_int(min_trial, "min_trial", 0, " (a 0-based trial index)")
     has_state2 = isinstance(trials, pd.DataFrame) and "state2" in trials.columns
     df = validate_trials(trials, (*_NEEDED, "state2") if has_state2 else _NEEDED)
     if df.empty:
@@ -92,10 +96,15 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False) -> pd.Da
     out["prev_rewarded"] = out["prev_reward"] > 0
     out["prev_common"] = out["prev_common"].astype(bool)
     out["stay"] = out["choice1"] == out["prev_choice1"]
+    out = out[out["trial"] >= min_trial]
+    if out.empty:
+        raise ValueError(f"no trial at or after min_trial={min_trial} has a valid previous trial (the last trial is "
+                         f"{int(df['trial'].max())})")
     return out.drop(columns=["_row", "prev_reward", "prev_missed"])
 
 
-def stay_probability(trials: pd.DataFrame, by_subject: bool = False, bridge_missed: bool = False) -> pd.DataFrame:
+def stay_probability(trials: pd.DataFrame, by_subject: bool = False, bridge_missed: bool = False,
+                     min_trial: int = 0) -> pd.DataFrame:
     """P(stay at the first stage) by previous reward x previous transition.
 
     A trial is a *stay* when its first-stage choice repeats that of the previous trial. Within each subject
@@ -112,6 +121,9 @@ def stay_probability(trials: pd.DataFrame, by_subject: bool = False, bridge_miss
         If True, return one row per subject and condition instead of the pooled table.
     bridge_missed : bool
         Compare a trial after a missed one with the last valid trial.
+    min_trial : int
+        Count only trials with ``trial >= min_trial`` (0-based; earlier ones still serve as the previous trial),
+        e.g. 9 for Nussenbaum et al. 2020's trials 10 on.
 
     Returns
     -------
@@ -144,7 +156,7 @@ def stay_probability(trials: pd.DataFrame, by_subject: bool = False, bridge_miss
     2      True     common     1.0         1
     3      True       rare     1.0         1
     """
-    df = add_stay_columns(trials, bridge_missed)
+    df = add_stay_columns(trials, bridge_missed, min_trial)
     df["transition"] = np.where(df["prev_common"], "common", "rare")
     df = df.rename(columns={"prev_rewarded": "rewarded"})
     cells = pd.MultiIndex.from_product(

@@ -278,3 +278,45 @@ def test_restriction_errors_name_the_problem(kw, match):
     df = simulate_hybrid(DAW, n_subjects=1, n_trials=40, seed=14)
     with pytest.raises(ValueError, match=match):
         fit_hybrid(df, n_starts=1, **kw)
+
+
+def test_decker_convention_by_hand():
+    """start_values="reset" (Decker et al. 2016; Nussenbaum et al. 2020, who delete trials 1-9): values start at 0
+    at start_trial, but the first modelled trial's stickiness refers to the last earlier valid choice.
+
+    Trials 0 (choice 1), 1 (missed), 2 and 3 (choice 0); start_trial 2. At trial 2 all values are 0, so its
+    first-stage probability comes from stickiness alone: P(c1 = 0) = 1 / (1 + exp(beta1 * p)) (trial 0's choice
+    1 is sticky, over the missed trial 1), and its second stage is 1/2. Trial 3 then sees what trials 2-3 alone
+    would give. So the NLL is that of the table of trials 2-3 (where trial 2 has no previous choice: -log 1/2
+    at the first stage) with the first-stage term of trial 2 replaced: - log 2 - log P(c1 = 0)."""
+    df = pd.DataFrame({"subject": "s", "episode": 0, "trial": [0, 1, 2, 3], "choice1": [1, 0, 0, 0],
+                       "state2": [1, 0, 0, 1], "choice2": [1, 0, 1, 0], "reward": [1.0, np.nan, 1.0, 0.0],
+                       "missed": [False, True, False, False]})
+    df["common"] = df["choice1"] == df["state2"]
+    par = DAW | {"beta1": 2.0, "p": 0.7}
+    reset = hybrid_nll(par, df, start_trial=2, start_values="reset")
+    tail = hybrid_nll(par, df[df["trial"] >= 2].assign(trial=[0, 1]))
+    p0 = 1 / (1 + math.exp(par["beta1"] * par["p"]))
+    assert reset == pytest.approx(tail - math.log(2) - math.log(p0), abs=1e-12)
+    # the default lets trials 0-1 update the values: another likelihood
+    assert abs(hybrid_nll(par, df, start_trial=2) - reset) > 1e-3
+    with pytest.raises(ValueError, match="start_values must be 'learn' or 'reset'"):
+        hybrid_nll(par, df, start_trial=2, start_values="delete")
+
+
+def test_stay_analyses_count_from_min_trial():
+    from metarl_neuro.analysis import stay_probability, stay_regression
+
+    df = simulate_hybrid(DAW | {"beta1": 4.0}, n_subjects=3, n_trials=60, seed=15)
+    full = stay_probability(df)["n_trials"].sum()
+    late = stay_probability(df, min_trial=9)
+    # trials 1-8 (0-based) of each subject are no longer counted (trial 0 never was: it has no previous trial)
+    assert late["n_trials"].sum() == full - 3 * 8
+    one = stay_regression(df, min_trial=9, groups=None)
+    assert one.fits["pooled"].nobs == full - 24
+    five = stay_regression(df, lags=5, min_trial=20, groups=None)
+    assert five.fits["pooled"].nobs == 3 * (60 - 20)  # trials 20-59 all have 5 earlier trials
+    with pytest.raises(ValueError, match="min_trial must be an integer >= 0"):
+        stay_probability(df, min_trial=-1)
+    with pytest.raises(ValueError, match="no trial at or after min_trial=60"):
+        stay_probability(df, min_trial=60)

@@ -43,17 +43,30 @@ where ``choice2`` is always 0) has no second-stage choice to fit: its likelihood
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
-from scipy import optimize
+from scipy import optimize, special
 
 from metarl_neuro.schema import check_int, validate_trials
 
 __all__ = [
-    "BOUNDS_PRESETS", "MODELS", "PRIOR_PRESETS", "VARIANTS", "bounds_of", "compare_models", "default_priors", "fit_hybrid",
-    "hybrid_nll", "hybrid_values", "prior_preset", "simulate_hybrid",
+    "BOUNDS_PRESETS",
+    "MODELS",
+    "PRIOR_PRESETS",
+    "VARIANTS",
+    "ModelSelection",
+    "bounds_of",
+    "compare_models",
+    "default_priors",
+    "fit_hybrid",
+    "group_model_selection",
+    "hybrid_nll",
+    "hybrid_values",
+    "prior_preset",
+    "simulate_hybrid",
 ]
 
 _B = 20.0  # upper bound of inverse temperatures
@@ -922,6 +935,74 @@ def compare_models(fits: dict[str, pd.DataFrame]) -> pd.DataFrame:
     out["delta_aic"] = out["aic"] - out["aic"].min()
     out["delta_bic"] = out["bic"] - out["bic"].min()
     return out.sort_values("bic").reset_index(drop=True)
+
+
+class ModelSelection(NamedTuple):
+    """Result of :func:`group_model_selection`."""
+
+    table: pd.DataFrame  #: one row per model: frequency_mean, frequency_sd, exceedance, protected_exceedance
+    attribution: pd.DataFrame  #: subjects x models: posterior probability that a subject's data come from a model
+    bor: float  #: Bayesian omnibus risk: posterior probability that all models are equally frequent
+
+
+def group_model_selection(fits: dict[str, pd.DataFrame] | pd.DataFrame) -> ModelSelection:
+    """Random-effects Bayesian model selection across subjects (Stephan et al. 2009; Rigoux et al. 2014).
+
+    Each subject's data are taken to come from one of the models, with model frequencies drawn from a
+    Dirichlet distribution; variational Bayes (the ``groupBMC`` package's port of VBA-toolbox's
+    ``VBA_groupBMC``) gives their posterior, the exceedance probability of each model (the posterior probability
+    that it is the most frequent) and the protected exceedance probability, which discounts it by the chance
+    that the frequencies do not differ at all (Rigoux et al. 2014, Eq. 7). Daw et al. 2011 report exceedance
+    probabilities.
+
+    Parameters
+    ----------
+    fits : dict of str to pandas.DataFrame, or pandas.DataFrame
+        Model label -> :func:`fit_hybrid` table on the same subjects, whose log model evidence is approximated by
+        ``-bic / 2`` (Schwarz); or a DataFrame of log evidences (nats), one row per subject (index) and one
+        column per model.
+
+    The prior on the frequencies is the package's default, a Dirichlet with counts 1/K over K models (the
+    null hypothesis of the omnibus risk uses those counts as the frequencies).
+
+    Returns
+    -------
+    ModelSelection
+        ``table`` (sorted by ``exceedance``), ``attribution`` and ``bor``.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than two models, the fits do not cover the same subjects, or a log evidence is not
+        finite.
+
+    References
+    ----------
+    Stephan, K. E. et al. (2009). Bayesian model selection for group studies. NeuroImage 46, 1004-1017.
+    Rigoux, L. et al. (2014). Bayesian model selection for group studies - revisited. NeuroImage 84, 971-985.
+    """
+    from groupBMC.groupBMC import GroupBMC
+
+    if isinstance(fits, pd.DataFrame):
+        L = fits.astype(float)
+    else:
+        subjects = {k: set(v["subject"]) for k, v in fits.items()}
+        first = next(iter(subjects.values()), set())
+        if any(s != first for s in subjects.values()):
+            raise ValueError("fits must cover the same subjects")
+        L = pd.DataFrame({k: -0.5 * v.set_index("subject")["bic"] for k, v in fits.items()})
+    if L.shape[1] < 2:
+        raise ValueError(f"model selection needs at least two models, got {list(L.columns)}")
+    if not np.isfinite(L.to_numpy()).all():
+        raise ValueError("every log evidence (-bic / 2) must be finite; a fit failed for some subject")
+    vb = GroupBMC(L.to_numpy().T)
+    res = vb.get_result()
+    table = pd.DataFrame({"model": list(L.columns), "frequency_mean": res.frequency_mean,
+                          "frequency_sd": np.sqrt(res.frequency_var), "exceedance": res.exceedance_probability,
+                          "protected_exceedance": res.protected_exceedance_probability})
+    attribution = pd.DataFrame(res.attribution.T, index=L.index, columns=L.columns)
+    bor = float(special.expit(vb.F0() - vb.F1()))  # 1 / (1 + exp(F1 - F0)), Rigoux et al. 2014 Eq. 6
+    return ModelSelection(table.sort_values("exceedance", ascending=False, ignore_index=True), attribution, bor)
 
 
 def simulate_hybrid(

@@ -320,3 +320,41 @@ def test_stay_analyses_count_from_min_trial():
         stay_probability(df, min_trial=-1)
     with pytest.raises(ValueError, match="no trial at or after min_trial=60"):
         stay_probability(df, min_trial=60)
+
+
+def test_group_model_selection_on_known_log_evidences():
+    from metarl_neuro.analysis import group_model_selection
+
+    # 21 subjects favour "a" by 5 nats, 11 favour "b": a is the more frequent model, with little doubt
+    L = pd.DataFrame({"a": np.r_[np.full(21, 5.0), np.zeros(11)], "b": np.r_[np.zeros(21), np.full(11, 5.0)]})
+    r = group_model_selection(L)
+    t = r.table.set_index("model")
+    assert list(r.table["model"]) == ["a", "b"] and t.loc["a", "exceedance"] > 0.95
+    assert t["exceedance"].sum() == pytest.approx(1) and t["frequency_mean"].sum() == pytest.approx(1)
+    assert t.loc["a", "frequency_mean"] == pytest.approx(21.5 / 33, abs=0.01)  # Dirichlet(1/2 + 21, 1/2 + 11)
+    assert t.loc["a", "protected_exceedance"] < t.loc["a", "exceedance"] and 0 < r.bor < 1
+    assert (r.attribution["a"][:21] > 0.98).all() and (r.attribution["b"][21:] > 0.98).all()
+    # the same evidence for every subject: nothing to tell the models apart
+    flat = group_model_selection(pd.DataFrame({"a": np.zeros(30), "b": np.zeros(30)}))
+    assert flat.table["exceedance"].to_numpy() == pytest.approx([0.5, 0.5], abs=1e-6) and flat.bor > 0.5
+    with pytest.raises(ValueError, match="at least two models"):
+        group_model_selection(L[["a"]])
+    with pytest.raises(ValueError, match="must be finite"):
+        group_model_selection(L.assign(a=np.r_[np.nan, L["a"][1:]]))
+
+
+@pytest.mark.slow
+def test_group_model_selection_recovers_a_simulated_mixture():
+    """20 hybrid (w 0.8) and 20 model-free subjects, 200 trials each, fitted by both models: the model frequencies
+    come out near 1/2 and most subjects are attributed to the model that generated them (about 40 s)."""
+    from metarl_neuro.analysis import group_model_selection
+
+    hyb = simulate_hybrid(DAW | {"beta1": 5.0, "beta2": 5.0, "w": 0.8, "p": 0.0}, n_subjects=20, n_trials=200, seed=21)
+    mf = simulate_hybrid(DAW | {"beta1": 5.0, "beta2": 5.0, "w": 0.0, "p": 0.0}, n_subjects=20, n_trials=200, seed=22)
+    df = pd.concat([hyb.assign(subject="h" + hyb["subject"]), mf.assign(subject="m" + mf["subject"])])
+    fits = {"hybrid": fit_hybrid(df, n_starts=5), "mf": fit_hybrid(df, model="mf", n_starts=5)}
+    r = group_model_selection(fits)
+    t = r.table.set_index("model")
+    assert 0.3 < t.loc["hybrid", "frequency_mean"] < 0.7
+    truth = np.where(r.attribution.index.str.startswith("h"), "hybrid", "mf")
+    assert (r.attribution.idxmax(axis=1).to_numpy() == truth).mean() >= 0.8

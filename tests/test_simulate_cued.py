@@ -73,6 +73,7 @@ def test_same_seed_same_trials(runs, tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow  # about 25 s: in CI's slow step, to keep the default suite under 5 minutes
 def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
     """SIGKILL mid-training, resume: the same trials (the RPE-input agent and the task state round-trip)."""
     args = ["stopper", "--episodes", "3000", "--batch", "16", "--eval-episodes", "8", "--n-trials", "20",

@@ -83,13 +83,14 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
                     recompute: bool = True):
     """Run ``unroll`` steps; return the :class:`Rollout` (logits and values with gradients) and the next :class:`Carry`.
 
-    With ``recompute`` (the default), the agent acts without autograd and the logits and values of the whole
-    unroll are then recomputed from the stored inputs in one pass with gradients (``agent.forward_sequence``
-    where the network has one, e.g. :meth:`A2CLSTM.forward_sequence`; else step by step): the same actions,
-    and the same loss and gradients to float rounding (issue 14; ``tests/agents/test_recompute.py``). Without
-    it, the step-wise reference: the graph is built while acting.
+    With ``recompute`` (the default) and a network with a sequence pass (``agent.forward_sequence``, e.g.
+    :meth:`A2CLSTM.forward_sequence`), the agent acts without autograd and the logits and values of the whole
+    unroll are then recomputed from the stored inputs with gradients: the same actions, and the same loss and
+    gradients to float rounding (issue 14; ``tests/agents/test_recompute.py``). Otherwise (``recompute=False``,
+    or a network without a sequence pass, such as the RPE-input network) the step-wise path: the graph is
+    built while acting.
     """
-    if not recompute:
+    if not recompute or not hasattr(agent, "forward_sequence"):  # no sequence pass: recomputing would cost more
         return _collect_stepwise(agent, task, carry, unroll, sampler)
     obs, prev_a, prev_r, h, c, ep_ret = carry
     state0 = (h.detach(), c.detach())

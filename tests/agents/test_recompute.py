@@ -42,7 +42,7 @@ def _grads(agent):
     ("two-step", {"unroll": 30}),              # episodes end inside some unrolls, same step in every slot
     ("harlow-1d", {"unroll": 40, "max_steps": 50}),  # episodes end at different steps in different slots
     ("bandit", {"unroll": 20}),
-    ("stopper", {"unroll": 25}),               # the RPE-input network: step-wise recompute (no forward_sequence)
+    ("stopper", {"unroll": 25}),               # the RPE-input network: no sequence pass, so the step-wise path
     ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3}),  # conv-LSTM: frames in one batch
     ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3, "stacked": True}),
 ])

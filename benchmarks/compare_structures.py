@@ -15,17 +15,15 @@ import time
 import torch
 
 from metarl_neuro.agents import run_frozen, train
-from metarl_neuro.analysis import stay_probability
 from metarl_neuro.experiments import TwoStepConfig
 from metarl_neuro.logs import two_step_trials
-from metarl_neuro.simulate import EVAL_TASK_SEED_OFFSET, a2c_settings, build
+from metarl_neuro.simulate import EVAL_TASK_SEED_OFFSET, a2c_settings, build, two_step_metrics
 
 
 def gap(agent, cfg):
     task = build(cfg, torch.device("cpu"), 300, seed_offset=EVAL_TASK_SEED_OFFSET)[1]
     rec = run_frozen(agent, task, torch.Generator().manual_seed(cfg.seed))
-    p = stay_probability(two_step_trials(rec, "x")).set_index(["rewarded", "transition"])["p_stay"]
-    return min(p[(True, "common")], p[(False, "rare")]) - max(p[(True, "rare")], p[(False, "common")])
+    return two_step_metrics(two_step_trials(rec, "x"))["gap"]
 
 
 def main():

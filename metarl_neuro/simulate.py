@@ -539,8 +539,7 @@ def cross_test_bandit(config: BanditConfig, out: Path, progress: bool = True) ->
         row = {}
         for test in CROSS_TEST_VARIANTS:
             trials, _ = evaluate_bandit(agent, cfg, torch.device("cpu"), test, folder.name, with_baselines=False)
-            final = cumulative_regret(trials)
-            row[test] = float(final.loc[final["trial"] == final["trial"].max(), "mean"].iloc[0])
+            row[test] = _final_regret(trials, "meta-rl")
         rows[v] = row
     matrix = pd.DataFrame.from_dict(rows, orient="index")
     matrix.index.name, matrix.columns.name = "train", "test"

@@ -135,6 +135,19 @@ class A2CLSTM(nn.Module):
         return lstm
 
 
+def step_sequence(step, x, prev_action, prev_reward, state, reset):
+    """An unroll step by step: ``step(x[t], prev_action[t], prev_reward[t], state) -> (logits, value, state)``
+    for each ``t`` of the ``(T, B, ...)`` inputs, the state zeroed where ``reset[t]``; returns logits
+    ``(T, B, A)``, values ``(T, B)`` and the last state (as :meth:`A2CLSTM.forward_sequence`)."""
+    logits, values = [], []
+    for t in range(x.shape[0]):
+        keep = (~reset[t]).unsqueeze(-1).to(state[0].dtype)
+        lg, v, state = step(x[t], prev_action[t], prev_reward[t], (state[0] * keep, state[1] * keep))
+        logits.append(lg)
+        values.append(v)
+    return torch.stack(logits), torch.stack(values), state
+
+
 def _lstm_input(obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor, n_actions: int) -> torch.Tensor:
     """``[obs, onehot(prev_action), prev_reward]`` along the last axis; ``prev_action`` ``-1`` gives an all-zero
     one-hot. Any leading shape (``(B,)`` or ``(T, B)``)."""
@@ -207,13 +220,7 @@ class ConvA2CLSTM(nn.Module):
         :meth:`A2CLSTM.forward_sequence`."""
         T, B = obs.shape[:2]
         code = self.fc(self.conv(obs.reshape(T * B, *obs.shape[2:]))).reshape(T, B, -1)
-        logits, values = [], []
-        for t in range(T):
-            keep = (~reset[t]).unsqueeze(-1).to(code.dtype)
-            lg, v, state = self._recur(code[t], prev_action[t], prev_reward[t], (state[0] * keep, state[1] * keep))
-            logits.append(lg)
-            values.append(v)
-        return torch.stack(logits), torch.stack(values), state
+        return step_sequence(self._recur, code, prev_action, prev_reward, state, reset)
 
     def _recur(self, code, prev_action, prev_reward, state):
         """The LSTM(s) and heads on the encoder's ``(B, 256)`` code."""

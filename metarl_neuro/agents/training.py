@@ -21,7 +21,7 @@ from typing import NamedTuple
 import torch
 from tqdm.auto import tqdm
 
-from metarl_neuro.agents.a2c_lstm import A2CLSTM
+from metarl_neuro.agents.a2c_lstm import A2CLSTM, step_sequence
 from metarl_neuro.agents.losses import a2c_loss, gae_advantages
 
 __all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "a2c_update", "collect_rollout",
@@ -112,12 +112,8 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
                 finished.append(none_ended)
                 prev_a, prev_r = a, r
             else:
-                finished.append(torch.where(d, ep_ret, 0.0))
-                ep_ret = torch.where(d, 0.0, ep_ret)
-                keep = (~d).unsqueeze(-1).to(obs.dtype)
-                state = (state[0] * keep, state[1] * keep)
-                prev_a = torch.where(d, -1, a)
-                prev_r = torch.where(d, 0.0, r)
+                ended, ep_ret, state, prev_a, prev_r = _end_episodes(d, a, r, ep_ret, state)
+                finished.append(ended)
             reset = d
             actions.append(a)
             rewards.append(r)
@@ -131,18 +127,20 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
     return rollout, Carry(obs, prev_a, prev_r, state[0], state[1], ep_ret)
 
 
+def _end_episodes(done, action, reward, ep_ret, state):
+    """After a step: the return of each episode that ended there (else 0), and the running return, LSTM state,
+    previous action and previous reward with those episodes' slots reset for the fresh episodes."""
+    keep = (~done).unsqueeze(-1).to(state[0].dtype)
+    return (torch.where(done, ep_ret, 0.0), torch.where(done, 0.0, ep_ret), (state[0] * keep, state[1] * keep),
+            torch.where(done, -1, action), torch.where(done, 0.0, reward))
+
+
 def forward_sequence(agent, obs, prev_action, prev_reward, state, reset):
     """``agent.forward_sequence`` where the network has one; else its ``forward`` step by step, the state zeroed
     where ``reset`` (see :meth:`A2CLSTM.forward_sequence` for the shapes)."""
     if hasattr(agent, "forward_sequence"):
         return agent.forward_sequence(obs, prev_action, prev_reward, state, reset)
-    logits, values = [], []
-    for t in range(obs.shape[0]):
-        keep = (~reset[t]).unsqueeze(-1).to(state[0].dtype)
-        lg, v, state = agent(obs[t], prev_action[t], prev_reward[t], (state[0] * keep, state[1] * keep))
-        logits.append(lg)
-        values.append(v)
-    return torch.stack(logits), torch.stack(values), state
+    return step_sequence(agent, obs, prev_action, prev_reward, state, reset)
 
 
 def _collect_stepwise(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: torch.Generator):
@@ -155,13 +153,8 @@ def _collect_stepwise(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: 
         with torch.no_grad():
             a = torch.multinomial(torch.softmax(lg, -1), 1, generator=sampler).squeeze(-1)
         obs, r, d, _ = task.step(a)
-        ep_ret = ep_ret + r
-        finished.append(torch.where(d, ep_ret, 0.0))
-        ep_ret = torch.where(d, 0.0, ep_ret)
-        keep = (~d).unsqueeze(-1).to(obs.dtype)
-        state = (state[0] * keep, state[1] * keep)
-        prev_a = torch.where(d, -1, a)
-        prev_r = torch.where(d, 0.0, r)
+        ended, ep_ret, state, prev_a, prev_r = _end_episodes(d, a, r, ep_ret + r, state)
+        finished.append(ended)
         logits.append(lg)
         values.append(v)
         actions.append(a)

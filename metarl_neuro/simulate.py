@@ -687,9 +687,9 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     """
     from metarl_neuro.tasks.psychlab import _import_lab, check_dataset_path
 
-    check_dataset_path(config.dataset_path)  # fail before creating the run folder
-    _import_lab()
+    check_dataset_path(config.dataset_path)  # fail before creating the run folder: the arguments first,
     check_init_from(config)
+    _import_lab()  # then the machine
     t = train_run(config, "psychlab-harlow", out, resume, progress)
     run, config = t.run, t.config
     records, done = [], 0

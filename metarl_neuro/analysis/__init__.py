@@ -55,7 +55,12 @@ from metarl_neuro.analysis.plots import (
     plot_stay_probability,
     plot_unit_tuning,
 )
-from metarl_neuro.analysis.regression import StayRegression, stay_regression
+from metarl_neuro.analysis.regression import (
+    MixedStayRegression,
+    StayRegression,
+    mixed_stay_regression,
+    stay_regression,
+)
 from metarl_neuro.analysis.rpe import RPERegression, agent_state_rpe, rpe_regression
 from metarl_neuro.analysis.stay import add_stay_columns, stay_probability
 
@@ -64,6 +69,7 @@ __all__ = [
     "TWO_STEP_TARGETS",
     "VARIANTS",
     "MatchingFit",
+    "MixedStayRegression",
     "RPERegression",
     "StayRegression",
     "UnitTuning",
@@ -85,6 +91,7 @@ __all__ = [
     "hybrid_values",
     "lagged_choice_regression",
     "matching_law",
+    "mixed_stay_regression",
     "plot_choice_regression",
     "plot_cumulative_regret",
     "plot_decoding",

@@ -92,7 +92,7 @@ def agent_state_rpe(activations: xr.Dataset) -> pd.DataFrame:
 
 def _params(fit, trials: pd.DataFrame, variant: str, common_prob: float) -> pd.Series:
     if fit is None:
-        fit = fit_hybrid(trials, variant, n_starts=5, common_prob=common_prob, likelihood="stage1")
+        fit = fit_hybrid(trials, variant, n_starts=5, starts="random", common_prob=common_prob, likelihood="stage1")
     if isinstance(fit, pd.DataFrame):
         if len(fit) != 1:
             raise ValueError(f"fit has {len(fit)} rows; pass the row of the subject whose trials these are")

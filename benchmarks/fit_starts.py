@@ -1,0 +1,80 @@
+"""Start strategies of fit_hybrid against a 300-start reference (issue 15, item 1).
+
+For each subject: the objective of the default adaptive strategy and of plain random starts, minus that of a
+300-random-start fit (the reference); subjects worse than the reference by more than 1e-3 nats are counted.
+Data: simulated subjects (daw2011 MLE, parameters drawn broadly: Beta(1.2, 1.2) rates and w, Gamma(1.5, scale 2.5)
+inverse temperatures, N(0.2, 0.5) stickiness) or the hBayesDM example (11 real subjects).
+
+    python benchmarks/fit_starts.py --subjects 200 --trials 200        # simulated, 200 x 200
+    python benchmarks/fit_starts.py --hbayesdm                         # the real example
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from metarl_neuro.analysis import fit_hybrid, from_hbayesdm, simulate_hybrid
+
+HBAYESDM = Path(__file__).parents[1] / "tests" / "reference" / "hbayesdm" / "ts_exampleData.txt"
+
+
+def simulated(n: int, n_trials: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    true = pd.DataFrame({"alpha1": rng.beta(1.2, 1.2, n), "alpha2": rng.beta(1.2, 1.2, n),
+                         "lam": rng.beta(1.2, 1.2, n), "beta1": rng.gamma(1.5, 2.5, n), "beta2": rng.gamma(1.5, 2.5, n),
+                         "w": rng.beta(1.2, 1.2, n), "p": rng.normal(0.2, 0.5, n)})
+    return simulate_hybrid(true, n_trials=n_trials, seed=5)
+
+
+def main(argv=None) -> pd.DataFrame:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--subjects", type=int, default=200)
+    ap.add_argument("--trials", type=int, default=200)
+    ap.add_argument("--hbayesdm", action="store_true", help="the hBayesDM example instead of simulated subjects")
+    ap.add_argument("--method", default="mle")
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--reference-starts", type=int, default=300)
+    ap.add_argument("--cache", type=Path, default=None, help="CSV to keep (or read) the reference fit")
+    ap.add_argument("--save", type=Path, default=None, help="CSV stem to keep the fits (with their gap)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    df = from_hbayesdm(pd.read_csv(HBAYESDM, sep="\t")) if args.hbayesdm else simulated(args.subjects, args.trials, args.seed)
+    kw = {"method": args.method}
+    if args.cache is not None and args.cache.exists():
+        ref = pd.read_csv(args.cache, dtype={"subject": str})
+    else:
+        t = time.perf_counter()
+        ref = fit_hybrid(df, **kw, starts="random", n_starts=args.reference_starts, seed=2)
+        print(f"reference ({args.reference_starts} random starts): {time.perf_counter() - t:.0f} s", flush=True)
+        if args.cache is not None:
+            ref.to_csv(args.cache, index=False)
+    rows = []
+    for name, opts in (("random, 10 starts (before)", {"starts": "random", "n_starts": 10}),
+                       ("adaptive (default, after)", {})):
+        t = time.perf_counter()
+        fit = fit_hybrid(df, **kw, **opts, seed=1)
+        dt = time.perf_counter() - t
+        gap = fit.set_index("subject")["objective"] - ref.set_index(ref["subject"].astype(str))["objective"].reindex(
+            fit["subject"].astype(str)).to_numpy()
+        rows.append({"strategy": name, "seconds": round(dt, 1), "subjects": len(fit),
+                     "worse_than_reference": int((gap > 1e-3).sum()), "max_gap_nats": float(gap.max()),
+                     "better_than_reference": int((gap < -1e-3).sum()),
+                     "starts_mean": float(fit["n_starts"].mean()) if "n_starts" in fit else 10.0,
+                     "starts_max": int(fit["n_starts"].max()) if "n_starts" in fit else 10})
+        print(rows[-1], flush=True)
+        if args.save is not None:
+            fit.assign(gap=gap.to_numpy()).to_csv(args.save.with_name(f"{args.save.stem}_{opts.get('starts', 'adaptive')}.csv"),
+                                                  index=False)
+    out = pd.DataFrame(rows)
+    print(out.to_string(index=False))
+    return out
+
+
+if __name__ == "__main__":
+    main()

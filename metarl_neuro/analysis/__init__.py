@@ -25,6 +25,7 @@ from metarl_neuro.analysis.decoding import (
     unit_tuning,
 )
 from metarl_neuro.analysis.harlow import harlow_binding, harlow_performance
+from metarl_neuro.analysis.hierarchical import HierarchicalFit, fit_hierarchical
 from metarl_neuro.analysis.hybrid import (
     VARIANTS,
     compare_models,
@@ -68,6 +69,7 @@ __all__ = [
     "CHOICE_TARGETS",
     "TWO_STEP_TARGETS",
     "VARIANTS",
+    "HierarchicalFit",
     "MatchingFit",
     "MixedStayRegression",
     "RPERegression",
@@ -79,6 +81,7 @@ __all__ = [
     "cumulative_regret",
     "decode_hidden",
     "default_priors",
+    "fit_hierarchical",
     "fit_hybrid",
     "fit_rescorla_wagner",
     "from_hbayesdm",

@@ -92,8 +92,12 @@ def save_figures(folder: Path, figs) -> None:
         plt.close(fig)
 
 
-def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, title: str, n_starts: int = 10) -> dict:
+def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, title: str, n_starts: int = 10,
+                    starts: str = "adaptive") -> dict:
     """Run the two-step analyses, print them and write the figures.
+
+    ``n_starts`` and ``starts`` are :func:`metarl_neuro.analysis.fit_hybrid`'s (``"adaptive"``: as many starts
+    as each subject needs; ``"random"``: ``n_starts`` random starts, faster).
 
     The hybrid model is Daw 2011's (``daw2011``, fixed transitions at ``common_prob``); where the second
     stage has a single option (Wang 2018's task) only first-stage choices enter the likelihood.
@@ -109,10 +113,11 @@ def two_step_report(trials: pd.DataFrame, common_prob: float, figures: Path, tit
     lagged = stay_regression(trials, lags=5)
     checked = validate_trials(trials, ("choice2",))
     one_option = not (checked.loc[~checked["missed"], "choice2"] == 1).any()
-    print(f"fitting the hybrid model to {trials['subject'].nunique()} subject(s), {n_starts} starts each ...",
+    print(f"fitting the hybrid model to {trials['subject'].nunique()} subject(s), "
+          + (f"{n_starts} random starts each ..." if starts == "random" else "adaptive starts ..."),
           file=sys.stderr, flush=True)
     fit = fit_hybrid(trials, "daw2011", common_prob=common_prob, likelihood="stage1" if one_option else "both",
-                     n_starts=n_starts)
+                     n_starts=n_starts, starts=starts)
     fmt = {"float_format": lambda x: f"{x:.3f}", "index": False}
     print("\nP(stay) by previous reward x transition (Daw 2011):")
     shown = stay.assign(rewarded=stay["rewarded"].map({True: "rewarded", False: "unrewarded"}))
@@ -450,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--common-prob", type=float, default=None,
                     help="common-transition probability for the hybrid fit (default: the run's, or 0.7)")
     ap.add_argument("--figures", type=Path, default=None, help="folder for the figures")
-    ap.add_argument("--starts", type=int, default=10, help="random starts per subject of the hybrid fit")
+    ap.add_argument("--starts", type=int, default=10,
+                    help="random starts per subject (and per round, with adaptive starts) of the hybrid fit")
+    ap.add_argument("--start-strategy", choices=("adaptive", "random"), default="adaptive",
+                    help="adaptive: as many starts as each subject needs to reach its best optimum (fit_hybrid's "
+                         "default); random: --starts random starts only (faster)")
     ap.add_argument("--hidden", action="store_true",
                     help="run folders: also decode task variables from the LSTM, unit tuning, the RPE regression "
                          "and the population PCA (figures decoding.png, unit_tuning.png, rpe_regression.png, "
@@ -480,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.hidden and not args.path.is_dir():
             raise ValueError("--hidden needs a run folder (with activations.nc), not a data file")
         report = two_step_report(trials, args.common_prob or common_prob, args.figures or figures, args.path.name,
-                                 args.starts)
+                                 args.starts, args.start_strategy)
         if args.hidden:
             hidden_report(run, args.figures or figures, args.permutations, report["fit"], args.jobs)
     except (ValueError, FileNotFoundError, TypeError) as err:

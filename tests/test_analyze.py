@@ -10,7 +10,7 @@ HBAYESDM = Path(__file__).parent / "reference" / "hbayesdm" / "ts_exampleData.tx
 
 
 def test_analyze_hbayesdm_csv(tmp_path, capsys):
-    assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1"]) == 0
+    assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1", "--start-strategy", "random"]) == 0
     out = capsys.readouterr().out
     assert "reward:transition" in out and "model_based" in out and "Hybrid model fit" in out
     assert out.count("True") >= 11  # one converged fit per subject (and stay rows)
@@ -23,11 +23,11 @@ def test_analyze_generic_csv_and_run_folder(tmp_path, capsys):
                             progress=False)
     assert (run / "figures" / "lagged_regression.png").is_file()  # simulate runs the same report
     capsys.readouterr()
-    assert main([str(run), "--starts", "1"]) == 0
+    assert main([str(run), "--starts", "1", "--start-strategy", "random"]) == 0
     assert "P(stay)" in capsys.readouterr().out
     csv = tmp_path / "trials.csv"
     pd.read_parquet(run / "trials.parquet").to_csv(csv, index=False)
-    assert main([str(csv), "--starts", "1", "--common-prob", "0.8"]) == 0
+    assert main([str(csv), "--starts", "1", "--start-strategy", "random", "--common-prob", "0.8"]) == 0
     assert "P(common) = 0.8" in capsys.readouterr().out
 
 
@@ -44,7 +44,7 @@ def test_analyze_hidden_on_a_paper_structure_run(tmp_path, capsys):
     cfg = TwoStepConfig(episodes=32, batch=16, eval_episodes=6, device="cpu", structure="paper")
     run = simulate_two_step(cfg, tmp_path / "paper", progress=False)
     capsys.readouterr()
-    assert main([str(run), "--starts", "1", "--hidden", "--permutations", "5"]) == 0
+    assert main([str(run), "--starts", "1", "--start-strategy", "random", "--hidden", "--permutations", "5"]) == 0
     out = capsys.readouterr().out
     assert "Decoding from h" in out and "prev_reward_x_transition" in out
     assert "Units coding each variable" in out
@@ -57,7 +57,7 @@ def test_analyze_hidden_on_a_paper_structure_run(tmp_path, capsys):
 
 
 def test_analyze_hidden_needs_a_run_folder(tmp_path, capsys):
-    assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1",
+    assert main([str(HBAYESDM), "--format", "hbayesdm", "--sep", "\\t", "--figures", str(tmp_path), "--starts", "1", "--start-strategy", "random",
                  "--hidden"]) == 2
     assert "--hidden needs a run folder" in capsys.readouterr().err
 

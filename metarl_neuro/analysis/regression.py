@@ -10,6 +10,7 @@ Wang, J. X. et al. (2018). Nat. Neurosci. 21, 860, Fig. 5e.
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import NamedTuple
 
@@ -320,12 +321,21 @@ function(d, formula) {
 
 def _lme4():
     """rpy2's handle on R and lme4, or an ImportError that says how to install them."""
+    saved = os.environ.get("LD_LIBRARY_PATH")
     try:
         import rpy2.robjects as ro
     except ImportError as err:  # also rpy2's own failure to find or load R
         raise ImportError("mixed_stay_regression runs R's lme4 through rpy2: pip install 'metarl_neuro[mixed]' "
                           f"(rpy2; 3.5.x for R < 4.5) and R with lme4 (Debian: apt-get install r-base-core "
                           f"r-cran-lme4) ({err})") from err
+    finally:
+        # starting R prepends R's and the system's library folders to LD_LIBRARY_PATH; a Python started from this
+        # process afterwards (e.g. by subprocess) would then load the system's libpython and lose its packages. R's
+        # libraries are loaded by now, so put it back.
+        if saved is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = saved
     ok = ro.r('isTRUE(suppressWarnings(requireNamespace("lme4", quietly = TRUE)))')[0]
     if not ok:
         raise ImportError("R's lme4 package is not installed (Debian: apt-get install r-cran-lme4; elsewhere "

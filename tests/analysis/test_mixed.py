@@ -48,6 +48,21 @@ def test_matches_lme4_run_from_r_on_the_hbayesdm_example(correlated):
 
 
 @needs_lme4
+def test_a_python_started_after_r_still_finds_its_packages():
+    # starting R prepends the system's library folder to LD_LIBRARY_PATH; a child Python then loaded the system's
+    # libpython and lost its site-packages (a killed-and-resumed simulate run in a subprocess never started)
+    import subprocess
+    import sys
+
+    from metarl_neuro.analysis.regression import _lme4
+
+    _lme4()
+    out = subprocess.run([sys.executable, "-c", "import metarl_neuro, torch; print('ok')"], capture_output=True, check=False,
+                         text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+@needs_lme4
 def test_recovers_the_direction_of_simulated_model_based_and_model_free_subjects():
     common = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.6, "beta1": 5.0, "beta2": 5.0, "p": 0.1}
     mb = simulate_hybrid({**common, "w": 1.0}, n_subjects=8, n_trials=200, seed=1)

@@ -26,6 +26,7 @@ def fitted():
     return true, df, fit_hierarchical(df, **KW, n_samples=300)
 
 
+@pytest.mark.slow
 def test_group_distribution_laplace_and_sampled_evidence(fitted):
     _true, _df, h = fitted
     assert h.converged and h.n_iter >= 2
@@ -45,6 +46,7 @@ def test_group_distribution_laplace_and_sampled_evidence(fitted):
     assert (h.subjects[["st", "respst"]] == 0).all().all()  # fixed parameters reported
 
 
+@pytest.mark.slow
 def test_estimates_are_shrunk_towards_the_group(fitted):
     _true, df, h = fitted
     mle = fit_hybrid(df, **KW, starts="random", n_starts=4)

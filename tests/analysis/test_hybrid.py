@@ -369,6 +369,15 @@ def _broad_population(n, seed):
                          "w": rng.beta(1.2, 1.2, n), "p": rng.normal(0.2, 0.5, n)})
 
 
+def test_start_strategy_arguments_are_checked():
+    df = simulate_hybrid(_broad_population(1, 11), n_trials=20, seed=5)
+    with pytest.raises(ValueError, match="starts must be"):
+        fit_hybrid(df, starts="grid")
+    with pytest.raises(ValueError, match="max_starts"):
+        fit_hybrid(df, n_starts=10, max_starts=5)
+
+
+@pytest.mark.slow
 def test_adaptive_starts_report_their_spread_and_never_end_above_the_random_starts_they_include():
     df = simulate_hybrid(_broad_population(3, 11), n_trials=50, seed=5)
     rand = fit_hybrid(df, starts="random", n_starts=4, seed=1)
@@ -378,10 +387,6 @@ def test_adaptive_starts_report_their_spread_and_never_end_above_the_random_star
     assert (adapt["objective"] <= rand["objective"] + 1e-6).all()
     assert (adapt["n_at_best"] >= 1).all() and (adapt["spread"] >= 0).all()
     assert (rand["n_starts"] == 4).all()
-    with pytest.raises(ValueError, match="starts must be"):
-        fit_hybrid(df, starts="grid")
-    with pytest.raises(ValueError, match="max_starts"):
-        fit_hybrid(df, n_starts=10, max_starts=5)
 
 
 @pytest.mark.slow

@@ -96,7 +96,7 @@ CASES = {
     "harlow_performance": (harlow, lambda t: analysis.harlow_performance(t, by=None),
                            {"correct": "bool", "trial": "int", "episode": "int"}),
     "harlow_binding": (harlow, lambda t: analysis.harlow_binding(t, by=None), {"rewarded_side": "0/1", "correct": "bool"}),
-    "fit_hybrid": (two_step, lambda t: analysis.fit_hybrid(t, n_starts=1, maxiter=5),
+    "fit_hybrid": (two_step, lambda t: analysis.fit_hybrid(t, n_starts=1, starts="random", maxiter=5),
                    {"choice1": "0/1", "state2": "0/1", "reward": "float", "episode": "int"}),
     "fit_rescorla_wagner": (bandit, lambda t: analysis.fit_rescorla_wagner(t, by="policy", n_starts=1),
                             {"choice": "0/1", "reward": "float", "trial": "int"}),

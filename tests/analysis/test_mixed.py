@@ -26,7 +26,7 @@ needs_lme4 = pytest.mark.skipif(not _have_lme4(), reason="needs rpy2, R and R's 
 
 
 @needs_lme4
-@pytest.mark.parametrize("correlated", [True, False])
+@pytest.mark.parametrize("correlated", [True, pytest.param(False, marks=pytest.mark.slow)])
 def test_matches_lme4_run_from_r_on_the_hbayesdm_example(correlated):
     ref = pd.read_csv(REF / "lme4" / "hbayesdm_stay_glmer.csv")
     ref = ref[ref["correlated"] == correlated].set_index("term")
@@ -63,6 +63,7 @@ def test_a_python_started_after_r_still_finds_its_packages():
 
 
 @needs_lme4
+@pytest.mark.slow
 def test_recovers_the_direction_of_simulated_model_based_and_model_free_subjects():
     common = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.6, "beta1": 5.0, "beta2": 5.0, "p": 0.1}
     mb = simulate_hybrid({**common, "w": 1.0}, n_subjects=8, n_trials=200, seed=1)

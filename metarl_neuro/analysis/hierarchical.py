@@ -187,9 +187,9 @@ def fit_hierarchical(
     rng = np.random.default_rng(seed)
     mu, sd = np.zeros(K), np.full(K, 1.5)
     subj = np.tile(np.arange(S), n_starts)
-    first = problem.solve(subj, rng.normal(mu, sd, size=(n_starts * S, K)), maxiter, posterior(mu, sd), xbox)
-    pick = np.array([np.flatnonzero(subj == s)[np.argmin(first["obj"][subj == s])] for s in range(S)])
-    X = first["X"][pick]
+    first = _h._Pool(S)
+    first.add(problem.solve(subj, rng.normal(mu, sd, size=(n_starts * S, K)), maxiter, posterior(mu, sd), xbox))
+    X = first.X[[first.best(s) for s in range(S)]]
     history, converged, it = [], False, 0
     def e_step(objective, X):
         """Posterior modes under ``objective``, from the previous modes and from the group mean (a mode can jump

@@ -918,11 +918,6 @@ class _Pool:
         for k in part:
             setattr(self, k, np.concatenate([p[k] for p in self.parts]))
 
-    def best_obj(self) -> np.ndarray:
-        out = np.full(self.S, np.inf)
-        np.minimum.at(out, self.subject, self.obj)
-        return out
-
     def best(self, s: int) -> int:
         mine = np.flatnonzero(self.subject == s)
         return int(mine[np.argmin(self.obj[mine])])
@@ -948,10 +943,6 @@ class _Pool:
         mine = mine[np.argsort(self.obj[mine], kind="stable")]
         keep = np.concatenate([[True], np.diff(self.obj[mine]) > _DISTINCT])
         return mine[keep][:k]
-
-    def hits(self) -> np.ndarray:
-        """Starts per subject that ended within :data:`_AGREE` of its best."""
-        return np.bincount(self.subject, weights=self.obj <= self.best_obj()[self.subject] + _AGREE, minlength=self.S)
 
 
 def _multistart(problem: _Problem, rng: np.random.Generator, n_starts: int, starts: str, max_starts: int,

@@ -9,7 +9,7 @@ import pandas as pd
 
 from metarl_neuro import analysis as A
 from metarl_neuro.agents import baselines as bl
-from metarl_neuro.logs import bandit_trials
+from metarl_neuro.experiments.bandit import bandit_trials
 from metarl_neuro.tasks import BanditTask
 
 

@@ -16,7 +16,7 @@ import torch
 
 from metarl_neuro.agents import run_frozen, train
 from metarl_neuro.experiments import TwoStepConfig
-from metarl_neuro.logs import two_step_trials
+from metarl_neuro.experiments.two_step import two_step_trials
 from metarl_neuro.simulate import EVAL_TASK_SEED_OFFSET, a2c_settings, build, two_step_metrics
 
 

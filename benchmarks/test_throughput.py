@@ -27,7 +27,7 @@ def _report(benchmark, steps: int, label: str) -> None:
 def test_training_update_throughput(benchmark, experiment, batch, recompute):
     """One A2C update (unroll + backward + RMSProp step) at the default config, on CPU; ``stepwise``: the
     reference path that builds the graph while acting (issue 14's "before")."""
-    cfg = EXPERIMENTS[experiment](batch=batch)
+    cfg = EXPERIMENTS[experiment].config(batch=batch)
     _bench_update(benchmark, cfg, f"{experiment} training, batch {batch}, {'recompute' if recompute else 'step-wise'}",
                   recompute)
 
@@ -52,7 +52,7 @@ def _bench_update(benchmark, cfg, label: str, recompute: bool = True) -> None:
 def test_cued_training_update_throughput(benchmark, experiment):
     """One A2C update of a Wang 2018 fixation / left / right simulation at its default config (stopper: the
     RPE-input network, two LSTMs), on CPU."""
-    cfg = EXPERIMENTS[experiment]()
+    cfg = EXPERIMENTS[experiment].config()
     _bench_update(benchmark, cfg, f"{experiment} training, batch {cfg.batch}")
 
 

@@ -53,14 +53,14 @@ def one_seed(experiment: str, seed: int, overrides: dict, out: str) -> dict:
     import torch
 
     from metarl_neuro.experiments import EXPERIMENTS
-    from metarl_neuro.simulate import EVALUATIONS, train_run
+    from metarl_neuro.experiments._base import train_run
 
     torch.set_num_threads(1)
     until, every, budget = DEFAULTS.get(experiment, ("", 1000, 100_000))
     kw = {"until": until, "eval_every": every, "episodes": budget, "device": "cpu", **overrides, "seed": seed}
-    config = EXPERIMENTS[experiment](**kw)
+    config = EXPERIMENTS[experiment].config(**kw)
     t0 = time.perf_counter()
-    t = train_run(config, experiment, Path(out) / f"seed{seed}", False, False, EVALUATIONS[experiment])
+    t = train_run(config, experiment, Path(out) / f"seed{seed}", False, False, EXPERIMENTS[experiment].evaluation)
     total = time.perf_counter() - t0
     curve = t.state.curve
     last = curve[-1] if curve else {}
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
                              [overrides] * len(args.seeds), [tmp] * len(args.seeds)))
     from metarl_neuro.experiments import EXPERIMENTS
 
-    config = EXPERIMENTS[args.experiment](**{"until": DEFAULTS[args.experiment][0], "eval_every": 1,
+    config = EXPERIMENTS[args.experiment].config(**{"until": DEFAULTS[args.experiment][0], "eval_every": 1,
                                              **overrides, "seed": 0})
     changed = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)
                if f.name in overrides}

@@ -30,7 +30,7 @@ def _timed(fn, bucket: list):
 
 def measure(experiment: str, batch: int | None, updates: int, recompute: bool) -> dict:
     torch.set_num_threads(1)
-    cfg = EXPERIMENTS[experiment](**({"batch": batch} if batch else {}), device="cpu")
+    cfg = EXPERIMENTS[experiment].config(**({"batch": batch} if batch else {}), device="cpu")
     agent, task, opt = build(cfg, torch.device("cpu"), cfg.batch)
     s = a2c_settings(cfg)
     sampler = torch.Generator().manual_seed(0)

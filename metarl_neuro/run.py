@@ -27,9 +27,7 @@ import pandas as pd
 import torch
 import xarray as xr
 
-from metarl_neuro.experiments import EXPERIMENTS
-
-__all__ = ["RUN_FILES", "Run", "atomic_write", "load_checkpoint", "read_run_file"]
+__all__ = ["RUN_FILES", "Run", "atomic_write", "load_checkpoint", "read_run_file", "save_figures"]
 
 #: files a finished run folder must hold
 RUN_FILES = ("config.json", "checkpoint.pt", "training.csv", "trials.parquet", "activations.nc")
@@ -101,6 +99,29 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
     return path
 
 
+def save_figures(folder: str | os.PathLike, figs) -> None:
+    """Write each ``(name, figure)`` of ``figs`` to ``folder/<name>.png`` and close the figure.
+
+    Parameters
+    ----------
+    folder : path-like
+        Output folder (made if needed).
+    figs : iterable of (str, matplotlib.figure.Figure)
+        File stem and figure; each is written as a 120-dpi PNG through :func:`atomic_write` (temporary file, then
+        rename), so a killed report never leaves a half-written image.
+
+    Raises
+    ------
+    OSError
+        If the folder cannot be written.
+    """
+    import matplotlib.pyplot as plt
+
+    for name, fig in figs:
+        atomic_write(Path(folder) / f"{name}.png", lambda p, f=fig: f.savefig(p, format="png", dpi=120))
+        plt.close(fig)
+
+
 class Run:
     """A run folder on disk.
 
@@ -152,12 +173,15 @@ class Run:
         """The experiment's frozen config dataclass.
 
         Raises ``ValueError`` naming ``config.json`` for an unknown experiment or fields the config does not have."""
+        # the configs' registry is read when a run's config is: this module imports nothing above it
+        from metarl_neuro.experiments import EXPERIMENTS
+
         name = self.meta["experiment"]
         if name not in EXPERIMENTS:
             raise ValueError(f"{self.path / 'config.json'} names an unknown experiment {name!r}; this version knows "
                              f"{sorted(EXPERIMENTS)}")
         try:
-            return EXPERIMENTS[name](**self.meta["config"])
+            return EXPERIMENTS[name].config(**self.meta["config"])
         except TypeError as err:
             raise ValueError(f"{self.path / 'config.json'}: its config does not fit {name!r} ({err})") from None
 
@@ -193,7 +217,9 @@ class Run:
     @cached_property
     def agent(self):
         """The trained :class:`~metarl_neuro.agents.A2CLSTM` (CPU, eval mode)."""
-        from metarl_neuro.simulate import build  # late import: simulate imports this module
+        from metarl_neuro.experiments._base import (
+            build,  # the experiments write run folders: read when needed
+        )
 
         agent, _task, _opt = build(self.config, torch.device("cpu"), batch_size=1)
         ckpt = load_checkpoint(self.path / "checkpoint.pt", "cpu")

@@ -53,6 +53,8 @@ from metarl_neuro.analysis.plots import (
     plot_reversal_rpe,
     plot_risky_choice,
     plot_rpe_regression,
+    plot_seed_curves,
+    plot_seed_values,
     plot_stay_probability,
     plot_unit_tuning,
 )
@@ -63,6 +65,7 @@ from metarl_neuro.analysis.regression import (
     stay_regression,
 )
 from metarl_neuro.analysis.rpe import RPERegression, agent_state_rpe, rpe_regression
+from metarl_neuro.analysis.seeds import across_seeds, curve_across_seeds
 from metarl_neuro.analysis.stay import add_stay_columns, stay_probability
 
 __all__ = [
@@ -75,10 +78,12 @@ __all__ = [
     "RPERegression",
     "StayRegression",
     "UnitTuning",
+    "across_seeds",
     "add_stay_columns",
     "agent_state_rpe",
     "compare_models",
     "cumulative_regret",
+    "curve_across_seeds",
     "decode_hidden",
     "default_priors",
     "fit_hierarchical",
@@ -109,6 +114,8 @@ __all__ = [
     "plot_reversal_rpe",
     "plot_risky_choice",
     "plot_rpe_regression",
+    "plot_seed_curves",
+    "plot_seed_values",
     "plot_stay_probability",
     "plot_unit_tuning",
     "population_pca",

@@ -18,7 +18,7 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
     Parameters
     ----------
     df : pandas.DataFrame
-        Harlow trial table (:func:`metarl_neuro.logs.harlow_trials`): ``episode``, ``trial`` (0-based),
+        Harlow trial table (:func:`metarl_neuro.experiments.harlow_1d.harlow_trials`): ``episode``, ``trial`` (0-based),
         ``correct`` (bool or 0/1), and the ``by`` column where given.
     by : str or None
         Column of the training stage (default ``training_episodes``; None or absent: one group).

@@ -24,6 +24,8 @@ __all__ = [
     "plot_reversal_rpe",
     "plot_risky_choice",
     "plot_rpe_regression",
+    "plot_seed_curves",
+    "plot_seed_values",
     "plot_stay_probability",
     "plot_unit_tuning",
 ]
@@ -693,4 +695,63 @@ def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):
     ax.legend(frameon=False, fontsize=8)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def plot_seed_values(summaries: pd.DataFrame, columns: dict, ylabel: str, title: str | None = None, ylim=None,
+                     chance: float | None = None, ax=None):
+    """One bar per metric: the mean over seeds with its 95% t interval, and each seed's value as a dot.
+
+    Parameters
+    ----------
+    summaries : pandas.DataFrame
+        One row per seed (``seed`` column) with the metrics' columns (an experiment's per-seed summaries).
+    columns : dict
+        Column -> its label on the x axis, in the order drawn; columns absent from ``summaries`` are skipped.
+    ylabel, title : str
+        Axis label and title.
+    ylim : tuple, optional
+        y limits (``None`` for either end: automatic).
+    chance : float, optional
+        Draws a dashed reference line there (chance, or zero).
+
+    Raises
+    ------
+    ValueError
+        If none of ``columns`` is in ``summaries``.
+    """
+    from metarl_neuro.analysis.seeds import across_seeds
+
+    cols = [c for c in columns if c in summaries.columns]
+    if not cols:
+        raise ValueError(f"summaries has none of the columns {list(columns)}")
+    table = across_seeds(summaries, cols)
+    fig, ax = _axes(ax, (1.2 + 0.9 * len(cols), 3.6))
+    x = np.arange(len(cols))
+    err = np.vstack([table["mean"] - table["ci_lo"], table["ci_hi"] - table["mean"]])
+    ax.bar(x, table["mean"], color="0.75", edgecolor="0.3", yerr=np.nan_to_num(err), capsize=4)
+    rng = np.random.default_rng(0)
+    for i, values in enumerate(table["values"]):
+        ax.scatter(i + rng.uniform(-0.18, 0.18, len(values)), values, s=14, color="C0", zorder=3)
+    if chance is not None:
+        ax.axhline(chance, color="0.4", lw=0.8, ls="--")
+    ax.set_xticks(x, [columns[c] for c in cols], fontsize=8)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    n = int(table["n"].max())
+    ax.set_title(f"{title + ', ' if title else ''}{n} seed{'s' if n != 1 else ''} (mean, 95% CI)", fontsize=9)
+    return fig
+
+
+def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", title: str | None = None, ax=None):
+    """A learning curve across seeds (:func:`~metarl_neuro.analysis.curve_across_seeds`): the mean with its 95% t
+    interval as a band, against the training stage ``x``."""
+    _require(curve, [x, "mean", "ci_lo", "ci_hi"], "curve")
+    fig, ax = _axes(ax, (4.4, 3.2))
+    ax.plot(curve[x], curve["mean"], color="C0", marker="o", ms=3)
+    ax.fill_between(curve[x], curve["ci_lo"], curve["ci_hi"], color="C0", alpha=0.25, lw=0)
+    ax.set_xlabel(f"training {x}")
+    ax.set_ylabel(metric)
+    ax.set_title(f"{title + ': ' if title else ''}{metric} during training", fontsize=9)
     return fig

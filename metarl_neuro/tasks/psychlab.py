@@ -128,7 +128,7 @@ class PsychLabHarlow:
     (the other entries zero) for ``action_repeat`` frames (``Lab.step(action, num_steps=action_repeat)``): the
     surrogate's action set, so one agent plays both. Rewards are passed through (+1 fixation, +5 correct,
     -5 incorrect). Trials come from the level's ``xdata:psychlab`` events (:func:`parse_trial_data`) into the
-    log fields of :class:`~metarl_neuro.tasks.HarlowTask`, so :func:`metarl_neuro.logs.harlow_trials` builds the
+    log fields of :class:`~metarl_neuro.tasks.HarlowTask`, so :func:`metarl_neuro.experiments.harlow_1d.harlow_trials` builds the
     same trial table. A slot whose level stopped (6 trials, or ``episode_seconds``) is reset at once
     (``done``); the level's observations cannot be read after its end.
 

@@ -47,7 +47,7 @@ def _grads(agent):
     ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3, "stacked": True}),
 ])
 def test_recompute_equals_the_stepwise_reference(experiment, overrides):
-    cfg = EXPERIMENTS[experiment](batch=8, device="cpu", **overrides)
+    cfg = EXPERIMENTS[experiment].config(batch=8, device="cpu", **overrides)
     (agent, task, opt, sampler, carry), (agent2, task2, opt2, sampler2, carry2), s = _both(cfg)
     ended = 0
     for _ in range(2):  # two unrolls: the carry from the first feeds the second

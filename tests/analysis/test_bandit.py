@@ -10,7 +10,7 @@ from metarl_neuro.analysis import (
     rescorla_wagner_nll,
     suboptimal_pulls,
 )
-from metarl_neuro.logs import bandit_trials
+from metarl_neuro.experiments.bandit import bandit_trials
 from metarl_neuro.tasks import BanditTask
 
 

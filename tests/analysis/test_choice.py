@@ -198,7 +198,7 @@ def test_validate_choice_trials_marks_missed_and_names_bad_columns():
 
 def test_runs_on_a_simulated_task_table():
     """The table the simulations write goes through every behavioural analysis."""
-    from metarl_neuro.logs import choice_trials
+    from metarl_neuro.experiments._cued import choice_trials
     from metarl_neuro.tasks import TsutsuiTask
 
     task = TsutsuiTask(40, seed=0)

@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from metarl_neuro.logs import harlow_trials
+from metarl_neuro.experiments.harlow_1d import harlow_trials
 from metarl_neuro.tasks import HarlowTask, PsychLabHarlow
 
 MAKERS = {

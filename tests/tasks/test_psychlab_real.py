@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from metarl_neuro.logs import harlow_trials
+from metarl_neuro.experiments.harlow_1d import harlow_trials
 from metarl_neuro.tasks.harlow_pixels import GRID_DEG, HarlowPixelTask, dmlab_dummy_stimuli
 from metarl_neuro.tasks.psychlab import PsychLabHarlow, play_scripted, replay_on_surrogate
 

@@ -1,0 +1,74 @@
+"""The experiment registry: one module per experiment, each ending with ``EXPERIMENT = Experiment(...)``.
+
+An experiment module holds its config dataclass (paper defaults with their sources), how its task and agent
+are built (``config.make_task``), its trial-table builder, its simulation, its report (the paper's effect as
+numbers, and its figures) and its per-seed summary for ``reproduce``; :class:`~._base.Experiment` lists the
+fields. The drivers (``simulate``, ``analyze``, ``reproduce``, ``sweep``) are generic over :data:`EXPERIMENTS`.
+
+Adding an experiment is one new module here plus one line in :data:`REGISTRY` (README, "Add an experiment").
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from metarl_neuro.experiments._base import (
+    Claim,
+    Experiment,
+    TrainingConfig,
+    config_hash,
+    resolve_device,
+)
+
+# the config classes under their old import path (metarl_neuro.experiments.TwoStepConfig, ...)
+from metarl_neuro.experiments.bandit import BanditConfig
+from metarl_neuro.experiments.behrens import BehrensConfig
+from metarl_neuro.experiments.bromberg_martin import BrombergMartinConfig
+from metarl_neuro.experiments.harlow_1d import Harlow1DConfig
+from metarl_neuro.experiments.harlow_pixels import HarlowPixelsConfig
+from metarl_neuro.experiments.psychlab_harlow import PsychLabHarlowConfig
+from metarl_neuro.experiments.stopper import StopperConfig
+from metarl_neuro.experiments.tsutsui import TsutsuiConfig
+from metarl_neuro.experiments.two_step import TwoStepConfig
+
+#: the registered experiment modules, in the order the drivers list them: one line per experiment
+REGISTRY = (
+    "two_step",
+    "bandit",
+    "harlow_1d",
+    "harlow_pixels",
+    "psychlab_harlow",
+    "tsutsui",
+    "behrens",
+    "bromberg_martin",
+    "stopper",
+)
+
+#: experiment name (command line, ``config.json``) -> :class:`Experiment`
+EXPERIMENTS: dict[str, Experiment] = {}
+for _module in REGISTRY:
+    _exp = importlib.import_module(f"{__name__}.{_module}").EXPERIMENT
+    if _exp.name in EXPERIMENTS:
+        raise ValueError(f"two experiment modules register the name {_exp.name!r}")
+    EXPERIMENTS[_exp.name] = _exp
+
+
+def get(name: str) -> Experiment:
+    """The registered experiment ``name`` (``"two-step"``; ``"bromberg_martin"`` works too).
+
+    Raises
+    ------
+    ValueError
+        If no experiment has that name; the message lists the registered ones.
+    """
+    exp = EXPERIMENTS.get(str(name).replace("_", "-"))
+    if exp is None:
+        raise ValueError(f"unknown experiment {name!r}; registered: {', '.join(EXPERIMENTS)}")
+    return exp
+
+
+__all__ = [
+    "EXPERIMENTS", "REGISTRY", "BanditConfig", "BehrensConfig", "BrombergMartinConfig", "Claim", "Experiment",
+    "Harlow1DConfig", "HarlowPixelsConfig", "PsychLabHarlowConfig", "StopperConfig", "TrainingConfig",
+    "TsutsuiConfig", "TwoStepConfig", "config_hash", "get", "resolve_device",
+]

@@ -1,0 +1,112 @@
+"""Reversals and inferred value (Wang et al. 2018, Simulation 3, Fig. 4; Bromberg-Martin et al. 2010)."""
+
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from metarl_neuro.analysis import plot_population_pca, plot_reversal_rpe, population_pca, reversal_rpe
+from metarl_neuro.experiments._base import Claim, Experiment, _f, _validate
+from metarl_neuro.experiments._cued import (
+    FMT,
+    CuedAnalysis,
+    CuedConfig,
+    cued_report,
+    reward_evaluate,
+    reward_score,
+    simulate_cued,
+)
+from metarl_neuro.run import Run
+
+__all__ = ["EXPERIMENT", "BrombergMartinConfig"]
+
+
+@dataclass(frozen=True)
+class BrombergMartinConfig(CuedConfig):
+    """Reversal task and inferred value (Wang et al. 2018, Simulation 3, Fig. 4; Bromberg-Martin et al. 2010)."""
+
+    n_trials: int = _f(100, "trials per episode (our choice)")
+    block_min: int = _f(10, "fewest trials between reversals (our choice)")
+    block_max: int = _f(30, "most trials between reversals (our choice)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("n_trials", "block_min", "block_max"), ())
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.BrombergMartinTask` (``variant`` not used)."""
+        from metarl_neuro.tasks import BrombergMartinTask
+
+        return BrombergMartinTask(batch_size, self.n_trials, (self.block_min, self.block_max),
+                                  **self._task_kwargs(seed, device))
+
+
+def analyze(run: Run, n_permutations: int = 20) -> CuedAnalysis:
+    """Sim 3's analyses of a run: :func:`~metarl_neuro.analysis.reversal_rpe` (Fig. 4b) and the population PCA
+    coloured by the rewarded side (Fig. 4c). ``n_permutations`` is not used."""
+    ds = run.activations.load()
+    table = reversal_rpe(ds)
+    pca = population_pca(ds)
+
+    def cell(k, rew, exp):
+        r = table[(table["since_reversal"] == k) & (table["target_rewarded"] == rew) & (table["experienced"] == exp)]
+        return float(r["mean_rpe"].iloc[0]) if len(r) else float("nan")
+
+    summary = (f"Sim 3 (Bromberg-Martin, inferred value): RPE at target onset on trial 1 after a reversal "
+               f"{cell(0, True, False):+.2f} (now-rewarded) / {cell(0, False, False):+.2f} (now-unrewarded); "
+               f"on trial 2 experienced {cell(1, True, True):+.2f} / {cell(1, False, True):+.2f}, inferred "
+               f"{cell(1, True, False):+.2f} / {cell(1, False, False):+.2f} (paper: both flip)")
+    evr = ", ".join(f"{v:.1%}" for v in pca["explained_variance_ratio"].values)
+    text = ["RPE at target onset after a reversal (Fig. 4b; target_rewarded: its value after the reversal):\n"
+            + table.to_string(**FMT), f"Population PCA of h at fixation: explained variance {evr}"]
+    numbers = {"rpe_experienced_rewarded": cell(1, True, True), "rpe_experienced_unrewarded": cell(1, False, True),
+               "rpe_inferred_rewarded": cell(1, True, False), "rpe_inferred_unrewarded": cell(1, False, False)}
+    return CuedAnalysis(
+        {"reversal_rpe": table, "pca": pca}, numbers, text,
+        lambda title: [("reversal_rpe", plot_reversal_rpe(table, title=title)),
+                       ("population_pca", plot_population_pca(pca, "rewarded_side", title=title))], summary)
+
+
+def report(run: Run, figures: Path | None = None, permutations: int = 20, **_) -> dict:
+    """``python -m metarl_neuro.analyze RUN``: :func:`analyze`, printed, figures ``reversal_rpe.png``,
+    ``population_pca.png`` and ``summary.txt``."""
+    return cued_report(run, figures, analyze(run, permutations))
+
+
+def summarize(run: Run) -> dict:
+    """Sim 3 in one seed: mean RPE at target onset on the second trial after a reversal, for the target just
+    experienced and the one whose new value can only be inferred, now rewarded or not (Fig. 4b):
+    ``rpe_{experienced,inferred}_{rewarded,unrewarded}``."""
+    return analyze(run).numbers
+
+
+def simulate(config: BrombergMartinConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train and test (:func:`~metarl_neuro.experiments._cued.simulate_cued`), then :func:`report`."""
+    return simulate_cued(config, "bromberg-martin", out, resume, progress, report=report)
+
+
+def figure(runs: list[Run], summaries: pd.DataFrame, title: str = "bromberg-martin"):
+    """Wang 2018 Fig. 4b from N seeds: RPE at target onset on trial 2 after a reversal, experienced and inferred
+    targets, now rewarded or not; mean with its 95% CI across seeds and each seed's value."""
+    from metarl_neuro.analysis.plots import plot_seed_values
+
+    cols = {"rpe_experienced_rewarded": "experienced,\nrewarded", "rpe_experienced_unrewarded": "experienced,\nunrewarded",
+            "rpe_inferred_rewarded": "inferred,\nrewarded", "rpe_inferred_unrewarded": "inferred,\nunrewarded"}
+    return plot_seed_values(summaries, cols, ylabel="RPE at target onset", title=title, chance=0)
+
+
+EXPERIMENT = Experiment(
+    name="bromberg-martin", config=BrombergMartinConfig, simulate=simulate, report=report, summarize=summarize,
+    paper="Wang et al. 2018, Simulation 3 (Bromberg-Martin et al. 2010), Fig. 4",
+    claims=(
+        Claim("rpe_experienced_rewarded", "experienced target: RPE flips sign with its new value (Fig. 4b)",
+              lambda s: s["rpe_experienced_rewarded"] > 0 > s["rpe_experienced_unrewarded"]),
+        Claim("rpe_inferred_rewarded", "inferred target: RPE flips too, as for the experienced one (Fig. 4b)",
+              lambda s: s["rpe_inferred_rewarded"] > 0 > s["rpe_inferred_unrewarded"]),
+    ),
+    figure=figure, evaluation=reward_evaluate, score=reward_score,
+)

@@ -1,0 +1,313 @@
+"""The 1-D Harlow learning-to-learn task (Wang et al. 2018, Simulation 5, Fig. 6c): config, trial table, the
+simulation with held-out tests during training (the learning curve by training stage), report, summary.
+
+The Harlow simulation and report here serve the pixel surrogate (:mod:`.harlow_pixels`) and the PsychLab level
+(:mod:`.psychlab_harlow`) too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+import torch
+
+from metarl_neuro.agents import A2CLSTM, run_frozen
+from metarl_neuro.analysis import (
+    harlow_binding,
+    harlow_performance,
+    plot_frames,
+    plot_harlow_episode,
+    plot_harlow_performance,
+)
+from metarl_neuro.experiments._base import (
+    EVAL_SAMPLER_SEED_OFFSET,
+    EVAL_TASK_SEED_OFFSET,
+    Claim,
+    Experiment,
+    TrainingConfig,
+    _f,
+    _validate,
+    agent_device,
+    build,
+    check_init_from,
+    eval_sampler,
+    eval_task,
+    run_attrs,
+    train_run,
+)
+from metarl_neuro.logs import activations_dataset, trial_ends
+from metarl_neuro.run import Run, atomic_write, save_figures
+from metarl_neuro.tasks._protocol import make_generator
+
+__all__ = [
+    "EXPERIMENT", "HARLOW_TEST_IMAGES", "Harlow1DConfig", "harlow_metrics", "harlow_report", "harlow_test",
+    "harlow_trials", "simulate_harlow",
+]
+
+
+@dataclass(frozen=True)
+class Harlow1DConfig(TrainingConfig):
+    """1-D Harlow learning-to-learn task (Wang et al. 2018, Simulation 5; issue 6's 1-D form)."""
+
+    episodes: int = _f(50_000, "training episodes (our choice, measured: trials 2-6 reach >= 90% correct); 0: untrained")
+    batch: int = _f(32, "episodes simulated in parallel per update")
+    eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
+    n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)")
+    max_steps: int = _f(250, "step limit per episode")
+    eval_every: int = _f(10_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
+                         "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
+                         "evaluations.csv and learning_curve.parquet); 0: never")
+
+    #: percent correct on trial 1 and on trials 2-6 of the held-out test episodes
+    METRICS: ClassVar[tuple[str, ...]] = ("correct_1", "correct_2_6")
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("n_trials", "max_steps"), ())
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A 1-D :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out objects."""
+        from metarl_neuro.tasks import HarlowTask
+
+        return HarlowTask(batch_size, "1d", stimuli=variant or "train", n_trials=self.n_trials,
+                          max_steps=self.max_steps, seed=seed, device=device, check_actions=False)
+
+
+def harlow_trials(log: dict, active, subject: str, training_episodes: int) -> pd.DataFrame:
+    """The Harlow trial table from a :class:`~metarl_neuro.tasks.HarlowTask` log.
+
+    Parameters
+    ----------
+    log : dict of str to torch.Tensor
+        ``(S, B)`` log fields (``EvalRecord.log``).
+    active : torch.Tensor
+        ``(S, B)`` bool, the steps of each slot's first episode.
+    subject : str
+        Value of the ``subject`` column.
+    training_episodes : int
+        Training episodes of the agent that played (the training stage).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per completed trial: ``subject``, ``training_episodes``, ``episode`` (batch slot), ``trial``
+        (0-based), ``choice`` (side reached, 0 left / 1 right), ``rewarded_side``, ``correct`` (bool),
+        ``rewarded_object``, ``other_object`` (ids), ``step`` (step in the episode at which the object was
+        reached).
+    """
+    steps, slots, pick = trial_ends(log, active.numpy())
+    df = pd.DataFrame({
+        "subject": pd.array([subject] * len(steps), dtype="string"),
+        "training_episodes": np.full(len(steps), int(training_episodes), dtype="int64"),
+        "episode": slots.astype("int64"),
+        "trial": pick("trial").astype("int64"),
+        "choice": pick("choice").astype("int64"),
+        "rewarded_side": pick("rewarded_side").astype("int64"),
+        "correct": pick("correct").astype(bool),
+        "rewarded_object": pick("rewarded_object").astype("int64"),
+        "other_object": pick("other_object").astype("int64"),
+        "step": pick("step_in_episode").astype("int64"),
+    })
+    return df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
+
+
+#: what the test images of each Harlow form are, for the report's heading
+HARLOW_TEST_IMAGES = {
+    "harlow-1d": "held-out objects",
+    "harlow-pixels": "held-out images",
+    "psychlab-harlow": "the level's image pool: it has no held-out set switch; ids 1-1000",
+}
+
+
+def harlow_metrics(trials: pd.DataFrame) -> dict:
+    """Percent correct on trial 1 (``correct_1``) and on trials 2-6 (``correct_2_6``; every trial after the
+    first) of a Harlow trial table (NaN where there is none)."""
+    first = trials["trial"] == 0
+    return {"correct_1": 100 * float(trials.loc[first, "correct"].mean()) if first.any() else float("nan"),
+            "correct_2_6": 100 * float(trials.loc[~first, "correct"].mean()) if (~first).any() else float("nan")}
+
+
+@torch.inference_mode()
+def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
+    """Play one held-out 1-D Harlow episode with frozen weights and draw it as the agent saw it
+    (:func:`~metarl_neuro.analysis.plot_harlow_episode`)."""
+    device = agent_device(agent)
+    task = build(config, device, 1, seed_offset=EVAL_TASK_SEED_OFFSET + 1, variant="test")[1]
+    sampler = make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET + 1, device)
+    obs, state = task.reset(), agent.initial_state(1, device)
+    prev_a, prev_r = torch.full((1,), -1, dtype=torch.long, device=device), torch.zeros(1, device=device)
+    seen, paid = [], []
+    max_steps = config.max_steps if hasattr(config, "max_steps") else -(-round(config.episode_seconds * 60) // 4)
+    for _ in range(max_steps):
+        seen.append(obs[0].cpu().numpy())
+        logits, _, state = agent(obs, prev_a, prev_r, state)
+        a = torch.multinomial(torch.softmax(logits, -1), 1, generator=sampler).squeeze(-1)
+        obs, r, done, _ = task.step(a)
+        paid.append(float(r[0]))
+        prev_a, prev_r = a, r
+        if bool(done[0]):
+            break
+    if hasattr(task, "obs_shape"):
+        return plot_frames(np.stack(seen), np.array(paid), title="one held-out test episode")
+    return plot_harlow_episode(np.stack(seen), np.array(paid), task.code_size, title="one held-out test episode")
+
+
+def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
+                    progress: bool = True) -> Path:
+    """Train on the 1-D or pixel Harlow task, test on held-out objects during and after training, write the run folder.
+
+    A pixel config's ``init_from`` starts from another run's network (a curriculum stage; its
+    ``checkpoint.pt``'s SHA-256 goes into ``config.json``).
+
+    Every ``config.eval_every`` training episodes, ``config.eval_episodes // 5`` frozen-weight episodes on
+    held-out objects (``HarlowTask(stimuli="test")``, the same ones each time) give the learning curve
+    (``evaluations.csv``: ``correct_1`` and ``correct_2_6`` in percent; ``config.until`` can stop training on
+    it, e.g. ``correct_2_6>=90``); the final test runs ``config.eval_episodes`` episodes. ``trials.parquet``
+    holds all of them, with the ``training_episodes`` of the agent that played; the activations are the final
+    test's. The report prints :func:`~metarl_neuro.analysis.harlow_performance` and writes
+    ``figures/harlow_performance.png`` (Wang et al. 2018, Fig. 6c).
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    FileExistsError, FileNotFoundError
+        As :func:`simulate_two_step`.
+    """
+    check_init_from(config)  # before the run folder
+    curve_path = Path(out) / "learning_curve.parquet"
+    curve = [pd.read_parquet(curve_path)] if resume and curve_path.exists() else []
+
+    def keep(table: pd.DataFrame) -> None:
+        curve.append(table)
+        both = _harlow_curve(curve)
+        atomic_write(curve_path, lambda p: both.to_parquet(p, index=False))
+
+    experiment = "harlow-pixels" if hasattr(config, "look_units") else "harlow-1d"
+    t = train_run(config, experiment, out, resume, progress,
+                  lambda cfg: _harlow_evaluate(cfg, Path(out).name, on_table=keep))
+    run, config = t.run, t.config
+    final, record = harlow_test(config, t.agent, config.eval_episodes, t.episodes, run.path.name)
+    # a test during training at the final episode count (the last stage, or where --until stopped) gives way
+    # to the final test of the same network
+    earlier = _harlow_curve(curve)
+    earlier = [earlier[earlier["training_episodes"] != t.episodes]] if len(earlier) else []
+    trials = pd.concat([*earlier, final], ignore_index=True)
+    run.save_trials(trials)
+    run.save_activations(activations_dataset(record, config.gamma, {**run_attrs(t, experiment), "stimuli": "test"}))
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
+    harlow_report(trials, run.path / "figures", f"Harlow {experiment[7:]}, {run.path.name}",
+                  HARLOW_TEST_IMAGES[experiment])
+    save_figures(run.path / "figures", [("harlow_episode", harlow_episode_strip(t.agent, config))])
+    return run.path
+
+
+def harlow_test(config, agent, n_episodes: int, training_episodes: int, subject: str):
+    """``n_episodes`` frozen-weight Harlow test episodes on held-out objects (the same ones at every test of a
+    run); returns the trial table (with ``training_episodes``) and the :class:`EvalRecord`."""
+    dev = agent_device(agent)
+    record = run_frozen(agent, eval_task(config, n_episodes, dev, "test"), eval_sampler(config, dev))
+    return harlow_trials(record.log, record.active, subject, training_episodes), record
+
+
+def _harlow_evaluate(config, subject: str = "test", on_table: Callable | None = None) -> Callable:
+    """The tests during training: ``config.eval_episodes // 5`` held-out episodes, their percent correct;
+    ``on_table`` receives each trial table."""
+    def evaluate(agent, state) -> dict:
+        table = harlow_test(config, agent, max(config.eval_episodes // 5, 1), state.episodes, subject)[0]
+        if on_table is not None:
+            on_table(table)
+        return harlow_metrics(table)
+    return evaluate
+
+
+def _harlow_curve(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    """The learning-curve tests as one table, each (training_episodes, episode, trial) once: a test repeated
+    after a resume (training is deterministic, so the same table) is kept once."""
+    if not tables:
+        return pd.DataFrame()
+    both = pd.concat(tables, ignore_index=True)
+    return both.drop_duplicates(["training_episodes", "episode", "trial"], keep="last", ignore_index=True)
+
+
+def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str = "held-out objects") -> pd.DataFrame:
+    """Percent correct by trial number at each training stage (Wang 2018 Fig. 6c), printed and drawn
+    (``harlow_performance.png``); ``images`` says what the test images were (:data:`HARLOW_TEST_IMAGES`)."""
+    if trials.empty:  # e.g. an untrained pixel agent that never fixated in a short test episode
+        print(f"\nno trial was completed in the test episodes ({images}); nothing to report or draw")
+        return pd.DataFrame(columns=["training_episodes", "trial_number", "pct_correct", "n"])
+    table = harlow_performance(trials)
+    wide = table.pivot(index="training_episodes", columns="trial_number", values="pct_correct")
+    print(f"\n% correct by trial within episode ({images}), rows: training episodes:")
+    print(wide.round(1).to_string())
+    final = table[table["training_episodes"] == table["training_episodes"].max()]
+    later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
+    print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
+          f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
+    n = trials.groupby(["training_episodes", "episode"])["rewarded_side"].agg(["sum", "count"])
+    if trials["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all()):
+        b = harlow_binding(trials).iloc[-1]  # the level's shuffled L L L R R R sides: side counting predicts
+        print(f"side counting alone would get {b['pct_counting']:.1f}% of these; on the {int(b['n_balanced'])} "
+              f"trials where it is at chance (as many L as R to come): {b['pct_balanced']:.1f}% "
+              f"[{b['ci_lo']:.1f}, {b['ci_hi']:.1f}] (harlow_binding)")
+    save_figures(figures, [("harlow_performance", plot_harlow_performance(table, title=title))])
+    return table
+
+
+def report(run: Run, figures: Path, **_) -> dict:
+    """``python -m metarl_neuro.analyze RUN`` on a Harlow run: :func:`harlow_report` of its test trials."""
+    return {"performance": harlow_report(run.trials, figures, run.path.name, HARLOW_TEST_IMAGES[run.meta["experiment"]])}
+
+
+def summarize(run: Run) -> dict:
+    """Wang 2018 Fig. 6c in one seed: percent correct on trial 1 (``correct_1``) and trials 2-6 (``correct_2_6``)
+    of the final held-out test, by trial number (``trial_1`` ... ``trial_6``), and, where the test used the
+    level's L L L R R R sides, on the trials where counting sides is at chance (``balanced``,
+    :func:`~metarl_neuro.analysis.harlow_binding`)."""
+    trials = run.trials
+    final = trials[trials["training_episodes"] == trials["training_episodes"].max()]
+    out = harlow_metrics(final)
+    by_trial = final.groupby("trial")["correct"].mean()
+    out.update({f"trial_{k + 1}": 100 * float(v) for k, v in by_trial.items()})
+    n = final.groupby("episode")["rewarded_side"].agg(["sum", "count"])
+    if len(final) and final["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all()):
+        out["balanced"] = float(harlow_binding(final).iloc[-1]["pct_balanced"])
+    return out
+
+
+def figure(runs: list[Run], summaries: pd.DataFrame, title: str = "Harlow"):
+    """Wang 2018 Fig. 6c (the final stage) from N seeds: percent correct by trial within the episode, mean with its
+    95% CI across seeds and each seed's value."""
+    from metarl_neuro.analysis.plots import plot_seed_values
+
+    cols = {c: c.replace("trial_", "trial ") for c in summaries.columns if c.startswith("trial_")}
+    return plot_seed_values(summaries, cols, ylabel="% correct (held-out test)", title=title, ylim=(0, 105),
+                            chance=50)
+
+
+def score(run: Run, episodes: np.ndarray) -> float:
+    """The sweeps' objective: percent correct on trials 2-6 of the final test's episodes ``episodes``."""
+    trials = run.trials
+    final = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & trials["episode"].isin(episodes)]
+    return harlow_metrics(final)["correct_2_6"]
+
+
+#: Wang 2018 Fig. 6c's effect: trial 1 at chance (the objects are new), later trials near perfect
+HARLOW_CLAIMS = (
+    Claim("correct_1", "trial 1 at chance, 50% (Fig. 6c: new objects)", lambda s: 35 <= s["correct_1"] <= 65),
+    Claim("correct_2_6", "trials 2-6 near 100% after training (Fig. 6c)", lambda s: s["correct_2_6"] >= 90),
+)
+
+EXPERIMENT = Experiment(
+    name="harlow-1d", config=Harlow1DConfig, simulate=simulate_harlow, report=report, summarize=summarize,
+    paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; 1-D form", claims=HARLOW_CLAIMS, figure=figure, evaluation=_harlow_evaluate,
+    score=score,
+)

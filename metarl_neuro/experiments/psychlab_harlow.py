@@ -1,0 +1,130 @@
+"""DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5, Fig. 6c): needs ``deepmind_lab``.
+
+Each Lab instance is built inside the process that steps it (DeepMind Lab objects cannot be pickled), so a
+``reproduce`` seed is an ordinary Ray task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import torch
+
+from metarl_neuro.agents import concat_records, run_frozen
+from metarl_neuro.experiments._base import (
+    EVAL_SAMPLER_SEED_OFFSET,
+    EVAL_TASK_SEED_OFFSET,
+    Experiment,
+    _f,
+    _validate,
+    build,
+    check_init_from,
+    run_attrs,
+    train_run,
+)
+from metarl_neuro.experiments.harlow_1d import (
+    HARLOW_CLAIMS,
+    HARLOW_TEST_IMAGES,
+    figure,
+    harlow_report,
+    harlow_trials,
+    report,
+    summarize,
+)
+from metarl_neuro.experiments.harlow_pixels import GazeConfig
+from metarl_neuro.logs import activations_dataset
+from metarl_neuro.tasks._protocol import make_generator
+
+__all__ = ["EXPERIMENT", "PsychLabHarlowConfig", "simulate_psychlab"]
+
+
+@dataclass(frozen=True)
+class PsychLabHarlowConfig(GazeConfig):
+    """DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5); needs ``deepmind_lab``."""
+
+    episodes: int = _f(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs); 0 evaluates "
+                       "the untrained (or --init-from) agent")
+    batch: int = _f(16, "Lab instances stepped in parallel (about 75 MiB each)")
+    eval_episodes: int = _f(100, "frozen-weight test episodes (played --batch at a time)")
+    width: int = _f(84, "observation width in pixels (Wang 2016)")
+    height: int = _f(84, "observation height in pixels (Wang 2016)")
+    dataset_path: str = _f("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
+                           "Brady et al. 2008 images (0001.png ...)")
+
+    METRICS: ClassVar[tuple[str, ...]] = ()
+
+    def __post_init__(self):
+        super().__post_init__()
+        _validate(self, ("width", "height"), ())
+        if self.eval_every:
+            raise ValueError("--eval-every is not available for psychlab-harlow: train on harlow-pixels with "
+                             "--eval-every and test the network here with --init-from")
+
+    def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
+        """A :class:`~metarl_neuro.tasks.PsychLabHarlow` of ``batch_size`` Lab instances (raises
+        ``ImportError`` with build instructions when ``deepmind_lab`` is missing)."""
+        from metarl_neuro.tasks import PsychLabHarlow
+
+        return PsychLabHarlow(batch_size, self.dataset_path, self.width, self.height,
+                              look_units=self.look_units(), episode_seconds=self.episode_seconds, fov=self.fov,
+                              seed=seed, device=device)
+
+
+def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+    """Train (or only test) the conv-LSTM agent on DeepMind Lab's PsychLab Harlow level, frozen test after.
+
+    Needs ``deepmind_lab`` (``ImportError`` with build instructions otherwise) and a valid ``dataset_path``
+    (``ValueError`` saying how to get the images or to pass ``dummy``); both are checked before the run
+    folder is written. ``config.init_from`` starts from another run's network, e.g. one trained on the
+    surrogate (``harlow-pixels``, same action set and image size): with ``--episodes 0`` that network is
+    tested frozen on the real level (transfer); with more, it is fine-tuned there first. The frozen test
+    plays ``config.eval_episodes`` episodes, ``config.batch`` Lab instances at a time. Writes the run folder
+    with the Harlow trial table, ``figures/harlow_performance.png`` and the activations.
+
+    Returns
+    -------
+    pathlib.Path
+        The run folder.
+
+    Raises
+    ------
+    ImportError, ValueError, FileNotFoundError, FileExistsError
+        As above, and as :func:`simulate_two_step`.
+    """
+    from metarl_neuro.tasks.psychlab import _import_lab, check_dataset_path
+
+    check_dataset_path(config.dataset_path)  # fail before creating the run folder: the arguments first,
+    check_init_from(config)
+    _import_lab()  # then the machine
+    t = train_run(config, "psychlab-harlow", out, resume, progress)
+    run, config = t.run, t.config
+    records, done = [], 0
+    while done < config.eval_episodes:
+        n = min(config.batch, config.eval_episodes - done)
+        task = build(config, t.device, n, seed_offset=EVAL_TASK_SEED_OFFSET + 7919 * done)[1]
+        sampler = make_generator(config.seed + EVAL_SAMPLER_SEED_OFFSET + done, t.device)
+        records.append(run_frozen(t.agent, task, sampler))
+        task.close()
+        done += n
+    record = concat_records(records)
+    trials = harlow_trials(record.log, record.active, run.path.name, t.episodes)
+    run.save_trials(trials)
+    run.save_activations(activations_dataset(record, config.gamma, run_attrs(t, "psychlab-harlow")))
+    print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
+    harlow_report(trials, run.path / "figures", f"PsychLab Harlow, {run.path.name}",
+                  HARLOW_TEST_IMAGES["psychlab-harlow"])
+    return run.path
+
+
+EXPERIMENT = Experiment(
+    name="psychlab-harlow", config=PsychLabHarlowConfig, simulate=simulate_psychlab, report=report,
+    summarize=summarize, paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; DeepMind Lab's PsychLab level",
+    claims=HARLOW_CLAIMS, figure=figure, resources={"num_cpus": 2, "num_gpus": 0.25},
+    reproduce_defaults={"dataset_path": "dummy"},
+    reduced={"episodes": 0, "eval_episodes": 20, "batch": 10,
+             "why": "the untrained network tested on 20 episodes of the real level (dataset dummy): DeepMind Lab "
+                    "runs at about 400 agent steps/s here, too slow to train on; the trained network's test is "
+                    "psychlab-harlow --init-from a harlow-pixels run (README)"},
+)

@@ -164,7 +164,8 @@ def _two_step_evaluate(config: TwoStepConfig) -> Callable:
     return evaluate
 
 
-def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True,
+                      experiment: str = "two-step") -> Path:
     """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.
 
     The analyses (:func:`metarl_neuro.analyze.two_step_report`): stay probabilities, one-back and lagged
@@ -181,6 +182,8 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
         Continue from ``out/checkpoint.pt`` with the config saved in ``out/config.json``.
     progress : bool
         Show the progress bar.
+    experiment : str
+        The registered name written to ``config.json`` (a variant of the task registers its own).
 
     Returns
     -------
@@ -194,19 +197,19 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
     FileNotFoundError
         If ``resume`` is True and ``out`` holds no ``config.json``.
     """
-    t = train_run(config, "two-step", out, resume, progress, _two_step_evaluate)
+    t = train_run(config, experiment, out, resume, progress, _two_step_evaluate)
     run, config = t.run, t.config
     # Frozen-weight evaluation on episodes of its own seed.
     record = run_frozen(t.agent, eval_task(config, config.eval_episodes, t.device), eval_sampler(config, t.device))
     trials = two_step_trials(record, subject=run.path.name)
-    acts = activations_dataset(record, config.gamma, run_attrs(t, "two-step"))
+    acts = activations_dataset(record, config.gamma, run_attrs(t, experiment))
     run.save_trials(trials)
     run.save_activations(acts)
 
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
     # the agent is one subject with thousands of trials, whose likelihood has one clear optimum: 10 random starts
     # (the adaptive ones agree with them; python -m metarl_neuro.analyze RUN runs those)
-    two_step_report(trials, config.common_prob, run.path / "figures", f"two-step, {run.path.name}", starts="random")
+    two_step_report(trials, config.common_prob, run.path / "figures", f"{experiment}, {run.path.name}", starts="random")
     return run.path
 
 
@@ -326,12 +329,13 @@ def summarize(run: Run) -> dict:
     dict
         ``rc, rr, uc, ur`` (P(stay) after rewarded / unrewarded x common / rare trials) and ``gap``
         (:func:`two_step_metrics`); ``mb_index`` and ``mf_index`` (Miller et al. 2017's indices of the 5-lag stay
-        regression, pooled over episodes); and, for ``--structure paper`` runs, ``rpe_r2_mb`` and ``rpe_r2_mf`` (r²
+        regression, pooled over episodes) and their z values ``mb_z``, ``mf_z``; and, for ``--structure paper`` runs, ``rpe_r2_mb`` and ``rpe_r2_mf`` (r²
         of the agent's RPE at the second-stage state on a model-based / model-free learner's, Fig. 5f).
     """
     out = two_step_metrics(run.trials)
-    idx = stay_regression(run.trials, lags=5).indices.set_index(["subject", "index"])["value"]
-    out["mb_index"], out["mf_index"] = (float(idx[("pooled", k)]) for k in ("model_based", "model_free"))
+    idx = stay_regression(run.trials, lags=5).indices.set_index(["subject", "index"])
+    out["mb_index"], out["mf_index"] = (float(idx.loc[("pooled", k), "value"]) for k in ("model_based", "model_free"))
+    out["mb_z"], out["mf_z"] = (float(idx.loc[("pooled", k), "z"]) for k in ("model_based", "model_free"))
     if run.config.structure == "paper":
         table = rpe_regression(run).table.set_index("regressors")
         out["rpe_r2_mb"], out["rpe_r2_mf"] = (float(table.loc[k, "r2"]) for k in ("model-based", "model-free"))
@@ -361,7 +365,7 @@ EXPERIMENT = Experiment(
     claims=(
         Claim("gap", "model-based stays: rewarded-common and unrewarded-rare above rewarded-rare and "
               "unrewarded-common (Fig. 5c)", lambda s: s["gap"] > 0),
-        Claim("mb_index", "model-based index > 0 (Fig. 5e)", lambda s: s["mb_index"] > 0),
+        Claim("mb_index", "model-based index > 0 (Fig. 5e; here: z > 1.96)", lambda s: s["mb_z"] > 1.96),
         Claim("mf_index", "model-free index near 0, below the model-based one (Fig. 5e)",
               lambda s: s["mf_index"] < s["mb_index"]),
         Claim("rpe_r2_mb", "RPE regression r² 0.89 for the model-based RPE, above the model-free one's (Fig. 5f; "

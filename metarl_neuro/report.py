@@ -1,0 +1,246 @@
+"""The reproduction report: per experiment, the seeds' numbers aggregated (mean, SEM, 95% CI, n, per-seed values),
+the paper's reported values and effects beside ours with agree / disagree per seed, the paper's panel redrawn from
+the seeds, the learning curves, the config, the wall time and the environment.
+
+:func:`write_report` writes ``OUT/report.html`` (one self-contained file, figures embedded) and ``OUT/report.md``
+(its twin, figures in ``OUT/figures/``), plus ``OUT/aggregate/<experiment>_seeds.csv`` (one row per seed) and
+``<experiment>_summary.csv`` (:func:`~metarl_neuro.analysis.across_seeds`). ``python -m metarl_neuro.report OUT``
+rewrites them from the run folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from metarl_neuro import __version__
+from metarl_neuro.analysis import across_seeds, curve_across_seeds, plot_seed_curves
+from metarl_neuro.experiments import EXPERIMENTS
+from metarl_neuro.experiments import get as get_experiment
+from metarl_neuro.run import Run, atomic_write, save_figures
+
+__all__ = ["aggregate", "environment", "main", "write_report"]
+
+#: learning-curve metric shown per experiment: the first of these its config measures
+_CURVE_METRICS = ("gap", "correct_2_6", "regret", "reward")
+
+
+def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
+    """One experiment's seeds, aggregated (None if no seed has finished).
+
+    Returns
+    -------
+    dict
+        ``per_seed`` (DataFrame: ``seed``, ``wall_s``, ``resumed`` and the summary's metrics), ``summary``
+        (:func:`~metarl_neuro.analysis.across_seeds` of the metrics), ``claims`` (DataFrame: ``paper``,
+        ``metric``, ``ours`` (mean and 95% CI), ``agree`` ("k of n seeds"), ``per_seed`` ("✓ ✗ ..."), ``holds``),
+        ``runs``, ``config`` (the first seed's, without ``seed``), ``missing`` (seeds without a summary) and
+        ``curve`` (the learning curve across seeds, or None).
+    """
+    exp = get_experiment(experiment)
+    rows, runs, missing = [], [], []
+    for seed in seeds:
+        folder = Path(out) / experiment / f"seed{seed}"
+        path = folder / "seed_summary.json"
+        if not path.exists():
+            missing.append(seed)
+            continue
+        saved = json.loads(path.read_text())
+        rows.append({"seed": seed, "wall_s": saved["wall_s"], "resumed": saved["resumed"], **saved["summary"]})
+        runs.append(Run.load(folder))
+    if not rows:
+        return None
+    per_seed = pd.DataFrame(rows)
+    metrics = [c for c in per_seed.columns if c not in ("seed", "wall_s", "resumed")]
+    summary = across_seeds(per_seed, metrics)
+    claims = []
+    for claim in exp.claims:
+        if claim.metric not in per_seed.columns:
+            continue
+        s = summary.set_index("metric").loc[claim.metric]
+        holds = [bool(claim.holds(r.dropna().to_dict())) if claim.holds else None for _, r in per_seed.iterrows()]
+        known = [h for h in holds if h is not None]
+        claims.append({
+            "paper": claim.paper, "metric": claim.metric,
+            "ours": f"{s['mean']:.3g} [{s['ci_lo']:.3g}, {s['ci_hi']:.3g}]" if s["n"] > 1 else f"{s['mean']:.3g}",
+            "agree": f"{sum(known)} of {len(known)} seeds" if known else "shown only",
+            "per_seed": " ".join("✓" if h else "✗" for h in known), "holds": sum(known) == len(known) and bool(known),
+        })
+    curve = None
+    evals = []
+    for seed, run in zip(per_seed["seed"], runs):
+        e = run.evaluations
+        if len(e):
+            evals.append(e.assign(seed=seed))
+    if evals:
+        table = pd.concat(evals, ignore_index=True)
+        metric = next((m for m in _CURVE_METRICS if m in table.columns), None)
+        if metric is not None:
+            curve = (metric, curve_across_seeds(table, metric))
+    config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}
+    return {"per_seed": per_seed, "summary": summary, "claims": pd.DataFrame(claims), "runs": runs, "config": config,
+            "missing": missing, "curve": curve}
+
+
+def environment() -> dict:
+    """Where the report was made: package, Python, torch, Ray, platform, CPU count and GPU (if any)."""
+    import torch
+
+    try:
+        import ray
+        ray_version = ray.__version__
+    except ImportError:
+        ray_version = "not installed"
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none (CPU)"
+    return {"metarl_neuro": __version__, "python": platform.python_version(), "torch": torch.__version__,
+            "ray": ray_version, "platform": platform.platform(), "cpus": os.cpu_count(), "gpu": gpu,
+            "date": time.strftime("%Y-%m-%d %H:%M")}
+
+
+def _fmt(df: pd.DataFrame) -> pd.DataFrame:
+    return df.apply(lambda c: c.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v))
+
+
+_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>metarl_neuro reproduction report</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+table { border-collapse: collapse; margin: 0.6em 0; font-size: 13px; }
+td, th { border: 1px solid #bbb; padding: 3px 7px; text-align: left; }
+th { background: #eee; } .agree { color: #176; font-weight: bold; } .disagree { color: #a22; font-weight: bold; }
+img { max-width: 48%; margin: 4px; vertical-align: top; border: 1px solid #ddd; }
+section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px; }
+</style></head><body>
+<h1>metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds</h1>
+<p>{{ headline }}</p>
+<table><tr><th>experiment</th><th>seeds</th><th>paper's effects that hold in every seed</th><th>wall time per seed (s)</th></tr>
+{% for s in sections %}<tr><td><a href="#{{ s.name }}">{{ s.name }}</a></td><td>{{ s.n }}</td><td>{{ s.holds }}</td><td>{{ s.wall }}</td></tr>{% endfor %}
+</table>
+<h3>Environment</h3><table>{% for k, v in env.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
+{% for s in sections %}<section id="{{ s.name }}"><h2>{{ s.name }}: {{ s.paper }}</h2>
+{% if s.budget %}<p><b>Reduced budget:</b> {{ s.budget }}</p>{% endif %}
+{% if s.missing %}<p class="disagree">No summary for seed(s) {{ s.missing }} (not finished or failed; see the logs).</p>{% endif %}
+<h3>The paper beside ours</h3>{{ s.claims_html }}
+<h3>Across seeds (mean, SEM, 95% t interval over seeds)</h3>{{ s.summary_html }}
+<div>{% for name, data in s.images %}<img alt="{{ name }}" src="data:image/png;base64,{{ data }}">{% endfor %}</div>
+<details><summary>Per-seed values</summary>{{ s.per_seed_html }}</details>
+<details><summary>Config</summary><code>{{ s.config }}</code></details>
+</section>{% endfor %}
+</body></html>
+"""
+
+
+def write_report(out: Path, experiments: list[str], seeds: list[int], budget: str = "full",
+                 sweep_wall_s: float | None = None) -> tuple[Path, Path]:
+    """Aggregate each experiment's seeds under ``out`` and write ``report.html`` and ``report.md``.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The ``reproduce`` root (``out/<experiment>/seed<k>/``).
+    experiments : list of str
+        Registered experiment names.
+    seeds : list of int
+        The seeds to aggregate (those without ``seed_summary.json`` are listed as missing).
+    budget : {"full", "reduced"}
+        The budget they ran at (a reduced one is stated per experiment).
+    sweep_wall_s : float, optional
+        Wall time of the sweep that made them, for the headline.
+
+    Returns
+    -------
+    (pathlib.Path, pathlib.Path)
+        The HTML and markdown files.
+
+    Raises
+    ------
+    OSError
+        If ``out`` cannot be written (the message names the file).
+    """
+    import jinja2
+
+    out = Path(out)
+    figures = out / "figures"
+    env = environment()
+    sections, md = [], ["# metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds", ""]
+    for name in experiments:
+        exp = get_experiment(name)
+        agg = aggregate(out, name, seeds)
+        if agg is None:
+            sections.append({"name": name, "paper": exp.paper, "n": 0, "holds": "no seed finished", "wall": "",
+                             "budget": "", "missing": seeds, "claims_html": "", "summary_html": "",
+                             "per_seed_html": "", "images": [], "config": ""})
+            md += [f"## {name}: {exp.paper}", "", f"No seed finished (seeds {seeds}).", ""]
+            continue
+        per_seed, summary, claims = agg["per_seed"], agg["summary"], agg["claims"]
+        atomic_write(out / "aggregate" / f"{name}_seeds.csv", lambda p, d=per_seed: d.to_csv(p, index=False))
+        atomic_write(out / "aggregate" / f"{name}_summary.csv", lambda p, d=summary: d.to_csv(p, index=False))
+        figs = []
+        if exp.figure is not None:
+            figs.append((f"{name}_seeds", exp.figure(agg["runs"], per_seed, title=name)))
+        if agg["curve"] is not None:
+            metric, curve = agg["curve"]
+            figs.append((f"{name}_curve", plot_seed_curves(curve, metric, title=name)))
+        save_figures(figures, figs)
+        images = [(f, base64.b64encode((figures / f"{f}.png").read_bytes()).decode()) for f, _ in figs]
+        shown = summary.assign(values=summary["values"].map(lambda v: ", ".join(f"{x:.3g}" for x in v)))
+        holds = claims["holds"].sum() if len(claims) else 0
+        shown_claims = claims.drop(columns="holds") if len(claims) else claims
+        why = exp.reduced.get("why", "") if budget == "reduced" else ""
+        wall = per_seed["wall_s"]
+        sections.append({
+            "name": name, "paper": exp.paper, "n": len(per_seed), "holds": f"{holds} of {len(claims)}",
+            "wall": f"{wall.mean():.0f} (range {wall.min():.0f}-{wall.max():.0f})", "budget": why,
+            "missing": agg["missing"],
+            "claims_html": shown_claims.to_html(index=False, escape=True).replace(
+                "<td>✓", '<td class="agree">✓').replace("<td>✗", '<td class="disagree">✗'),
+            "summary_html": _fmt(shown).to_html(index=False), "per_seed_html": _fmt(per_seed).to_html(index=False),
+            "images": images, "config": json.dumps(agg["config"]),
+        })
+        md += [f"## {name}: {exp.paper}", ""]
+        if why:
+            md += [f"**Reduced budget:** {why}", ""]
+        if agg["missing"]:
+            md += [f"No summary for seed(s) {agg['missing']} (not finished or failed; see the logs).", ""]
+        md += ["### The paper beside ours", "", shown_claims.to_markdown(index=False) if len(claims) else "(none)", "",
+               "### Across seeds (mean, SEM, 95% t interval over seeds)", "", _fmt(shown).to_markdown(index=False), "",
+               *[f"![{f}](figures/{f}.png)" for f, _ in figs], "",
+               f"Wall time per seed: {sections[-1]['wall']} s. Config: `{json.dumps(agg['config'])}`", ""]
+    headline = (f"{len(seeds)} seed(s) per experiment ({budget} budget), made {env['date']}"
+                + (f"; this sweep took {sweep_wall_s / 60:.1f} min" if sweep_wall_s is not None else "") + ".")
+    md[1:1] = ["", headline, "", "| experiment | seeds | paper's effects that hold in every seed | wall time per seed (s) |",
+               "|---|---|---|---|", *[f"| {s['name']} | {s['n']} | {s['holds']} | {s['wall']} |" for s in sections],
+               "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), ""]
+    html = jinja2.Environment(autoescape=False).from_string(_HTML).render(sections=sections, env=env,
+                                                                           headline=headline)
+    html_path = atomic_write(out / "report.html", lambda p: Path(p).write_text(html, encoding="utf-8"))
+    md_path = atomic_write(out / "report.md", lambda p: Path(p).write_text("\n".join(md) + "\n", encoding="utf-8"))
+    return html_path, md_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m metarl_neuro.report OUT``: rewrite the report of a ``reproduce`` root."""
+    ap = argparse.ArgumentParser(prog="python -m metarl_neuro.report", description=__doc__.splitlines()[0])
+    ap.add_argument("out", type=Path, help="the reproduce root (runs/reproduce)")
+    ap.add_argument("--budget", choices=("full", "reduced"), default="full")
+    args = ap.parse_args(argv)
+    if not args.out.is_dir():
+        print(f"error: no reproduce root at {args.out}", file=sys.stderr)
+        return 2
+    names = [n for n in EXPERIMENTS if (args.out / n).is_dir()]
+    seeds = sorted({int(p.name[4:]) for n in names for p in (args.out / n).glob("seed*") if p.name[4:].isdigit()})
+    html, md = write_report(args.out, names, seeds, args.budget)
+    print(f"report: {html} and {md}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

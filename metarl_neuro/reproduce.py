@@ -1,0 +1,309 @@
+"""``python -m metarl_neuro.reproduce [EXPERIMENT ...] --seeds N``: every (experiment, seed) as a Ray task, then
+one report across seeds beside the paper's numbers.
+
+Example::
+
+    python -m metarl_neuro.reproduce --seeds 2 --budget reduced       # every simulation, 2 seeds, on this machine
+    python -m metarl_neuro.reproduce two-step --seeds 8                # Wang 2018 Fig. 5c from 8 seeds
+    python -m metarl_neuro.reproduce two-step --seeds 8 --address auto   # join a running Ray cluster (Slurm, k8s)
+
+Each task trains and tests one seed into an ordinary run folder ``OUT/<experiment>/seed<k>/`` (its printed report
+in ``OUT/logs/``) and returns the seed's summary (the paper's effects as numbers, ``seed_summary.json``). Only
+names, config values and numbers cross the task boundary; a task builds its own tasks and Lab instances.
+Rerunning the same command skips finished seeds and resumes killed ones from their checkpoints. Then
+:mod:`metarl_neuro.report` writes ``OUT/report.html`` (figures embedded) and its markdown twin ``OUT/report.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from metarl_neuro.experiments import EXPERIMENTS, config_hash
+from metarl_neuro.experiments import get as get_experiment
+from metarl_neuro.run import RUN_FILES, Run, atomic_write
+
+__all__ = ["main", "parse_overrides", "plan", "reproduce", "run_seed"]
+
+#: what a finished seed leaves in its run folder, written last
+SUMMARY_FILE = "seed_summary.json"
+
+
+def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]:
+    """``["two-step.episodes=5000", "lr=1e-3"]`` -> ``{"two-step": {"episodes": 5000}, <each>: {"lr": 0.001}}``.
+
+    A field without an experiment prefix applies to every experiment whose config has it. Values are converted
+    to the field's type.
+
+    Raises
+    ------
+    ValueError
+        For an item without ``=``, an unknown experiment, or a field that no named config has.
+    """
+    out: dict[str, dict] = {e: {} for e in experiments}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r}: expected FIELD=VALUE or EXPERIMENT.FIELD=VALUE")
+        exp_name, dot, field = key.rpartition(".")
+        targets = [get_experiment(exp_name).name] if dot else experiments
+        hit = False
+        for e in targets:
+            fields = {f.name: f for f in dataclasses.fields(EXPERIMENTS[e].config)}
+            name = field.replace("-", "_")
+            if name in fields:
+                default = fields[name].default
+                kind = type(default)
+                out.setdefault(e, {})[name] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
+                hit = True
+        if not hit:
+            raise ValueError(f"--set {item!r}: no config of {targets} has a field {field!r}")
+    return out
+
+
+def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[str, dict], out: Path) -> list[dict]:
+    """The (experiment, seed) tasks of a sweep: each one's config values, run folder and state on disk.
+
+    ``budget="reduced"`` applies each experiment's :attr:`~metarl_neuro.experiments.Experiment.reduced`
+    overrides (the pixel and PsychLab Harlow forms), and ``overrides`` (``--set``) come last. Every config is
+    built here, so a bad value fails before any task starts (``ValueError`` naming the field).
+
+    Returns
+    -------
+    list of dict
+        ``experiment``, ``seed``, ``values`` (config fields), ``folder``, ``config_hash`` and ``state``:
+        ``"finished"`` (its ``seed_summary.json`` is there, with the same config hash), ``"resume"`` (a run folder
+        without it) or ``"new"``.
+
+    Raises
+    ------
+    ValueError
+        For a bad config value, or a run folder that holds a run of another config (choose another ``--out``).
+    """
+    tasks = []
+    for name in experiments:
+        exp = get_experiment(name)
+        values = {**exp.reproduce_defaults}
+        if budget == "reduced":
+            values.update({k: v for k, v in exp.reduced.items() if k != "why"})
+        values.update(overrides.get(name, {}))
+        for seed in seeds:
+            config = exp.config(**{**values, "seed": seed})
+            folder = out / name / f"seed{seed}"
+            state, chash = "new", config_hash(config)
+            if (folder / "config.json").exists():
+                saved = json.loads((folder / "config.json").read_text()).get("config_hash")
+                if saved != chash:
+                    raise ValueError(f"{folder} holds a run of another config (hash {saved}, asked {chash}): the same "
+                                     "command with the same options resumes it; choose another --out for new settings")
+                done = folder / SUMMARY_FILE
+                state = "finished" if done.exists() and json.loads(done.read_text()).get("config_hash") == chash \
+                    else "resume"
+            tasks.append({"experiment": name, "seed": seed, "values": {**values, "seed": seed}, "folder": str(folder),
+                          "config_hash": chash, "state": state})
+    return tasks
+
+
+def run_seed(experiment: str, values: dict, folder: str, log: str) -> dict:
+    """One (experiment, seed): train and test it into ``folder`` (resumed if a run is there), summarise it.
+
+    The body of every Ray task of :func:`reproduce`; it takes and returns only plain values. The simulation's
+    printed report goes to the file ``log``. A run folder that is complete but has no summary (killed while
+    summarising) is only summarised.
+
+    Returns
+    -------
+    dict
+        ``experiment``, ``seed``, ``wall_s`` (this call's seconds), ``resumed`` and ``summary`` (the experiment's
+        per-seed numbers); also written to ``folder/seed_summary.json``.
+    """
+    exp = get_experiment(experiment)
+    config = exp.config(**values)
+    path = Path(folder)
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    resumed = (path / "config.json").exists()
+    with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        print(f"== {experiment} seed {config.seed}: {'resumed' if resumed else 'started'} {time.ctime()}", flush=True)
+        if not (resumed and all((path / f).exists() for f in RUN_FILES)):
+            exp.simulate(config, path, resume=resumed, progress=False)
+        else:
+            print("run folder complete: summarising only", flush=True)
+        summary = {k: float(v) for k, v in exp.summarize(Run.load(path)).items()}
+    result = {"experiment": experiment, "seed": config.seed, "wall_s": time.perf_counter() - t0, "resumed": resumed,
+              "config_hash": config_hash(config), "summary": summary}
+    atomic_write(path / SUMMARY_FILE, lambda p: Path(p).write_text(json.dumps(result, indent=2)))
+    return result
+
+
+def _resources(exp, cpus: float | None, gpus: float | None, cluster: dict) -> dict:
+    """A task's Ray resources: the experiment's (or ``--cpus-per-task`` / ``--gpus-per-task``), without GPUs on
+    a cluster that has none (the task then runs on CPU)."""
+    res = dict(exp.resources)
+    if cpus is not None:
+        res["num_cpus"] = cpus
+    if gpus is not None:
+        res["num_gpus"] = gpus
+    res["num_cpus"] = min(res.get("num_cpus", 1), cluster.get("CPU", 1))
+    if not cluster.get("GPU"):
+        res.pop("num_gpus", None)
+    return res
+
+
+def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str = "full",
+              overrides: dict[str, dict] | None = None, address: str | None = None, num_cpus: int | None = None,
+              cpus_per_task: float | None = None, gpus_per_task: float | None = None, progress: bool = True) -> list[dict]:
+    """Run every (experiment, seed) as a Ray task, skipping finished seeds; return the seeds' results.
+
+    Parameters
+    ----------
+    experiments : list of str
+        Registered names (:data:`~metarl_neuro.experiments.EXPERIMENTS`).
+    seeds : list of int
+        Seeds of each experiment.
+    out : pathlib.Path
+        Root of the run folders ``out/<experiment>/seed<k>`` and the logs ``out/logs``.
+    budget : {"full", "reduced"}
+        ``reduced`` applies each experiment's ``reduced`` overrides (stated in the report).
+    overrides : dict, optional
+        Config values per experiment (:func:`parse_overrides`).
+    address : str, optional
+        A running Ray cluster to join (``"auto"``, ``"ray://host:10001"``); default: a local cluster of
+        ``num_cpus`` CPUs (default: the machine's), shut down at the end.
+    cpus_per_task, gpus_per_task : float, optional
+        Resources of every task instead of the experiments' own (GPUs are asked for only where the cluster has
+        them).
+    progress : bool
+        Show tasks done / running / left with the ETA in the terminal (tqdm).
+
+    Returns
+    -------
+    list of dict
+        One per seed, :func:`run_seed`'s result (``status`` ``"skipped"`` for a seed finished before, with its
+        saved result; ``"failed"`` with ``error`` for a task that raised).
+
+    Raises
+    ------
+    ValueError
+        As :func:`plan`, before any task starts.
+    """
+    import ray
+    from tqdm import tqdm
+
+    out = Path(out)
+    tasks = plan(experiments, seeds, budget, overrides or {}, out)
+    results = []
+    for t in tasks:
+        if t["state"] == "finished":
+            saved = json.loads((Path(t["folder"]) / SUMMARY_FILE).read_text())
+            results.append({**saved, "status": "skipped"})
+            print(f"{t['experiment']} seed {t['seed']}: finished earlier, skipped ({t['folder']})", file=sys.stderr)
+    todo = [t for t in tasks if t["state"] != "finished"]
+    for t in todo:
+        if t["state"] == "resume":
+            has = (Path(t["folder"]) / "checkpoint.pt").exists()
+            print(f"{t['experiment']} seed {t['seed']}: " + ("resuming from its checkpoint" if has else
+                  "restarting (stopped before its first checkpoint)") + f" ({t['folder']})", file=sys.stderr)
+    if not todo:
+        return results
+    started_here = not ray.is_initialized()
+    if started_here:
+        kw = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
+        ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        cluster = ray.cluster_resources()
+        remote = ray.remote(run_seed)
+        refs = {}
+        for t in todo:
+            exp = get_experiment(t["experiment"])
+            log = str(out / "logs" / f"{t['experiment']}-seed{t['seed']}.log")
+            ref = remote.options(**_resources(exp, cpus_per_task, gpus_per_task, cluster), max_retries=0).remote(
+                t["experiment"], t["values"], t["folder"], log)
+            refs[ref] = t
+        capacity = max(1, int(cluster.get("CPU", 1) // max(1, min(exp.resources.get("num_cpus", 1) for exp in
+                                                                      (get_experiment(e) for e in experiments)))))
+        bar = tqdm(total=len(refs), desc="seeds", unit="task", disable=not progress, file=sys.stderr)
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1, timeout=5.0)
+            for ref in done:
+                t = refs[ref]
+                try:
+                    res = {**ray.get(ref), "status": "resumed" if t["state"] == "resume" else "done"}
+                    tqdm.write(f"{t['experiment']} seed {t['seed']}: {res['status']} in {res['wall_s']:.0f} s",
+                               file=sys.stderr)
+                except (ray.exceptions.RayError, OSError, ValueError) as err:  # a failed seed is reported; the others go on
+                    res = {"experiment": t["experiment"], "seed": t["seed"], "status": "failed",
+                           "error": f"{type(err).__name__}: {str(err).splitlines()[-1] if str(err) else ''}"}
+                    tqdm.write(f"{t['experiment']} seed {t['seed']}: FAILED ({res['error']}); log in "
+                               f"{out / 'logs'}", file=sys.stderr)
+                results.append(res)
+                bar.update(1)
+            bar.set_postfix(running=min(len(pending), capacity), left=max(0, len(pending) - capacity))
+        bar.close()
+    finally:
+        if started_here:
+            ray.shutdown()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m metarl_neuro.reproduce``."""
+    ap = argparse.ArgumentParser(prog="python -m metarl_neuro.reproduce", description=__doc__.splitlines()[0])
+    ap.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
+                    help=f"experiments to run (default: all): {', '.join(EXPERIMENTS)}")
+    ap.add_argument("--seeds", type=int, default=2, help="seeds per experiment: 0 .. N-1 from --first-seed (default 2)")
+    ap.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    ap.add_argument("--out", type=Path, default=Path("runs/reproduce"), help="root folder (default runs/reproduce)")
+    ap.add_argument("--budget", choices=("full", "reduced"), default="full",
+                    help="reduced: each experiment's stated reduced budget (the pixel and PsychLab Harlow forms)")
+    ap.add_argument("--set", action="append", default=[], metavar="[EXPERIMENT.]FIELD=VALUE",
+                    help="a config value, e.g. --set two-step.episodes=5000 or --set device=cpu (repeatable)")
+    ap.add_argument("--address", default=None, help="join this Ray cluster (e.g. auto) instead of starting one")
+    ap.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray cluster (default: all)")
+    ap.add_argument("--cpus-per-task", type=float, default=None, help="CPUs per seed (default: the experiment's)")
+    ap.add_argument("--gpus-per-task", type=float, default=None,
+                    help="GPU fraction per seed where the cluster has GPUs (default: the experiment's)")
+    ap.add_argument("--no-report", action="store_true", help="run the seeds only")
+    ap.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = ap.parse_args(argv)
+    try:
+        names = [get_experiment(e).name for e in args.experiments] or list(EXPERIMENTS)
+        if args.seeds < 1 or args.first_seed < 0:
+            raise ValueError(f"--seeds must be >= 1 and --first-seed >= 0, got {args.seeds}, {args.first_seed}")
+        for name, value in (("--num-cpus", args.num_cpus), ("--cpus-per-task", args.cpus_per_task)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if args.gpus_per_task is not None and args.gpus_per_task < 0:
+            raise ValueError(f"--gpus-per-task must be >= 0, got {args.gpus_per_task}")
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        overrides = parse_overrides(args.set, names)
+        t0 = time.perf_counter()
+        results = reproduce(names, seeds, args.out, args.budget, overrides, args.address, args.num_cpus,
+                            args.cpus_per_task, args.gpus_per_task, not args.no_progress)
+        wall = time.perf_counter() - t0
+        failed = [r for r in results if r["status"] == "failed"]
+        print(f"{len(results) - len(failed)} of {len(results)} seeds finished; this sweep {wall:.0f} s", file=sys.stderr)
+        if not args.no_report:
+            from metarl_neuro.report import write_report
+
+            html, md = write_report(args.out, names, seeds, args.budget, sweep_wall_s=wall)
+            print(f"report: {html} and {md}")
+        return 1 if failed else 0
+    except KeyboardInterrupt:
+        print("\ninterrupted: the same command continues the sweep (finished seeds are kept, the others resume from "
+              "their checkpoints)", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

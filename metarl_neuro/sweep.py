@@ -1,0 +1,249 @@
+"""``python -m metarl_neuro.sweep EXPERIMENT --param lr=loguniform:1e-4:1e-2 --samples 100``: a hyperparameter
+sweep with Ray Tune, selected and reported on disjoint test episodes (Wang et al. 2016, Sec. 3).
+
+Example::
+
+    python -m metarl_neuro.sweep bandit --param lr=loguniform:1e-4:1e-2 --param gamma=uniform:0.7:0.99 \\
+        --samples 20 --top 5
+
+Wang 2016 sampled the learning rate and discount of every run and kept the top 5 of 100 runs, selected on their
+first 150 test episodes and shown on the other 150. Each sample here is a Ray Tune trial that trains and tests
+one run folder ``OUT/trials/<k>/`` (seed ``--seed + k``); its score (the experiment's ``score``, higher is better:
+minus the regret for a bandit, the stay-pattern gap for the two-step task, percent correct for Harlow, reward per
+trial otherwise) is computed on the test episodes ``0 .. --select-episodes - 1`` for selection and on the rest for
+the report. Writes ``OUT/sweep.csv`` (every sample: its values, both scores, its folder) and ``OUT/top.csv`` (the
+selected ones, by selection score).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from metarl_neuro.experiments import EXPERIMENTS
+from metarl_neuro.experiments import get as get_experiment
+from metarl_neuro.reproduce import parse_overrides
+from metarl_neuro.run import Run, atomic_write
+
+__all__ = ["main", "parse_param", "score_run", "sweep"]
+
+_DISTRIBUTIONS = ("uniform", "loguniform", "randint", "choice")
+
+
+def parse_param(text: str, config) -> tuple[str, object]:
+    """``"lr=loguniform:1e-4:1e-2"`` -> ``("lr", tune.loguniform(1e-4, 1e-2))``.
+
+    Distributions: ``uniform:LO:HI``, ``loguniform:LO:HI``, ``randint:LO:HI`` (HI excluded), ``choice:A,B,...``
+    (values of the field's type).
+
+    Raises
+    ------
+    ValueError
+        For a malformed text, an unknown distribution, a field ``config`` (a config class) does not have, or bounds
+        that are not numbers with LO < HI (LO > 0 for loguniform).
+    """
+    from ray import tune
+
+    name, sep, spec = text.partition("=")
+    kind, _, rest = spec.partition(":")
+    name = name.strip().replace("-", "_")
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    if not sep or kind not in _DISTRIBUTIONS or not rest:
+        raise ValueError(f"--param {text!r}: expected FIELD=DIST:ARGS with DIST one of {_DISTRIBUTIONS}, e.g. "
+                         "lr=loguniform:1e-4:1e-2")
+    if name not in fields:
+        raise ValueError(f"--param {text!r}: {config.__name__} has no field {name!r}")
+    if kind == "choice":
+        kind_of = type(fields[name].default)
+        return name, tune.choice([kind_of(v) for v in rest.split(",")])
+    try:
+        lo, hi = (float(v) for v in rest.split(":"))
+    except ValueError:
+        raise ValueError(f"--param {text!r}: {kind} needs two numbers LO:HI") from None
+    if not lo < hi or (kind == "loguniform" and lo <= 0):
+        raise ValueError(f"--param {text!r}: needs LO < HI{' and LO > 0' if kind == 'loguniform' else ''}")
+    if kind == "randint":
+        return name, tune.randint(int(lo), int(hi))
+    return name, (tune.loguniform if kind == "loguniform" else tune.uniform)(lo, hi)
+
+
+def score_run(experiment: str, folder: str | Path, select_episodes: int) -> dict:
+    """A run's sweep scores: the experiment's ``score`` on test episodes ``< select_episodes`` (``select``) and
+    on the others (``heldout``).
+
+    Raises
+    ------
+    ValueError
+        If the experiment has no score, or the run's test has no episode past ``select_episodes``.
+    """
+    exp = get_experiment(experiment)
+    if exp.score is None:
+        raise ValueError(f"{experiment} has no sweep score")
+    run = Run.load(folder)
+    n = int(run.config.eval_episodes)
+    if not 0 < select_episodes < n:
+        raise ValueError(f"--select-episodes {select_episodes} must be in (0, {n}): the run's test has {n} episodes")
+    return {"select": float(exp.score(run, np.arange(select_episodes))),
+            "heldout": float(exp.score(run, np.arange(select_episodes, n)))}
+
+
+def _trial(params: dict, experiment: str, base: dict, out: str, first_seed: int, select_episodes: int) -> None:
+    """One Ray Tune trial: train and test a run folder with the sampled values, report both scores."""
+    from ray import tune
+
+    exp = get_experiment(experiment)
+    k = tune.get_context().get_trial_id()
+    index = int(params.pop("_index"))
+    config = exp.config(**{**base, **params, "seed": first_seed + index})
+    folder = Path(out) / "trials" / f"{index:04d}"
+    resume = (folder / "config.json").exists()
+    log = Path(out) / "logs" / f"{index:04d}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        print(f"trial {k} sample {index}: {params}", flush=True)
+        exp.simulate(config, folder, resume=resume, progress=False)
+    tune.report({**score_run(experiment, folder, select_episodes), "folder": str(folder), "seed": config.seed})
+
+
+def sweep(experiment: str, params: dict, samples: int, out: Path, base: dict | None = None, top: int = 5,
+          select_episodes: int = 150, first_seed: int = 0, num_cpus: int | None = None, address: str | None = None,
+          cpus_per_trial: float = 1.0, search_seed: int = 0, verbose: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run a Ray Tune sweep over ``params`` and select the ``top`` samples on the selection episodes.
+
+    Parameters
+    ----------
+    experiment : str
+        A registered experiment with a ``score``.
+    params : dict
+        Field -> Ray Tune distribution (:func:`parse_param`).
+    samples : int
+        Number of sampled configs: one grid point each, whose distributions Tune's random search draws (seeded
+        with ``search_seed``).
+    out : pathlib.Path
+        Root of the trials' run folders (``out/trials/<k>``), their logs, Tune's state (``out/tune``) and the tables.
+    base : dict, optional
+        Fixed config values of every sample.
+    top : int
+        How many samples to select (Wang 2016: 5 of 100).
+    select_episodes : int
+        Test episodes ``0 .. select_episodes - 1`` select, the rest report (Wang 2016: 150 of 300).
+    first_seed : int
+        Sample ``k`` trains with seed ``first_seed + k``.
+    num_cpus, address : optional
+        The local Ray cluster's CPUs, or a running cluster to join.
+    cpus_per_trial : float
+        CPUs of each trial (Ray resources).
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The sweep table (one row per sample: ``sample``, ``seed``, the swept fields, ``select``, ``heldout``,
+        ``folder``; sorted by ``select``, best first) and its first ``top`` rows; also written to
+        ``out/sweep.csv`` and ``out/top.csv``.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments, before any trial starts.
+    """
+    import ray
+    from ray import tune
+    from ray.tune.search import BasicVariantGenerator
+
+    exp = get_experiment(experiment)
+    if exp.score is None:
+        raise ValueError(f"{experiment} has no sweep score")
+    if samples < 1 or not 1 <= top <= samples:
+        raise ValueError(f"--samples must be >= 1 and --top in [1, samples], got {samples}, {top}")
+    base = dict(base or {})
+    probe = exp.config(**{**base, "seed": first_seed})  # a bad fixed value fails here
+    if not 0 < select_episodes < probe.eval_episodes:
+        raise ValueError(f"--select-episodes {select_episodes} must be in (0, eval_episodes={probe.eval_episodes})")
+    out = Path(out).resolve()
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(**({"address": address} if address else {"num_cpus": num_cpus}), include_dashboard=False,
+                 log_to_driver=False, logging_level="ERROR")
+    try:
+        trainable = tune.with_resources(
+            tune.with_parameters(_trial, experiment=experiment, base=base, out=str(out), first_seed=first_seed,
+                                 select_episodes=select_episodes), {"cpu": cpus_per_trial})
+        # one grid point per sample, each with its own draw of the distributions: the sample's index names its
+        # folder and seed
+        space = {**params, "_index": tune.grid_search(list(range(samples)))}
+        tuner = tune.Tuner(
+            trainable, param_space=space,
+            tune_config=tune.TuneConfig(num_samples=1, metric="select", mode="max",
+                                        search_alg=BasicVariantGenerator(random_state=search_seed)),
+            run_config=tune.RunConfig(name="tune", storage_path=str(out), verbose=verbose),
+        )
+        results = tuner.fit()
+        frame = results.get_dataframe()
+    finally:
+        if started_here:
+            ray.shutdown()
+    if frame.empty or "select" not in frame.columns:
+        raise RuntimeError(f"no trial of the sweep reported a score; see the logs in {out / 'logs'}")
+    cols = {f"config/{k}": k for k in params}
+    table = frame.rename(columns={**cols, "config/_index": "sample"})[
+        ["sample", "seed", *params, "select", "heldout", "folder"]]
+    table = table.sort_values("select", ascending=False, kind="stable").reset_index(drop=True)
+    table["sample"] = table["sample"].astype(int)
+    table["seed"] = table["seed"].astype(int)
+    chosen = table.head(top)
+    atomic_write(out / "sweep.csv", lambda p: table.to_csv(p, index=False))
+    atomic_write(out / "top.csv", lambda p: chosen.to_csv(p, index=False))
+    return table, chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m metarl_neuro.sweep``."""
+    ap = argparse.ArgumentParser(prog="python -m metarl_neuro.sweep", description=__doc__.splitlines()[0])
+    ap.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
+    ap.add_argument("--param", action="append", default=[], metavar="FIELD=DIST:ARGS",
+                    help="a swept field: uniform:LO:HI, loguniform:LO:HI, randint:LO:HI, choice:A,B (repeatable)")
+    ap.add_argument("--samples", type=int, default=100, help="sampled configs (Wang 2016: 100)")
+    ap.add_argument("--top", type=int, default=5, help="selected configs (Wang 2016: 5)")
+    ap.add_argument("--select-episodes", type=int, default=150,
+                    help="test episodes that select (the first ones); the rest report (Wang 2016: 150 of 300)")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="a fixed config value")
+    ap.add_argument("--seed", type=int, default=0, help="sample k trains with seed SEED + k; Tune's search seed")
+    ap.add_argument("--out", type=Path, default=None, help="root folder (default runs/sweep/<experiment>)")
+    ap.add_argument("--address", default=None, help="join this Ray cluster instead of starting one")
+    ap.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray cluster (default: all)")
+    ap.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (default 1)")
+    args = ap.parse_args(argv)
+    try:
+        exp = get_experiment(args.experiment)
+        if not args.param:
+            raise ValueError("name at least one --param to sweep")
+        params = dict(parse_param(p, exp.config) for p in args.param)
+        base = parse_overrides(args.set, [exp.name])[exp.name]
+        out = args.out or Path("runs") / "sweep" / exp.name
+        if (out / "sweep.csv").exists():
+            raise ValueError(f"{out} already holds a sweep; choose another --out")
+        table, chosen = sweep(exp.name, params, args.samples, out, base, args.top, args.select_episodes, args.seed,
+                              args.num_cpus, args.address, args.cpus_per_trial, args.seed)
+    except (ValueError, OSError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    fmt = {"float_format": lambda x: f"{x:.4g}", "index": False}
+    print(f"\nAll {len(table)} samples, by the score on test episodes 0-{args.select_episodes - 1} (select); "
+          f"heldout: on the other test episodes:")
+    print(table.drop(columns="folder").to_string(**fmt))
+    print(f"\nSelected top {len(chosen)} (Wang 2016: selected on one half of the test episodes, shown on the other):")
+    print(chosen.drop(columns="folder").to_string(**fmt))
+    print(f"heldout score of the selected: mean {chosen['heldout'].mean():.4g}; of all samples: mean "
+          f"{table['heldout'].mean():.4g}")
+    print(f"tables: {out / 'sweep.csv'}, {out / 'top.csv'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""The experiment registry and the package's import layers (issue 16)."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+import metarl_neuro
+from metarl_neuro.experiments import EXPERIMENTS, REGISTRY, Experiment, TrainingConfig, get
+
+PACKAGE = Path(metarl_neuro.__file__).parent
+
+#: lower layers first; a module may import only from its own layer or those below (DESIGN.md)
+LAYERS = [
+    {"tasks", "agents", "analysis", "schema", "logs", "run"},
+    {"experiments"},
+    {"simulate", "analyze", "reproduce", "sweep", "report", "__main__"},
+]
+#: imports inside a function that may point up: the run folder reads configs (Run.config, Run.agent)
+ALLOWED_UP = {("run", "experiments"), ("run", "experiments._base")}
+
+
+def _layer(name: str) -> int:
+    top = name.split(".")[0]
+    for i, layer in enumerate(LAYERS):
+        if top in layer:
+            return i
+    raise AssertionError(f"module {name!r} is in no layer: add it to LAYERS")
+
+
+def _imports(path: Path):
+    """``(module, inside_a_function)`` of every import of a metarl_neuro module in the file."""
+    tree = ast.parse(path.read_text())
+    inside = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+              for n in ast.walk(f)}
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("metarl_neuro."):
+            names = [node.module[len("metarl_neuro."):]]
+        elif isinstance(node, ast.ImportFrom) and node.module == "metarl_neuro":
+            names = [a.name for a in node.names if a.name != "__version__"]
+        elif isinstance(node, ast.Import):
+            names = [a.name[len("metarl_neuro."):] for a in node.names if a.name.startswith("metarl_neuro.")]
+        for name in names:
+            yield name, id(node) in inside
+
+
+def test_no_module_imports_one_above_it():
+    bad = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        if rel.name == "__init__" and len(rel.parts) == 1:
+            continue
+        me = ".".join(rel.parts)
+        for target, lazy in _imports(path):
+            if _layer(target) > _layer(me) and not (lazy and (me.split(".")[0], target) in ALLOWED_UP):
+                bad.append(f"{me} imports {target}")
+    assert not bad, bad
+
+
+def test_every_registered_experiment_is_complete():
+    assert len(EXPERIMENTS) == len(REGISTRY)
+    for name, exp in EXPERIMENTS.items():
+        assert isinstance(exp, Experiment) and exp.name == name
+        assert dataclasses.is_dataclass(exp.config) and issubclass(exp.config, TrainingConfig), name
+        config = exp.config()
+        assert exp.default_out(config) == Path("runs") / name / "seed0"
+        assert callable(exp.simulate) and callable(exp.report) and callable(exp.summarize)
+        assert exp.claims and all(c.paper for c in exp.claims), name
+        assert exp.resources.get("num_cpus", 0) >= 1
+        for key in exp.reduced:  # the reduced budget names real fields (and says why)
+            assert key == "why" or key in {f.name for f in dataclasses.fields(exp.config)}, (name, key)
+        assert not exp.reduced or exp.reduced.get("why")
+        assert get(name.replace("-", "_")) is exp
+
+
+def test_get_names_the_registered_experiments():
+    with pytest.raises(ValueError, match="unknown experiment 'nope'.*two-step"):
+        get("nope")

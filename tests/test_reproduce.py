@@ -1,0 +1,134 @@
+"""reproduce / report / sweep on a real local Ray cluster of 2 CPUs (issue 16; in the slow step: about 40 s), and the
+across-seed statistics."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from metarl_neuro.analysis import across_seeds, curve_across_seeds
+from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.reproduce import main as reproduce_main
+from metarl_neuro.reproduce import parse_overrides, plan, reproduce
+from metarl_neuro.report import write_report
+from metarl_neuro.run import Run
+
+ray = pytest.importorskip("ray")
+
+#: a two-step run of a few seconds: 128 training episodes, 40 test episodes
+TINY = {"episodes": 128, "eval_every": 64, "until": "", "eval_episodes": 40, "checkpoint_every_s": 0.0}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A real local Ray cluster with 2 worker CPUs, shut down after the module's tests."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    yield
+    ray.shutdown()
+
+
+def test_across_seeds_is_the_t_interval_over_seeds():
+    per_seed = pd.DataFrame({"seed": [2, 0, 1], "gap": [0.30, 0.25, np.nan], "rc": [0.9, 1.0, 0.95]})
+    table = across_seeds(per_seed).set_index("metric")
+    values = np.array([0.25, 0.30])  # seed order; the NaN seed is left out of n
+    lo, hi = stats.t.interval(0.95, 1, loc=values.mean(), scale=stats.sem(values))
+    assert table.loc["gap", "n"] == 2 and table.loc["gap", "mean"] == pytest.approx(0.275)
+    assert (table.loc["gap", "ci_lo"], table.loc["gap", "ci_hi"]) == pytest.approx((lo, hi))
+    assert table.loc["rc", "values"] == [1.0, 0.95, 0.9]  # in seed order
+    with pytest.raises(ValueError, match="repeats seed"):
+        across_seeds(pd.DataFrame({"seed": [0, 0], "gap": [1.0, 2.0]}))
+    with pytest.raises(ValueError, match="'seed' column"):
+        across_seeds(pd.DataFrame({"gap": [1.0]}))
+    curve = curve_across_seeds(pd.DataFrame({"seed": [0, 1, 0, 1], "episodes": [10, 10, 20, 20],
+                                             "gap": [0.0, 0.2, 0.3, 0.3]}), "gap")
+    assert curve["mean"].tolist() == pytest.approx([0.1, 0.3]) and curve["n"].tolist() == [2, 2]
+
+
+def test_overrides_and_plan_fail_before_any_task(tmp_path):
+    assert parse_overrides(["two-step.episodes=500", "lr=0.01"], ["two-step", "bandit"]) == {
+        "two-step": {"episodes": 500, "lr": 0.01}, "bandit": {"lr": 0.01}}
+    with pytest.raises(ValueError, match="no config of.*'nope'"):
+        parse_overrides(["nope=1"], ["two-step"])
+    with pytest.raises(ValueError, match="FIELD=VALUE"):
+        parse_overrides(["episodes"], ["two-step"])
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        plan(["two-step"], [0], "full", {"two-step": {"gamma": 2.0}}, tmp_path)
+    assert reproduce_main(["no-such-experiment", "--out", str(tmp_path)]) == 2
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+@pytest.mark.slow
+def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, capsys):
+    over = {"two-step": TINY}
+    results = reproduce(["two-step"], [0, 1], tmp_path, overrides=over, progress=False)
+    assert sorted((r["seed"], r["status"]) for r in results) == [(0, "done"), (1, "done")]
+    for seed in (0, 1):  # ordinary run folders, with the config asked for
+        run = Run.load(tmp_path / "two-step" / f"seed{seed}")
+        assert run.config == TwoStepConfig(**TINY, seed=seed)
+        assert len(run.evaluations) == 2 and (tmp_path / "logs" / f"two-step-seed{seed}.log").exists()
+        saved = json.loads((run.path / "seed_summary.json").read_text())
+        assert set(saved["summary"]) >= {"gap", "rc", "rr", "uc", "ur", "mb_index", "mf_index"}
+    # a killed seed: its summary gone, the run folder half-written (no trials): resumed, the other one skipped
+    (tmp_path / "two-step" / "seed1" / "seed_summary.json").unlink()
+    (tmp_path / "two-step" / "seed1" / "trials.parquet").unlink()
+    before = (tmp_path / "two-step" / "seed0" / "checkpoint.pt").stat().st_mtime_ns
+    again = reproduce(["two-step"], [0, 1], tmp_path, overrides=over, progress=False)
+    assert sorted((r["seed"], r["status"]) for r in again) == [(0, "skipped"), (1, "resumed")]
+    assert (tmp_path / "two-step" / "seed0" / "checkpoint.pt").stat().st_mtime_ns == before
+    assert "finished earlier, skipped" in capsys.readouterr().err
+    # another config into the same folders is refused before any task
+    with pytest.raises(ValueError, match="another config"):
+        reproduce(["two-step"], [0], tmp_path, overrides={"two-step": {**TINY, "lr": 1e-3}}, progress=False)
+
+    html, md = write_report(tmp_path, ["two-step"], [0, 1, 2])
+    text = md.read_text()
+    assert "| two-step | 2 |" in text and "No summary for seed(s) [2]" in text
+    assert "model-based index" in text and "of 2 seeds" in text
+    page = html.read_text()
+    assert page.count("data:image/png;base64,") == 2  # Fig. 5c from the seeds and the learning curve, embedded
+    per_seed = pd.read_csv(tmp_path / "aggregate" / "two-step_seeds.csv")
+    assert per_seed["seed"].tolist() == [0, 1]
+    summary = pd.read_csv(tmp_path / "aggregate" / "two-step_summary.csv").set_index("metric")
+    assert summary.loc["gap", "mean"] == pytest.approx(per_seed["gap"].mean())
+
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium:  # the report renders in a real headless browser
+        shot = tmp_path / "shot.png"
+        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
+                        f"--screenshot={shot}", html.as_uri()], check=True, capture_output=True, timeout=120)
+        assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_sweep_on_a_local_ray_cluster(cluster, tmp_path):
+    from ray import tune
+
+    from metarl_neuro.sweep import parse_param, sweep
+
+    assert parse_param("lr=loguniform:1e-4:1e-2", TwoStepConfig)[0] == "lr"
+    with pytest.raises(ValueError, match="LO < HI"):
+        parse_param("lr=uniform:1:0", TwoStepConfig)
+    with pytest.raises(ValueError, match="no field 'nope'"):
+        parse_param("nope=uniform:0:1", TwoStepConfig)
+    params = {"lr": tune.loguniform(1e-3, 1e-2), "gamma": tune.uniform(0.5, 0.9)}
+    table, top = sweep("two-step", params, samples=3, out=tmp_path, base={**TINY, "eval_every": 0}, top=2,
+                       select_episodes=20, verbose=0)
+    assert len(table) == 3 and len(top) == 2 and sorted(table["sample"]) == [0, 1, 2]
+    assert table["seed"].tolist() == table["sample"].tolist()
+    assert table["select"].is_monotonic_decreasing and top["select"].tolist() == table["select"].head(2).tolist()
+    assert table["lr"].between(1e-3, 1e-2).all() and table["gamma"].between(0.5, 0.9).all()
+    for _, row in table.iterrows():  # each sample's run folder has its own values; the scores are its test halves
+        run = Run.load(row["folder"])
+        assert run.config.lr == pytest.approx(row["lr"]) and run.config.seed == row["seed"]
+        trials = run.trials
+        from metarl_neuro.experiments.two_step import two_step_metrics
+
+        assert row["select"] == pytest.approx(two_step_metrics(trials[trials["episode"] < 20])["gap"], nan_ok=True)
+        assert row["heldout"] == pytest.approx(two_step_metrics(trials[trials["episode"] >= 20])["gap"], nan_ok=True)
+    assert pd.read_csv(tmp_path / "top.csv")["sample"].tolist() == top["sample"].tolist()

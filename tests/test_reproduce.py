@@ -14,9 +14,9 @@ from scipy import stats
 
 from metarl_neuro.analysis import across_seeds, curve_across_seeds
 from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.report import write_report
 from metarl_neuro.reproduce import main as reproduce_main
 from metarl_neuro.reproduce import parse_overrides, plan, reproduce
-from metarl_neuro.report import write_report
 from metarl_neuro.run import Run
 
 ray = pytest.importorskip("ray")

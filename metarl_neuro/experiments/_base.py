@@ -36,9 +36,25 @@ from metarl_neuro.run import Run, load_checkpoint
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "EVAL_SAMPLER_SEED_OFFSET", "EVAL_TASK_SEED_OFFSET", "TRAIN_SAMPLER_SEED_OFFSET", "Claim", "Experiment",
-    "TrainingConfig", "a2c_settings", "agent_device", "build", "check_init_from", "config_hash", "episode_reward",
-    "eval_sampler", "eval_task", "extend_run", "resolve_device", "run_attrs", "train_run",
+    "EVAL_SAMPLER_SEED_OFFSET",
+    "EVAL_TASK_SEED_OFFSET",
+    "TRAIN_SAMPLER_SEED_OFFSET",
+    "Claim",
+    "Experiment",
+    "TrainingConfig",
+    "a2c_settings",
+    "agent_device",
+    "build",
+    "check_init_from",
+    "config_hash",
+    "episode_reward",
+    "eval_sampler",
+    "eval_task",
+    "extend_run",
+    "option",
+    "resolve_device",
+    "run_attrs",
+    "train_run",
 ]
 
 
@@ -129,8 +145,13 @@ class Experiment:
         return Path("runs") / self.name / f"seed{config.seed}"
 
 
-def _f(default, help: str, **kw):
+def option(default, help: str, **kw):
+    """A config field with its default and help text (``help`` gives the source of the default: the paper, or
+    "our choice" and why); ``kw`` may add ``choices``, ``metavar`` and ``default_help`` for the command line."""
     return field(default=default, metadata={"help": help, **kw})
+
+
+_f = option
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ REGISTRY = (
     "behrens",
     "bromberg_martin",
     "stopper",
+    "two_step_wang2016",
 )
 
 #: experiment name (command line, ``config.json``) -> :class:`Experiment`

@@ -219,15 +219,17 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
     try:
         cluster = ray.cluster_resources()
         remote = ray.remote(run_seed)
-        refs = {}
+        refs, logs, t_start = {}, {}, time.time()
         for t in todo:
             exp = get_experiment(t["experiment"])
             log = str(out / "logs" / f"{t['experiment']}-seed{t['seed']}.log")
             ref = remote.options(**_resources(exp, cpus_per_task, gpus_per_task, cluster), max_retries=0).remote(
                 t["experiment"], t["values"], t["folder"], log)
-            refs[ref] = t
-        capacity = max(1, int(cluster.get("CPU", 1) // max(1, min(exp.resources.get("num_cpus", 1) for exp in
-                                                                      (get_experiment(e) for e in experiments)))))
+            refs[ref], logs[ref] = t, Path(log)
+
+        def running(pending) -> int:  # a task writes its log's first line when it starts
+            return sum(1 for r in pending if logs[r].exists() and logs[r].stat().st_mtime >= t_start)
+
         bar = tqdm(total=len(refs), desc="seeds", unit="task", disable=not progress, file=sys.stderr)
         pending = list(refs)
         while pending:
@@ -245,7 +247,8 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
                                f"{out / 'logs'}", file=sys.stderr)
                 results.append(res)
                 bar.update(1)
-            bar.set_postfix(running=min(len(pending), capacity), left=max(0, len(pending) - capacity))
+            busy = running(pending)
+            bar.set_postfix(running=busy, waiting=len(pending) - busy)
         bar.close()
     finally:
         if started_here:

@@ -43,7 +43,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         (:func:`~metarl_neuro.analysis.across_seeds` of the metrics), ``claims`` (DataFrame: ``paper``,
         ``metric``, ``ours`` (mean and 95% CI), ``agree`` ("k of n seeds"), ``per_seed`` ("✓ ✗ ..."), ``holds``),
         ``runs``, ``config`` (the first seed's, without ``seed``), ``missing`` (seeds without a summary) and
-        ``curve`` (the learning curve across seeds, or None).
+        ``curve`` (``(metric, curve across seeds, the stacked evaluations)``, or None).
     """
     exp = get_experiment(experiment)
     rows, runs, missing = [], [], []
@@ -66,7 +66,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         if claim.metric not in per_seed.columns:
             continue
         s = summary.set_index("metric").loc[claim.metric]
-        holds = [bool(claim.holds(r.dropna().to_dict())) if claim.holds else None for _, r in per_seed.iterrows()]
+        holds = [_holds(claim, r.dropna().to_dict()) for _, r in per_seed.iterrows()]
         known = [h for h in holds if h is not None]
         claims.append({
             "paper": claim.paper, "metric": claim.metric,
@@ -84,10 +84,21 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         table = pd.concat(evals, ignore_index=True)
         metric = next((m for m in _CURVE_METRICS if m in table.columns), None)
         if metric is not None:
-            curve = (metric, curve_across_seeds(table, metric))
+            curve = (metric, curve_across_seeds(table, metric), table)
     config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}
     return {"per_seed": per_seed, "summary": summary, "claims": pd.DataFrame(claims), "runs": runs, "config": config,
             "missing": missing, "curve": curve}
+
+
+def _holds(claim, summary: dict) -> bool | None:
+    """Whether a claim holds in one seed's summary; None where it is shown only, or the seed lacks a number it
+    needs (a summary written by an older version)."""
+    if claim.holds is None:
+        return None
+    try:
+        return bool(claim.holds(summary))
+    except KeyError:
+        return None
 
 
 def environment() -> dict:
@@ -187,8 +198,8 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         if exp.figure is not None:
             figs.append((f"{name}_seeds", exp.figure(agg["runs"], per_seed, title=name)))
         if agg["curve"] is not None:
-            metric, curve = agg["curve"]
-            figs.append((f"{name}_curve", plot_seed_curves(curve, metric, title=name)))
+            metric, curve, table = agg["curve"]
+            figs.append((f"{name}_curve", plot_seed_curves(curve, metric, title=name, per_seed=table)))
         save_figures(figures, figs)
         images = [(f, base64.b64encode((figures / f"{f}.png").read_bytes()).decode()) for f, _ in figs]
         shown = summary.assign(values=summary["values"].map(lambda v: ", ".join(f"{x:.3g}" for x in v)))

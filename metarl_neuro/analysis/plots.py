@@ -744,11 +744,16 @@ def plot_seed_values(summaries: pd.DataFrame, columns: dict, ylabel: str, title:
     return fig
 
 
-def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", title: str | None = None, ax=None):
+def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", title: str | None = None, ax=None,
+                     per_seed: pd.DataFrame | None = None):
     """A learning curve across seeds (:func:`~metarl_neuro.analysis.curve_across_seeds`): the mean with its 95% t
-    interval as a band, against the training stage ``x``."""
+    interval as a band, against the training stage ``x``; ``per_seed`` (the stacked evaluations with ``seed``,
+    ``x`` and ``metric``) adds each seed's curve as a thin line."""
     _require(curve, [x, "mean", "ci_lo", "ci_hi"], "curve")
     fig, ax = _axes(ax, (4.4, 3.2))
+    if per_seed is not None:
+        for _, g in per_seed.groupby("seed"):
+            ax.plot(g[x], g[metric], color="0.6", lw=0.7)
     ax.plot(curve[x], curve["mean"], color="C0", marker="o", ms=3)
     ax.fill_between(curve[x], curve["ci_lo"], curve["ci_hi"], color="C0", alpha=0.25, lw=0)
     ax.set_xlabel(f"training {x}")

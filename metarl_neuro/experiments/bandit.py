@@ -388,5 +388,6 @@ EXPERIMENT = Experiment(
         Claim("regret_meta_rl", "meta-RL regret close to Gittins' and no worse than Thompson sampling's (Wang 2016 "
               "Fig. 2: comparable to the Gittins index policy)", lambda s: s["regret_meta_rl"] <= s.get("regret_thompson", np.nan)),
     ),
+    reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=_bandit_evaluate, score=score, options=_options, cli=_cli,
 )

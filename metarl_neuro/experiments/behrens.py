@@ -126,5 +126,6 @@ EXPERIMENT = Experiment(
         Claim("decoding_volatile", "volatility decodable from the network's activity",
               lambda s: s["decoding_volatile"] > s["decoding_chance"]),
     ),
+    reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
 )

@@ -108,5 +108,6 @@ EXPERIMENT = Experiment(
         Claim("rpe_inferred_rewarded", "inferred target: RPE flips too, as for the experienced one (Fig. 4b)",
               lambda s: s["rpe_inferred_rewarded"] > 0 > s["rpe_inferred_unrewarded"]),
     ),
+    reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
 )

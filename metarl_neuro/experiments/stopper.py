@@ -138,5 +138,6 @@ EXPERIMENT = Experiment(
         Claim("shift_stimulate", "stimulating after risky losses raises risky choices (Fig. 7)",
               lambda s: s["shift_stimulate"] > 0),
     ),
+    reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
 )

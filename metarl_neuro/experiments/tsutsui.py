@@ -124,5 +124,6 @@ EXPERIMENT = Experiment(
         Claim("units_prev_reward", "units code a_{t-1}, r_{t-1}, their product and v_t (Fig. 2e; shown only: an "
               "untrained network's units correlate with its inputs too)"),
     ),
+    reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
 )

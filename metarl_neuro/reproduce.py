@@ -220,7 +220,8 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
         cluster = ray.cluster_resources()
         remote = ray.remote(run_seed)
         refs, logs, t_start = {}, {}, time.time()
-        for t in todo:
+        # the tasks that need more CPUs first: queued behind one-CPU tasks they wait for two free CPUs at once
+        for t in sorted(todo, key=lambda t: -get_experiment(t["experiment"]).resources.get("num_cpus", 1)):
             exp = get_experiment(t["experiment"])
             log = str(out / "logs" / f"{t['experiment']}-seed{t['seed']}.log")
             ref = remote.options(**_resources(exp, cpus_per_task, gpus_per_task, cluster), max_retries=0).remote(
@@ -268,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="reduced: each experiment's stated reduced budget (the pixel and PsychLab Harlow forms)")
     ap.add_argument("--set", action="append", default=[], metavar="[EXPERIMENT.]FIELD=VALUE",
                     help="a config value, e.g. --set two-step.episodes=5000 or --set device=cpu (repeatable)")
-    ap.add_argument("--address", default=None, help="join this Ray cluster (e.g. auto) instead of starting one")
+    ap.add_argument("--address", default=None,
+                    help="join this Ray cluster (e.g. auto) instead of starting one; --out must then be a folder "
+                         "every node sees (a shared filesystem)")
     ap.add_argument("--num-cpus", type=int, default=None, help="CPUs of the local Ray cluster (default: all)")
     ap.add_argument("--cpus-per-task", type=float, default=None, help="CPUs per seed (default: the experiment's)")
     ap.add_argument("--gpus-per-task", type=float, default=None,

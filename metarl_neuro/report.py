@@ -41,7 +41,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
     dict
         ``per_seed`` (DataFrame: ``seed``, ``wall_s``, ``resumed`` and the summary's metrics), ``summary``
         (:func:`~metarl_neuro.analysis.across_seeds` of the metrics), ``claims`` (DataFrame: ``paper``,
-        ``metric``, ``ours`` (mean and 95% CI), ``agree`` ("k of n seeds"), ``per_seed`` ("✓ ✗ ..."), ``holds``),
+        ``metric``, ``ours`` (mean and 95% CI), ``agree`` ("k of n seeds"), ``per_seed`` ("✓ ✗ ..."), ``holds``: in every seed, None where shown only),
         ``runs``, ``config`` (the first seed's, without ``seed``), ``missing`` (seeds without a summary) and
         ``curve`` (``(metric, curve across seeds, the stacked evaluations)``, or None).
     """
@@ -72,7 +72,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
             "paper": claim.paper, "metric": claim.metric,
             "ours": f"{s['mean']:.3g} [{s['ci_lo']:.3g}, {s['ci_hi']:.3g}]" if s["n"] > 1 else f"{s['mean']:.3g}",
             "agree": f"{sum(known)} of {len(known)} seeds" if known else "shown only",
-            "per_seed": " ".join("✓" if h else "✗" for h in known), "holds": sum(known) == len(known) and bool(known),
+            "per_seed": " ".join("✓" if h else "✗" for h in known), "holds": (sum(known) == len(known)) if known else None,
         })
     curve = None
     evals = []
@@ -84,7 +84,8 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         table = pd.concat(evals, ignore_index=True)
         metric = next((m for m in _CURVE_METRICS if m in table.columns), None)
         if metric is not None:
-            curve = (metric, curve_across_seeds(table, metric), table)
+            every = int(runs[0].meta["config"].get("eval_every") or 0) or None
+            curve = (metric, curve_across_seeds(table, metric, every=every), table)
     config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}
     return {"per_seed": per_seed, "summary": summary, "claims": pd.DataFrame(claims), "runs": runs, "config": config,
             "missing": missing, "curve": curve}
@@ -203,12 +204,13 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         save_figures(figures, figs)
         images = [(f, base64.b64encode((figures / f"{f}.png").read_bytes()).decode()) for f, _ in figs]
         shown = summary.assign(values=summary["values"].map(lambda v: ", ".join(f"{x:.3g}" for x in v)))
-        holds = claims["holds"].sum() if len(claims) else 0
+        tested = claims["holds"].dropna() if len(claims) else pd.Series([], dtype=bool)
+        holds = int(tested.astype(bool).sum())
         shown_claims = claims.drop(columns="holds") if len(claims) else claims
         why = exp.reduced.get("why", "") if budget == "reduced" else ""
         wall = per_seed["wall_s"]
         sections.append({
-            "name": name, "paper": exp.paper, "n": len(per_seed), "holds": f"{holds} of {len(claims)}",
+            "name": name, "paper": exp.paper, "n": len(per_seed), "holds": f"{holds} of {len(tested)}",
             "wall": f"{wall.mean():.0f} (range {wall.min():.0f}-{wall.max():.0f})", "budget": why,
             "missing": agg["missing"],
             "claims_html": shown_claims.to_html(index=False, escape=True).replace(

@@ -48,6 +48,12 @@ def test_across_seeds_is_the_t_interval_over_seeds():
     curve = curve_across_seeds(pd.DataFrame({"seed": [0, 1, 0, 1], "episodes": [10, 10, 20, 20],
                                              "gap": [0.0, 0.2, 0.3, 0.3]}), "gap")
     assert curve["mean"].tolist() == pytest.approx([0.1, 0.3]) and curve["n"].tolist() == [2, 2]
+    # Harlow seeds are tested a few episodes apart (episodes end at different steps): grouped by --eval-every
+    harlow = pd.DataFrame({"seed": [0, 0, 1, 1], "episodes": [1512, 3009, 1504, 3006], "c": [58.0, 44, 52, 42]})
+    binned = curve_across_seeds(harlow, "c", every=1500)
+    assert binned["episodes"].tolist() == [1500, 3000] and binned["mean"].tolist() == [55.0, 43.0]
+    with pytest.raises(ValueError, match="every must be"):
+        curve_across_seeds(harlow, "c", every=0)
 
 
 def test_overrides_and_plan_fail_before_any_task(tmp_path):

@@ -68,7 +68,8 @@ def across_seeds(per_seed: pd.DataFrame, metrics: list[str] | None = None, level
     return pd.DataFrame(rows, columns=["metric", "n", "mean", "sd", "sem", "ci_lo", "ci_hi", "values"])
 
 
-def curve_across_seeds(evaluations: pd.DataFrame, metric: str, x: str = "episodes", level: float = 0.95) -> pd.DataFrame:
+def curve_across_seeds(evaluations: pd.DataFrame, metric: str, x: str = "episodes", level: float = 0.95,
+                       every: int | None = None) -> pd.DataFrame:
     """A learning curve's mean and t confidence interval over seeds at each training stage.
 
     Parameters
@@ -78,6 +79,9 @@ def curve_across_seeds(evaluations: pd.DataFrame, metric: str, x: str = "episode
         training), ``x`` and ``metric``.
     metric, x : str
         The metric (e.g. ``gap``, ``correct_2_6``) and the training stage (default ``episodes``).
+    every : int, optional
+        The tests' spacing in ``x`` (``--eval-every``): stages are rounded to its nearest multiple before
+        grouping, since seeds whose episodes end at different steps are tested a few episodes apart (Harlow).
 
     Returns
     -------
@@ -88,10 +92,14 @@ def curve_across_seeds(evaluations: pd.DataFrame, metric: str, x: str = "episode
     Raises
     ------
     ValueError
-        If a column is missing.
+        If a column is missing, or ``every`` is not positive.
     """
+    if every is not None and every < 1:
+        raise ValueError(f"every must be a positive number of {x}, got {every}")
     missing = sorted({"seed", metric, x} - set(evaluations.columns))
     if missing:
         raise ValueError(f"evaluations has no column(s) {missing}")
-    rows = [{x: k, **_interval(g[metric].dropna().to_numpy(dtype=float), level)} for k, g in evaluations.groupby(x)]
+    stage = evaluations[x] if not every else (evaluations[x] / every).round().astype("int64") * every
+    rows = [{x: k, **_interval(g[metric].dropna().to_numpy(dtype=float), level)}
+            for k, g in evaluations.groupby(stage.rename(x))]
     return pd.DataFrame(rows, columns=[x, "n", "mean", "sd", "sem", "ci_lo", "ci_hi"])

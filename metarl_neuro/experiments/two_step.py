@@ -366,7 +366,7 @@ EXPERIMENT = Experiment(
         Claim("gap", "model-based stays: rewarded-common and unrewarded-rare above rewarded-rare and "
               "unrewarded-common (Fig. 5c)", lambda s: s["gap"] > 0),
         Claim("mb_index", "model-based index > 0 (Fig. 5e; here: z > 1.96)", lambda s: s["mb_z"] > 1.96),
-        Claim("mf_index", "model-free index near 0, below the model-based one (Fig. 5e)",
+        Claim("mf_index", "model-free index near 0 (Fig. 5e); here: below the model-based index",
               lambda s: s["mf_index"] < s["mb_index"]),
         Claim("rpe_r2_mb", "RPE regression r² 0.89 for the model-based RPE, above the model-free one's (Fig. 5f; "
               "--structure paper runs only)", lambda s: s.get("rpe_r2_mb", np.nan) > s.get("rpe_r2_mf", np.nan)),

@@ -748,7 +748,8 @@ def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", titl
                      per_seed: pd.DataFrame | None = None):
     """A learning curve across seeds (:func:`~metarl_neuro.analysis.curve_across_seeds`): the mean with its 95% t
     interval as a band, against the training stage ``x``; ``per_seed`` (the stacked evaluations with ``seed``,
-    ``x`` and ``metric``) adds each seed's curve as a thin line."""
+    ``x`` and ``metric``) adds each seed's curve as a thin line and sets the y range to the seeds' values (the band
+    may run past it)."""
     _require(curve, [x, "mean", "ci_lo", "ci_hi"], "curve")
     fig, ax = _axes(ax, (4.4, 3.2))
     if per_seed is not None:
@@ -756,6 +757,11 @@ def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", titl
             ax.plot(g[x], g[metric], color="0.6", lw=0.7)
     ax.plot(curve[x], curve["mean"], color="C0", marker="o", ms=3)
     ax.fill_between(curve[x], curve["ci_lo"], curve["ci_hi"], color="C0", alpha=0.25, lw=0)
+    if per_seed is not None and per_seed[metric].notna().any():
+        # with few seeds the t band is wide (t = 12.7 at n = 2): keep the seeds' own range in view
+        lo, hi = per_seed[metric].min(), per_seed[metric].max()
+        pad = 0.15 * (hi - lo) if hi > lo else 1.0
+        ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel(f"training {x}")
     ax.set_ylabel(metric)
     ax.set_title(f"{title + ': ' if title else ''}{metric} during training", fontsize=9)

@@ -1,5 +1,6 @@
-"""The reproduction report: per experiment, the seeds' numbers aggregated (mean, SEM, 95% CI, n, per-seed values),
-the paper's reported values and effects beside ours with agree / disagree per seed, the paper's panel redrawn from
+"""The reproduction report across seeds: ``python -m metarl_neuro.report OUT``.
+
+Per experiment: the seeds' numbers aggregated (mean, SEM, 95% CI, n, per-seed values), the paper's reported values and effects beside ours with agree / disagree per seed, the paper's panel redrawn from
 the seeds, the learning curves, the config, the wall time and the environment.
 
 :func:`write_report` writes ``OUT/report.html`` (one self-contained file, figures embedded) and ``OUT/report.md``

@@ -1,5 +1,6 @@
-"""``python -m metarl_neuro.reproduce [EXPERIMENT ...] --seeds N``: every (experiment, seed) as a Ray task, then
-one report across seeds beside the paper's numbers.
+"""Every (experiment, seed) as a Ray task, then one report across seeds beside the paper's numbers.
+
+``python -m metarl_neuro.reproduce [EXPERIMENT ...] --seeds N``.
 
 Example::
 

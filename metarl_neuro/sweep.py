@@ -1,5 +1,6 @@
-"""``python -m metarl_neuro.sweep EXPERIMENT --param lr=loguniform:1e-4:1e-2 --samples 100``: a hyperparameter
-sweep with Ray Tune, selected and reported on disjoint test episodes (Wang et al. 2016, Sec. 3).
+"""Hyperparameter sweeps with Ray Tune, selected and reported on disjoint test episodes (Wang et al. 2016).
+
+``python -m metarl_neuro.sweep EXPERIMENT --param lr=loguniform:1e-4:1e-2 --samples 100``.
 
 Example::
 

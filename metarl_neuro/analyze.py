@@ -26,6 +26,7 @@ import pandas as pd
 
 from metarl_neuro.analysis import from_hbayesdm, to_trials
 from metarl_neuro.experiments import get as get_experiment
+from metarl_neuro.experiments._cued import CUED_EXPERIMENTS
 from metarl_neuro.experiments.bandit import bandit_report
 from metarl_neuro.experiments.harlow_1d import HARLOW_TEST_IMAGES, harlow_report  # noqa: F401
 from metarl_neuro.experiments.two_step import hidden_report, two_step_report
@@ -48,7 +49,7 @@ def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20)
         If the run is not one of these simulations.
     """
     experiment = run.meta["experiment"]
-    if experiment not in ("tsutsui", "behrens", "bromberg-martin", "stopper"):
+    if experiment not in CUED_EXPERIMENTS:
         raise ValueError(f"{run.path} holds a {experiment!r} run, not a fixation / left / right simulation")
     return get_experiment(experiment).report(run, figures, permutations=n_permutations)
 

@@ -26,6 +26,7 @@ from metarl_neuro import __version__
 from metarl_neuro.analysis import across_seeds, curve_across_seeds, plot_seed_curves
 from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
+from metarl_neuro.reproduce import read_seed_summary
 from metarl_neuro.run import Run, atomic_write, save_figures
 
 __all__ = ["aggregate", "environment", "main", "write_report"]
@@ -50,11 +51,10 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
     rows, runs, missing = [], [], []
     for seed in seeds:
         folder = Path(out) / experiment / f"seed{seed}"
-        path = folder / "seed_summary.json"
-        if not path.exists():
+        saved = read_seed_summary(folder)
+        if saved is None:
             missing.append(seed)
             continue
-        saved = json.loads(path.read_text())
         rows.append({"seed": seed, "wall_s": saved["wall_s"], "resumed": saved["resumed"], **saved["summary"]})
         runs.append(Run.load(folder))
     if not rows:

@@ -28,12 +28,58 @@ from pathlib import Path
 
 from metarl_neuro.experiments import EXPERIMENTS, config_hash
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.run import RUN_FILES, Run, atomic_write
+from metarl_neuro.run import RUN_FILES, Run, atomic_write, read_run_file
 
-__all__ = ["main", "parse_overrides", "plan", "reproduce", "run_seed"]
+__all__ = ["main", "parse_overrides", "plan", "ray_session", "read_seed_summary", "reproduce", "run_seed",
+           "simulate_logged"]
 
 #: what a finished seed leaves in its run folder, written last
 SUMMARY_FILE = "seed_summary.json"
+
+
+def read_seed_summary(folder: str | Path) -> dict | None:
+    """A finished seed's ``seed_summary.json`` (:func:`run_seed`'s result), or None where there is none.
+
+    Raises
+    ------
+    ValueError
+        If the file is corrupt (it names the file).
+    """
+    path = Path(folder) / SUMMARY_FILE
+    return read_run_file(path, lambda p: json.loads(Path(p).read_text())) if path.exists() else None
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, num_cpus: int | None = None):
+    """Ray for ``reproduce`` and ``sweep``: join the cluster at ``address``, or start a local one of ``num_cpus``
+    CPUs (default: the machine's) and shut it down on leaving; an already started Ray is used as it is."""
+    import ray
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        kw = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
+        ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    try:
+        yield ray
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def simulate_logged(experiment: str, config, folder: str | Path, log: str | Path, header: str) -> bool:
+    """Train and test ``config`` into the run folder ``folder``, its printed report appended to the file ``log``
+    (after the line ``header``); a run there is resumed, and a complete one left as it is. Returns whether a run
+    was there (the task of :func:`run_seed` and of ``sweep``'s trials)."""
+    path, log = Path(folder), Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    resumed = (path / "config.json").exists()
+    with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        print(f"{header} {'resumed' if resumed else 'started'} {time.ctime()}", flush=True)
+        if not (resumed and all((path / f).exists() for f in RUN_FILES)):
+            get_experiment(experiment).simulate(config, path, resume=resumed, progress=False)
+        else:
+            print("run folder complete: not run again", flush=True)
+    return resumed
 
 
 def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]:
@@ -78,14 +124,15 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
     Returns
     -------
     list of dict
-        ``experiment``, ``seed``, ``values`` (config fields), ``folder``, ``config_hash`` and ``state``:
+        ``experiment``, ``seed``, ``values`` (config fields), ``folder``, ``config_hash``, ``state``:
         ``"finished"`` (its ``seed_summary.json`` is there, with the same config hash), ``"resume"`` (a run folder
-        without it) or ``"new"``.
+        without it) or ``"new"``, and ``summary`` (the finished seed's :func:`read_seed_summary`, else None).
 
     Raises
     ------
     ValueError
-        For a bad config value, or a run folder that holds a run of another config (choose another ``--out``).
+        For a bad config value, a run folder that holds a run of another config (choose another ``--out``), or a
+        corrupt ``config.json`` or ``seed_summary.json`` (naming the file).
     """
     tasks = []
     for name in experiments:
@@ -98,16 +145,16 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
             config = exp.config(**{**values, "seed": seed})
             folder = out / name / f"seed{seed}"
             state, chash = "new", config_hash(config)
+            summary = None
             if (folder / "config.json").exists():
-                saved = json.loads((folder / "config.json").read_text()).get("config_hash")
+                saved = Run(folder).meta.get("config_hash")
                 if saved != chash:
                     raise ValueError(f"{folder} holds a run of another config (hash {saved}, asked {chash}): the same "
                                      "command with the same options resumes it; choose another --out for new settings")
-                done = folder / SUMMARY_FILE
-                state = "finished" if done.exists() and json.loads(done.read_text()).get("config_hash") == chash \
-                    else "resume"
+                summary = read_seed_summary(folder)
+                state = "finished" if summary is not None and summary.get("config_hash") == chash else "resume"
             tasks.append({"experiment": name, "seed": seed, "values": {**values, "seed": seed}, "folder": str(folder),
-                          "config_hash": chash, "state": state})
+                          "config_hash": chash, "state": state, "summary": summary if state == "finished" else None})
     return tasks
 
 
@@ -127,15 +174,9 @@ def run_seed(experiment: str, values: dict, folder: str, log: str) -> dict:
     exp = get_experiment(experiment)
     config = exp.config(**values)
     path = Path(folder)
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    resumed = (path / "config.json").exists()
+    resumed = simulate_logged(experiment, config, path, log, f"== {experiment} seed {config.seed}:")
     with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
-        print(f"== {experiment} seed {config.seed}: {'resumed' if resumed else 'started'} {time.ctime()}", flush=True)
-        if not (resumed and all((path / f).exists() for f in RUN_FILES)):
-            exp.simulate(config, path, resume=resumed, progress=False)
-        else:
-            print("run folder complete: summarising only", flush=True)
         summary = {k: float(v) for k, v in exp.summarize(Run.load(path)).items()}
     result = {"experiment": experiment, "seed": config.seed, "wall_s": time.perf_counter() - t0, "resumed": resumed,
               "config_hash": config_hash(config), "summary": summary}
@@ -202,8 +243,7 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
     results = []
     for t in tasks:
         if t["state"] == "finished":
-            saved = json.loads((Path(t["folder"]) / SUMMARY_FILE).read_text())
-            results.append({**saved, "status": "skipped"})
+            results.append({**t["summary"], "status": "skipped"})
             print(f"{t['experiment']} seed {t['seed']}: finished earlier, skipped ({t['folder']})", file=sys.stderr)
     todo = [t for t in tasks if t["state"] != "finished"]
     for t in todo:
@@ -213,11 +253,7 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
                   "restarting (stopped before its first checkpoint)") + f" ({t['folder']})", file=sys.stderr)
     if not todo:
         return results
-    started_here = not ray.is_initialized()
-    if started_here:
-        kw = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
-        ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
-    try:
+    with ray_session(address, num_cpus):
         cluster = ray.cluster_resources()
         remote = ray.remote(run_seed)
         refs, logs, t_start = {}, {}, time.time()
@@ -252,9 +288,6 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
             busy = running(pending)
             bar.set_postfix(running=busy, waiting=len(pending) - busy)
         bar.close()
-    finally:
-        if started_here:
-            ray.shutdown()
     return results
 
 

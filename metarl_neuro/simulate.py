@@ -38,6 +38,7 @@ from metarl_neuro.experiments._base import (  # noqa: F401  (the old import path
     extend_run,
     train_run,
 )
+from metarl_neuro.experiments._cued import CUED_EXPERIMENTS
 from metarl_neuro.experiments.bandit import cross_test_bandit, evaluate_bandit, simulate_bandit  # noqa: F401
 from metarl_neuro.experiments.harlow_1d import simulate_harlow  # noqa: F401
 from metarl_neuro.experiments.psychlab_harlow import simulate_psychlab  # noqa: F401
@@ -77,9 +78,8 @@ def simulate(experiment: str, config, out: Path | None = None, resume: bool = Fa
 def simulate_cued(config, experiment: str, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """One of Wang 2018's fixation / left / right simulations (``tsutsui``, ``behrens``, ``bromberg-martin``,
     ``stopper``): :func:`simulate` under its old name; ``ValueError`` for another experiment."""
-    if experiment not in ("tsutsui", "behrens", "bromberg-martin", "stopper"):
-        raise ValueError(f"unknown cued-choice experiment {experiment!r}; choose from "
-                         "['behrens', 'bromberg-martin', 'stopper', 'tsutsui']")
+    if experiment not in CUED_EXPERIMENTS:
+        raise ValueError(f"unknown cued-choice experiment {experiment!r}; choose from {sorted(CUED_EXPERIMENTS)}")
     return simulate(experiment, config, out, resume, progress)
 
 

@@ -19,7 +19,6 @@ selected ones, by selection score).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ import pandas as pd
 
 from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.reproduce import parse_overrides
+from metarl_neuro.reproduce import parse_overrides, ray_session, simulate_logged
 from metarl_neuro.run import Run, atomic_write
 
 __all__ = ["main", "parse_param", "score_run", "sweep"]
@@ -103,12 +102,8 @@ def _trial(params: dict, experiment: str, base: dict, out: str, first_seed: int,
     index = int(params.pop("_index"))
     config = exp.config(**{**base, **params, "seed": first_seed + index})
     folder = Path(out) / "trials" / f"{index:04d}"
-    resume = (folder / "config.json").exists()
-    log = Path(out) / "logs" / f"{index:04d}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
-        print(f"trial {k} sample {index}: {params}", flush=True)
-        exp.simulate(config, folder, resume=resume, progress=False)
+    simulate_logged(experiment, config, folder, Path(out) / "logs" / f"{index:04d}.log",
+                    f"trial {k} sample {index}: {params}")
     tune.report({**score_run(experiment, folder, select_episodes), "folder": str(folder), "seed": config.seed})
 
 
@@ -153,7 +148,6 @@ def sweep(experiment: str, params: dict, samples: int, out: Path, base: dict | N
     ValueError
         For bad arguments, before any trial starts.
     """
-    import ray
     from ray import tune
     from ray.tune.search import BasicVariantGenerator
 
@@ -167,11 +161,7 @@ def sweep(experiment: str, params: dict, samples: int, out: Path, base: dict | N
     if not 0 < select_episodes < probe.eval_episodes:
         raise ValueError(f"--select-episodes {select_episodes} must be in (0, eval_episodes={probe.eval_episodes})")
     out = Path(out).resolve()
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(**({"address": address} if address else {"num_cpus": num_cpus}), include_dashboard=False,
-                 log_to_driver=False, logging_level="ERROR")
-    try:
+    with ray_session(address, num_cpus):
         trainable = tune.with_resources(
             tune.with_parameters(_trial, experiment=experiment, base=base, out=str(out), first_seed=first_seed,
                                  select_episodes=select_episodes), {"cpu": cpus_per_trial})
@@ -186,9 +176,6 @@ def sweep(experiment: str, params: dict, samples: int, out: Path, base: dict | N
         )
         results = tuner.fit()
         frame = results.get_dataframe()
-    finally:
-        if started_here:
-            ray.shutdown()
     if frame.empty or "select" not in frame.columns:
         raise RuntimeError(f"no trial of the sweep reported a score; see the logs in {out / 'logs'}")
     cols = {f"config/{k}": k for k in params}

@@ -26,10 +26,13 @@ from metarl_neuro.experiments._base import (
 from metarl_neuro.logs import activations_dataset, trial_ends
 from metarl_neuro.run import Run, atomic_write, save_figures
 
-__all__ = ["CuedAnalysis", "CuedConfig", "choice_trials", "cued_report", "reward_evaluate", "reward_score", "simulate_cued"]
+__all__ = ["CUED_EXPERIMENTS", "CuedAnalysis", "CuedConfig", "choice_trials", "cued_report", "reward_evaluate", "reward_score", "simulate_cued"]
 
 
 FMT = {"float_format": lambda x: f"{x:.3f}", "index": False}
+
+#: the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6), each a registered experiment
+CUED_EXPERIMENTS = ("tsutsui", "behrens", "bromberg-martin", "stopper")
 
 
 @dataclass(frozen=True)

@@ -194,11 +194,16 @@ def evaluate_bandit(agent: A2CLSTM, config: BanditConfig, device: torch.device, 
     return pd.concat(tables, ignore_index=True), record
 
 
+def _final_regrets(trials: pd.DataFrame) -> dict:
+    """Policy -> its mean cumulative regret at the last trial of a bandit trial table."""
+    r = cumulative_regret(trials)
+    r = r[r["trial"] == r["trial"].max()]
+    return dict(zip(r["policy"].astype(str), r["mean"].astype(float)))
+
+
 def _final_regret(trials: pd.DataFrame, policy: str) -> float:
     """Mean cumulative regret at the last trial of ``policy`` in a bandit trial table (NaN if it is absent)."""
-    r = cumulative_regret(trials)
-    r = r[(r["policy"] == policy) & (r["trial"] == r["trial"].max())]
-    return float(r["mean"].iloc[0]) if len(r) else float("nan")
+    return _final_regrets(trials).get(policy, float("nan"))
 
 
 def _bandit_evaluate(config: BanditConfig) -> Callable:
@@ -339,12 +344,6 @@ def summarize(run: Run) -> dict:
     ``rescorla_wagner``: those of the run), mean over the test episodes."""
     final = _final_regrets(run.trials)
     return {f"regret_{k.replace('-', '_').lower()}": v for k, v in final.items()}
-
-
-def _final_regrets(trials: pd.DataFrame) -> dict:
-    r = cumulative_regret(trials)
-    r = r[r["trial"] == r["trial"].max()]
-    return dict(zip(r["policy"].astype(str), r["mean"].astype(float)))
 
 
 def figure(runs: list[Run], summaries: pd.DataFrame, title: str = "bandit"):

@@ -238,6 +238,16 @@ def _harlow_curve(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return both.drop_duplicates(["training_episodes", "episode", "trial"], keep="last", ignore_index=True)
 
 
+def level_sides(trials: pd.DataFrame) -> bool:
+    """Whether a Harlow trial table's episodes have the level's rewarded sides: 6 trials with at most 3 on either
+    side (a shuffled L L L R R R), where side counting predicts later trials (:func:`~metarl_neuro.analysis.
+    harlow_binding` then tells binding from counting). False for an empty table."""
+    if trials.empty:
+        return False
+    n = trials.groupby(["training_episodes", "episode"])["rewarded_side"].agg(["sum", "count"])
+    return trials["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all())
+
+
 def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str = "held-out objects") -> pd.DataFrame:
     """Percent correct by trial number at each training stage (Wang 2018 Fig. 6c), printed and drawn
     (``harlow_performance.png``); ``images`` says what the test images were (:data:`HARLOW_TEST_IMAGES`)."""
@@ -252,8 +262,7 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
     later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
     print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
           f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
-    n = trials.groupby(["training_episodes", "episode"])["rewarded_side"].agg(["sum", "count"])
-    if trials["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all()):
+    if level_sides(trials):
         b = harlow_binding(trials).iloc[-1]  # the level's shuffled L L L R R R sides: side counting predicts
         print(f"side counting alone would get {b['pct_counting']:.1f}% of these; on the {int(b['n_balanced'])} "
               f"trials where it is at chance (as many L as R to come): {b['pct_balanced']:.1f}% "
@@ -277,8 +286,7 @@ def summarize(run: Run) -> dict:
     out = harlow_metrics(final)
     by_trial = final.groupby("trial")["correct"].mean()
     out.update({f"trial_{k + 1}": 100 * float(v) for k, v in by_trial.items()})
-    n = final.groupby("episode")["rewarded_side"].agg(["sum", "count"])
-    if len(final) and final["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all()):
+    if level_sides(final):
         out["balanced"] = float(harlow_binding(final).iloc[-1]["pct_balanced"])
     return out
 

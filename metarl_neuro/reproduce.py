@@ -91,7 +91,8 @@ def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]
     Raises
     ------
     ValueError
-        For an item without ``=``, an unknown experiment, or a field that no named config has.
+        For an item without ``=``, an unknown experiment, a field that no named config has, or a value not of the
+        field's type.
     """
     out: dict[str, dict] = {e: {} for e in experiments}
     for item in items:
@@ -107,7 +108,10 @@ def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]
             if name in fields:
                 default = fields[name].default
                 kind = type(default)
-                out.setdefault(e, {})[name] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
+                try:
+                    out.setdefault(e, {})[name] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
+                except ValueError:
+                    raise ValueError(f"--set {item!r}: {name} takes a {kind.__name__}, got {value!r}") from None
                 hit = True
         if not hit:
             raise ValueError(f"--set {item!r}: no config of {targets} has a field {field!r}")

@@ -61,7 +61,10 @@ def parse_param(text: str, config) -> tuple[str, object]:
         raise ValueError(f"--param {text!r}: {config.__name__} has no field {name!r}")
     if kind == "choice":
         kind_of = type(fields[name].default)
-        return name, tune.choice([kind_of(v) for v in rest.split(",")])
+        try:
+            return name, tune.choice([kind_of(v) for v in rest.split(",")])
+        except ValueError:
+            raise ValueError(f"--param {text!r}: {name}'s choices must be {kind_of.__name__} values") from None
     try:
         lo, hi = (float(v) for v in rest.split(":"))
     except ValueError:

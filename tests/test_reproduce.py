@@ -63,6 +63,8 @@ def test_overrides_and_plan_fail_before_any_task(tmp_path):
         parse_overrides(["nope=1"], ["two-step"])
     with pytest.raises(ValueError, match="FIELD=VALUE"):
         parse_overrides(["episodes"], ["two-step"])
+    with pytest.raises(ValueError, match="episodes takes a int, got 'many'"):
+        parse_overrides(["two-step.episodes=many"], ["two-step"])
     with pytest.raises(ValueError, match="gamma must lie in"):
         plan(["two-step"], [0], "full", {"two-step": {"gamma": 2.0}}, tmp_path)
     assert reproduce_main(["no-such-experiment", "--out", str(tmp_path)]) == 2
@@ -122,6 +124,8 @@ def test_sweep_on_a_local_ray_cluster(cluster, tmp_path):
         parse_param("lr=uniform:1:0", TwoStepConfig)
     with pytest.raises(ValueError, match="no field 'nope'"):
         parse_param("nope=uniform:0:1", TwoStepConfig)
+    with pytest.raises(ValueError, match="choices must be int values"):
+        parse_param("batch=choice:8,lots", TwoStepConfig)
     params = {"lr": tune.loguniform(1e-3, 1e-2), "gamma": tune.uniform(0.5, 0.9)}
     table, top = sweep("two-step", params, samples=3, out=tmp_path, base={**TINY, "eval_every": 0}, top=2,
                        select_episodes=20, verbose=0)

@@ -42,6 +42,7 @@ where ``choice2`` is always 0) has no second-stage choice to fit: its likelihood
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -445,19 +446,11 @@ def _prepare(
 def _sequence_nll(variant, prm, data: _Data, model, likelihood) -> torch.Tensor:
     """NLL per sequence ``(N,)``; ``prm`` maps names to ``(N,)`` tensors.
 
-    The loop over trials only carries the value updates; the choice probabilities of all trials are computed
-    afterwards from the recorded pre-update values.
+    The loop over trials only carries the value updates (:func:`_values`); the choice probabilities of all
+    trials are computed afterwards from the recorded pre-update values.
     """
     e = _engine(variant, prm, model)
-    N, T = data.c1.shape
-    q1 = torch.zeros(N, 2, dtype=torch.float64)
-    q2 = torch.zeros(N, 2, data.n_options, dtype=torch.float64)
-    q1s, q2s = [], []
-    for t in range(T):
-        q1s.append(q1)
-        q2s.append(q2)
-        q1, q2 = _q_update(e, q1, q2, data.hit1[:, t], data.hit2[:, t], data.r[:, t])
-    q1_t, q2_t = torch.stack(q1s, 1), torch.stack(q2s, 1)  # (N, T, 2), (N, T, 2, O)
+    q1_t, q2_t = _values(e, data)
     logits1 = _logits1(e, q1_t, q2_t.max(-1).values, data.p_same, data.rep, data.resp_rep)
     logp1 = torch.log_softmax(logits1, -1).gather(-1, data.c1[..., None])[..., 0]
     total = -(data.counted * logp1).sum(1)
@@ -466,6 +459,20 @@ def _sequence_nll(variant, prm, data: _Data, model, likelihood) -> torch.Tensor:
         logp2 = torch.log_softmax(e.beta2[:, None, None] * q2_here, -1).gather(-1, data.c2[..., None])[..., 0]
         total = total - (data.counted * logp2).sum(1)
     return total
+
+
+def _values(e: _Engine, data: _Data) -> tuple[torch.Tensor, torch.Tensor]:
+    """Values before each trial's update: ``Q1`` ``(N, T, 2)`` and ``Q2`` ``(N, T, 2, O)``; they depend on the
+    engine's learning rates and lambda only."""
+    N, T = data.c1.shape
+    q1 = torch.zeros(N, 2, dtype=torch.float64)
+    q2 = torch.zeros(N, 2, data.n_options, dtype=torch.float64)
+    q1s, q2s = [], []
+    for t in range(T):
+        q1s.append(q1)
+        q2s.append(q2)
+        q1, q2 = _q_update(e, q1, q2, data.hit1[:, t], data.hit2[:, t], data.r[:, t])
+    return torch.stack(q1s, 1), torch.stack(q2s, 1)
 
 
 def _check(variant, model, transitions, likelihood):
@@ -666,7 +673,7 @@ def fit_hybrid(
     bounds: dict | str | None = None,
     start_values: str = "learn",
     starts: str = "adaptive",
-    max_starts: int = 300,
+    max_starts: int | None = None,
 ) -> pd.DataFrame:
     """Fit a hybrid model to each subject by maximum likelihood or MAP, from as many starts as each subject needs.
 
@@ -677,16 +684,25 @@ def fit_hybrid(
     The two-step likelihoods have many local optima, several on the bounds where the likelihood is flat (a learning
     rate or lambda at 0 or 1, an inverse temperature near 0), and some with small basins: with 10 random starts,
     29 of 200 simulated subjects (200 trials) ended worse than a 300-start fit, by up to 5 nats. The default
-    ``starts="adaptive"`` therefore runs, for every subject, ``n_starts`` random starts plus starts at the
-    corners of the unit-interval parameters; then, while Boender & Rinnooy Kan (1987)'s Bayesian estimate of
-    the optima not yet found (from ``W`` distinct optima in ``N`` starts: ``W (N - 1) / (N - W - 2) - W``) is
-    at least 0.5, a further round that doubles its starts: the "edges" of its best point (each parameter in turn
-    moved near either bound) and random ones (at least ``n_starts``), up to about ``max_starts``; exploratory starts stop after 150
-    iterations, and each subject's 3 best distinct ends are then run to convergence at tight tolerances
-    (``benchmarks/fit_starts.py``: none of the 200 subjects worse than the 300-start fit; but an optimum whose
-    basin holds under 1/300 of the starts can still be missed, as in the slow test's subject sim102, by 0.17 nats). Subjects with one
-    clear optimum stop after the first round; rugged ones get more starts. ``starts="random"`` is the plain
-    ``n_starts`` random starts (faster, and the results of earlier versions).
+    ``starts="adaptive"`` therefore runs, for every subject:
+
+    1. ``n_starts`` random starts, starts at the corners of the unit-interval parameters, and starts from the
+       *profile*: the objective on a grid of the learning rates and lambda (levels 0, 0.03, 0.1, 0.25, 0.5,
+       0.75, 0.9, 1 of their range), each grid point with the other parameters at their optimum, which is unique
+       because at fixed rates the logits are linear in ``beta*w``, ``beta*(1-w)``, ``beta*p`` (every variant);
+       the 8 best of the grid's local minima seed full fits. These reach optima whose basins are too small for
+       random starts (``benchmarks/fit_starts.py``'s subject sim102: under 1/300 of them);
+    2. while Boender & Rinnooy Kan (1987)'s Bayesian estimate of the optima not yet found by the random starts
+       (from ``W`` distinct optima in ``N`` starts: ``W (N - 1) / (N - W - 2) - W``) is at least 0.5, a
+       further round that doubles its starts: the "edges" of its best point (each parameter in turn moved near
+       either bound) and random ones (at least ``n_starts``), up to about ``max_starts``. These reach optima
+       closer together than the grid's spacing;
+    3. exploratory starts stop after 150 iterations; each subject's 3 best distinct ends are then run to
+       convergence at tight tolerances.
+
+    Subjects with one clear optimum stop after the first round; rugged ones get more starts. Measured in
+    ``benchmarks/fit_starts.py`` (the README gives the figures). ``starts="random"`` is the plain ``n_starts``
+    random starts (faster, and the results of earlier versions).
 
     Parameters
     ----------
@@ -701,8 +717,9 @@ def fit_hybrid(
         stickiness in [-1, 1]).
     starts : {"adaptive", "random"}
         The start strategy (above).
-    max_starts : int
-        Most starts per subject with ``starts="adaptive"`` (>= ``n_starts``).
+    max_starts : int, optional
+        Most starts per subject with ``starts="adaptive"`` (>= ``n_starts``); default ``max(50, n_starts)``
+        (``benchmarks/fit_starts.py``: 50 left no subject short of 300 random starts, 100 or 300 none either).
     priors : dict or str, optional
         Parameter -> ``torch.distributions.Distribution`` (float64) for ``method="map"`` (a parameter absent
         has a flat prior), or a published preset of :data:`PRIOR_PRESETS`: ``"daw2011"`` (the default),
@@ -745,6 +762,8 @@ def fit_hybrid(
     check_int(n_starts, "n_starts")
     if starts not in ("adaptive", "random"):
         raise ValueError(f"starts must be 'adaptive' or 'random', got {starts!r}")
+    if max_starts is None:
+        max_starts = max(_MAX_STARTS, n_starts)
     check_int(max_starts, "max_starts", n_starts, f" (at least n_starts = {n_starts})")
     box = bounds_of(variant, bounds)
     fixed = _check_fixed(fixed, _free(variant, model), box, model)
@@ -817,6 +836,9 @@ def _check_fixed(fixed, free: list[str], box: dict, model: str) -> dict[str, flo
 _AGREE = 1e-3  # nats: starts that end within this of a subject's best objective have found that optimum
 _DISTINCT = 1e-3  # nats: objectives of two starts' ends further apart than this are distinct optima
 _EXPLORE_ITER = 150  # L-BFGS-B iterations of an exploratory start; the best ones are then run to convergence
+_N_SEEDS = 8  # starts per subject from the profile's grid
+_MAX_STARTS = 50  # default most starts per subject of the adaptive strategy
+_PROFILE_LEVELS = (0.0, 0.03, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)  # grid of the learning rates and lambda (of their range)
 
 
 class _Problem:
@@ -839,23 +861,135 @@ class _Problem:
         self.init_lo = np.where(stick, np.maximum(lo, -1.0), lo)
         self.init_hi = np.where(kinds == "beta", np.minimum(hi, 10.0), np.where(stick, np.minimum(hi, 1.0), hi))
 
-    def objective(self, subj: np.ndarray, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Objective and NLL ``(R,)`` of rows ``subj`` ``(R,)`` at ``x`` ``(R, K)`` float64."""
+    def sequences(self, subj: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The sequences of rows ``subj`` ``(R,)``: their indices into the data and the row of each."""
         n = self.count[subj]
         pos = np.repeat(self.first[subj] - np.concatenate([[0], np.cumsum(n)[:-1]]), n) + np.arange(n.sum())
-        seq = torch.from_numpy(self.order[pos])
-        at = torch.from_numpy(np.repeat(np.arange(len(subj)), n))
+        return torch.from_numpy(self.order[pos]), torch.from_numpy(np.repeat(np.arange(len(subj)), n))
+
+    def params(self, x: torch.Tensor, at: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-sequence parameters (free from ``x`` ``(R, K)``, rows ``at``; and the fixed ones)."""
         prm = {k: x[:, i][at] for i, k in enumerate(self.names)}
-        prm.update({k: torch.full_like(prm[self.names[0]], v) for k, v in self.fixed.items()})
-        per_seq = _sequence_nll(self.variant, prm, self.base.select(seq), self.model, self.likelihood)
-        nll = torch.zeros(len(subj), dtype=torch.float64).index_add(0, at, per_seq)
-        obj = nll
+        prm.update({k: torch.full((len(at),), v, dtype=torch.float64) for k, v in self.fixed.items()})
+        return prm
+
+    def log_prior(self, x: torch.Tensor) -> torch.Tensor:
+        """Log prior density ``(R,)`` at ``x`` ``(R, K)`` (0 for ML fits and flat parameters)."""
+        out = torch.zeros(len(x), dtype=torch.float64)
         if self.prior is not None:
             lo, hi = self.bounds[:, 0], self.bounds[:, 1]
             for i, k in enumerate(self.names):
                 if k in self.prior:  # absent: flat
-                    obj = obj - self.prior[k].log_prob(x[:, i].clamp(lo[i] + 1e-6, hi[i] - 1e-6))
-        return obj, nll
+                    out = out + self.prior[k].log_prob(x[:, i].clamp(lo[i] + 1e-6, hi[i] - 1e-6))
+        return out
+
+    def objective(self, subj: np.ndarray, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Objective and NLL ``(R,)`` of rows ``subj`` ``(R,)`` at ``x`` ``(R, K)`` float64."""
+        seq, at = self.sequences(subj)
+        per_seq = _sequence_nll(self.variant, self.params(x, at), self.base.select(seq), self.model, self.likelihood)
+        nll = torch.zeros(len(subj), dtype=torch.float64).index_add(0, at, per_seq)
+        return nll - self.log_prior(x), nll
+
+    def profile(self, levels=None, chunk: int = 20000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The objective profiled over a grid of the learning rates and lambda: at each grid point, the other
+        parameters (inverse temperatures, w, stickiness) at their optimum.
+
+        Given the learning rates and lambda, every trial's values are fixed and both stages' logits are linear in
+        ``(beta*w, beta*(1-w), beta*p, ...)`` (every variant), so the negative log-likelihood is convex in those;
+        the map from the box is one to one where beta > 0, so the box holds no local optimum but the global one,
+        and one L-BFGS-B start per grid point finds it. The multimodal part of the search is left to the grid,
+        in 0-3 dimensions. ``levels``: fractions of each rate's range (default ``_PROFILE_LEVELS``); grid
+        points are solved ``chunk`` (subject, point) rows at a time.
+
+        Returns the grid ``(G, d)``, the profiled objective ``(S, G)`` and its points ``(S, G, K)`` (float64).
+        """
+        levels = _PROFILE_LEVELS if levels is None else levels
+        rate = np.flatnonzero(self.kinds == "rate")
+        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
+        unit = np.array(list(itertools.product(levels, repeat=len(rate))), float).reshape(len(levels) ** len(rate), len(rate))
+        grid = lo[rate] + unit * (hi[rate] - lo[rate])
+        G, S = len(grid), self.S
+        X = np.tile(np.where(self.kinds == "beta", 3.0, (self.init_lo + self.init_hi) / 2), (S, G, 1))
+        X[:, :, rate] = grid[None]
+        obj = np.empty((S, G))
+        per = max(1, chunk // S)
+        for g0 in range(0, G, per):
+            gs = np.arange(g0, min(G, g0 + per))
+            subj, at_g = np.repeat(np.arange(S), len(gs)), np.tile(gs, S)
+            obj[subj, at_g], X[subj, at_g] = self._profile_rows(subj, X[subj, at_g])
+        return grid, obj, X
+
+    def _profile_rows(self, subj: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`profile` for rows ``subj`` ``(R,)`` at ``x0`` ``(R, K)``: the learning rates and lambda held,
+        the others optimised from ``x0``; the optimum's objective ``(R,)`` and point ``(R, K)``."""
+        other = np.flatnonzero(self.kinds != "rate")
+        seq, at = self.sequences(subj)
+        data = self.base.select(seq)
+        with torch.no_grad():  # the values, and the logits' features as chosen minus unchosen option (N, T)
+            q1_t, q2_t = _values(_engine(self.variant, self.params(torch.from_numpy(x0), at), self.model), data)
+            ps = data.p_same.unsqueeze(-1)
+            v2 = q2_t.max(-1).values
+            c1 = data.c1[..., None]
+            diff = lambda f, c: (f.gather(-1, c) - f.gather(-1, 1 - c))[..., 0]
+            d1 = [diff(ps * v2 + (1 - ps) * v2.flip(-1), c1), diff(q1_t, c1), diff(data.rep, c1),
+                  diff(data.resp_rep, c1)]
+            two = self.likelihood == "both" and data.n_options > 1
+            d2 = diff((q2_t * data.state_mask[..., None]).sum(2), data.c2[..., None]) if two else None
+        slot = torch.full((len(subj),), -1, dtype=torch.long)
+        softplus = torch.nn.functional.softplus
+
+        def evaluate(rows, Xo):
+            rows_t = torch.from_numpy(rows)
+            xo = torch.tensor(Xo, dtype=torch.float64, requires_grad=True)
+            x = torch.from_numpy(x0[rows].copy())
+            x[:, torch.from_numpy(other)] = xo
+            keep = torch.isin(at, rows_t)  # these rows' sequences
+            slot[rows_t] = torch.arange(len(rows))
+            at_r = slot[at[keep]]
+            e = _engine(self.variant, self.params(x, at_r), self.model)
+            z = sum(w[:, None] * d[keep] for w, d in zip((e.b_mb, e.b_mf, e.k_rep, e.k_resp), d1))
+            per_seq = (data.counted[keep] * softplus(-z)).sum(1)  # -log sigmoid: binary choices
+            if two:
+                per_seq = per_seq + (data.counted[keep] * softplus(-e.beta2[:, None] * d2[keep])).sum(1)
+            nll = torch.zeros(len(rows), dtype=torch.float64).index_add(0, at_r, per_seq)
+            f = nll - self.log_prior(x)
+            if f.requires_grad:
+                f.sum().backward()
+            return f.detach().numpy(), (xo.grad if xo.grad is not None else torch.zeros_like(xo)).numpy(), None
+
+        x = x0.copy()
+        if not other.size:  # nothing to optimise
+            return evaluate(np.arange(len(subj)), np.zeros((len(subj), 0)))[0], x
+        res = _minimize_lockstep(evaluate, x0[:, other], self.bounds[other], _EXPLORE_ITER)
+        x[:, other] = np.stack([r.x for r in res])
+        return np.array([r.fun for r in res]), x
+
+    def profile_seeds(self, n: int = 8, levels=None) -> tuple[np.ndarray, np.ndarray]:
+        """Starts from the profile (:meth:`profile`): per subject, its ``n`` best grid points among the grid's
+        local minima (no lower neighbour along any axis); the rows' subjects ``(R,)`` and points ``(R, K)``."""
+        grid, obj, X = self.profile(levels)
+        L = len(_PROFILE_LEVELS if levels is None else levels)
+        d = grid.shape[1]
+        shape = (self.S,) + (L,) * d
+        o = obj.reshape(shape)
+        local = np.ones(shape, bool)
+        for ax in range(1, d + 1):
+            for step in (1, -1):
+                nb = np.roll(o, step, axis=ax)
+                edge = [slice(None)] * (d + 1)
+                edge[ax] = 0 if step == 1 else L - 1
+                nb[tuple(edge)] = np.inf
+                local &= o <= nb
+        local = local.reshape(self.S, -1)
+        subj, pts = [], []
+        for s in range(self.S):
+            cand = np.flatnonzero(local[s])
+            cand = cand[np.argsort(obj[s, cand], kind="stable")]
+            # plateaus (lambda is void where alpha1 = 0) give equal local minima: keep one per objective value
+            cand = cand[np.concatenate([[True], np.diff(obj[s, cand]) > _DISTINCT])][:n]
+            subj.append(np.full(len(cand), s))
+            pts.append(X[s, cand])
+        return np.concatenate(subj), np.concatenate(pts)
 
     def solve(self, subj: np.ndarray, x0: np.ndarray, maxiter: int, objective=None, bounds=None, **tol) -> dict:
         """L-BFGS-B from each row of ``x0`` for subject ``subj``; the rows' ``X``, ``obj``, ``nll``,
@@ -913,7 +1047,10 @@ class _Pool:
         self.S = S
         self.parts: list[dict] = []
 
-    def add(self, part: dict) -> None:
+    def add(self, part: dict, seeded=False) -> None:
+        """Add solved rows; ``seeded`` (bool or ``(R,)``) marks starts from the profile, which the estimate of
+        unseen optima leaves out (it assumes random starts)."""
+        part = {**part, "seeded": np.broadcast_to(np.asarray(seeded, bool), part["obj"].shape).copy()}
         self.parts.append(part)
         for k in part:
             setattr(self, k, np.concatenate([p[k] for p in self.parts]))
@@ -922,17 +1059,18 @@ class _Pool:
         mine = np.flatnonzero(self.subject == s)
         return int(mine[np.argmin(self.obj[mine])])
 
-    def optima(self, s: int) -> int:
-        """Distinct optima among subject ``s``'s starts: their objectives sorted and split at gaps > :data:`_DISTINCT`."""
-        obj = np.sort(self.obj[self.subject == s])
+    def optima(self, s: int, random_only: bool = False) -> int:
+        """Distinct optima among subject ``s``'s starts (not seeded from the profile, with ``random_only``): their
+        objectives sorted and split at gaps > :data:`_DISTINCT`."""
+        obj = np.sort(self.obj[(self.subject == s) & ~(random_only & self.seeded)])
         obj = obj[np.isfinite(obj)]
         return int(1 + (np.diff(obj) > _DISTINCT).sum()) if len(obj) else 0
 
     def unseen(self) -> np.ndarray:
         """Expected number of optima not yet found, per subject: Boender & Rinnooy Kan (1987)'s Bayesian estimate
         of the number of local optima, ``W (N - 1) / (N - W - 2)`` after ``N`` starts found ``W``, less ``W``."""
-        N = np.bincount(self.subject, minlength=self.S).astype(float)
-        W = np.array([self.optima(s) for s in range(self.S)], dtype=float)
+        N = np.bincount(self.subject[~self.seeded], minlength=self.S).astype(float)
+        W = np.array([self.optima(s, random_only=True) for s in range(self.S)], dtype=float)
         with np.errstate(divide="ignore"):
             return np.where(N - W - 2 > 0, W * (N - 1) / np.maximum(N - W - 2, 1e-12) - W, np.inf)
 
@@ -957,8 +1095,10 @@ def _multistart(problem: _Problem, rng: np.random.Generator, n_starts: int, star
         return pool
     explore = min(maxiter, _EXPLORE_ITER)
     C = problem.corners(rng)
-    pool.add(problem.solve(np.concatenate([subj, np.repeat(np.arange(S), len(C))]),
-                           np.concatenate([x0, np.tile(C, (S, 1))]), explore))
+    ps, px = problem.profile_seeds(_N_SEEDS)
+    pool.add(problem.solve(np.concatenate([subj, np.repeat(np.arange(S), len(C)), ps]),
+                           np.concatenate([x0, np.tile(C, (S, 1)), px]), explore),
+             seeded=np.arange(len(subj) + S * len(C) + len(ps)) >= len(subj) + S * len(C))
     while True:
         used = np.bincount(pool.subject, minlength=S)
         todo = np.flatnonzero((pool.unseen() >= 0.5) & (used < max_starts))

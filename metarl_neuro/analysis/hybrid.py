@@ -690,8 +690,9 @@ def fit_hybrid(
        *profile*: the objective on a grid of the learning rates and lambda (levels 0, 0.03, 0.1, 0.25, 0.5,
        0.75, 0.9, 1 of their range), each grid point with the other parameters at their optimum, which is unique
        because at fixed rates the logits are linear in ``beta*w``, ``beta*(1-w)``, ``beta*p`` (every variant);
-       the 8 best of the grid's local minima seed full fits. These reach optima whose basins are too small for
-       random starts (``benchmarks/fit_starts.py``'s subject sim102: under 1/300 of them);
+       the 8 best of the grid's local minima seed full fits; then a second grid, through the best point found,
+       seeds 8 more. These reach optima whose basins are too small for random starts
+       (``benchmarks/fit_starts.py``'s subject sim102: under 1/300 of them);
     2. while Boender & Rinnooy Kan (1987)'s Bayesian estimate of the optima not yet found by the random starts
        (from ``W`` distinct optima in ``N`` starts: ``W (N - 1) / (N - W - 2) - W``) is at least 0.5, a
        further round that doubles its starts: the "edges" of its best point (each parameter in turn moved near
@@ -890,7 +891,8 @@ class _Problem:
         nll = torch.zeros(len(subj), dtype=torch.float64).index_add(0, at, per_seq)
         return nll - self.log_prior(x), nll
 
-    def profile(self, levels=None, chunk: int = 20000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def profile(self, levels=None, centre: np.ndarray | None = None, chunk: int = 20000
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The objective profiled over a grid of the learning rates and lambda: at each grid point, the other
         parameters (inverse temperatures, w, stickiness) at their optimum.
 
@@ -898,19 +900,26 @@ class _Problem:
         ``(beta*w, beta*(1-w), beta*p, ...)`` (every variant), so the negative log-likelihood is convex in those;
         the map from the box is one to one where beta > 0, so the box holds no local optimum but the global one,
         and one L-BFGS-B start per grid point finds it. The multimodal part of the search is left to the grid,
-        in 0-3 dimensions. ``levels``: fractions of each rate's range (default ``_PROFILE_LEVELS``); grid
-        points are solved ``chunk`` (subject, point) rows at a time.
+        in 0-3 dimensions. ``levels``: fractions of each rate's range (default ``_PROFILE_LEVELS``); ``centre``
+        ``(S, K)``: a point per subject whose rates join the levels (a grid through it, ``L + 1`` levels per
+        rate); grid points are solved ``chunk`` (subject, point) rows at a time.
 
-        Returns the grid ``(G, d)``, the profiled objective ``(S, G)`` and its points ``(S, G, K)`` (float64).
+        Returns the grid ``(S, G, d)``, the profiled objective ``(S, G)`` and its points ``(S, G, K)``
+        (float64); the grid is regular, ``G = L**d`` points in C order.
         """
-        levels = _PROFILE_LEVELS if levels is None else levels
+        levels = np.asarray(_PROFILE_LEVELS if levels is None else levels, float)
         rate = np.flatnonzero(self.kinds == "rate")
-        lo, hi = self.bounds[:, 0], self.bounds[:, 1]
-        unit = np.array(list(itertools.product(levels, repeat=len(rate))), float).reshape(len(levels) ** len(rate), len(rate))
-        grid = lo[rate] + unit * (hi[rate] - lo[rate])
-        G, S = len(grid), self.S
+        lo, hi = self.bounds[rate, 0], self.bounds[rate, 1]
+        S, d = self.S, len(rate)
+        axes = np.tile(lo[:, None] + levels[None] * (hi - lo)[:, None], (S, 1, 1))  # (S, d, L)
+        if centre is not None:
+            axes = np.sort(np.concatenate([axes, centre[:, rate, None]], 2), 2)
+        L = axes.shape[2]
+        idx = np.array(list(itertools.product(range(L), repeat=d)), int).reshape(L ** d, d)  # (G, d)
+        grid = axes[:, np.arange(d)[None, :], idx]  # (S, G, d)
+        G = len(idx)
         X = np.tile(np.where(self.kinds == "beta", 3.0, (self.init_lo + self.init_hi) / 2), (S, G, 1))
-        X[:, :, rate] = grid[None]
+        X[:, :, rate] = grid
         obj = np.empty((S, G))
         per = max(1, chunk // S)
         for g0 in range(0, G, per):
@@ -964,12 +973,13 @@ class _Problem:
         x[:, other] = np.stack([r.x for r in res])
         return np.array([r.fun for r in res]), x
 
-    def profile_seeds(self, n: int = 8, levels=None) -> tuple[np.ndarray, np.ndarray]:
-        """Starts from the profile (:meth:`profile`): per subject, its ``n`` best grid points among the grid's
-        local minima (no lower neighbour along any axis); the rows' subjects ``(R,)`` and points ``(R, K)``."""
-        grid, obj, X = self.profile(levels)
-        L = len(_PROFILE_LEVELS if levels is None else levels)
-        d = grid.shape[1]
+    def profile_seeds(self, n: int = 8, levels=None, centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Starts from the profile (:meth:`profile`, through ``centre`` if given): per subject, its ``n`` best grid
+        points among the grid's local minima (no lower neighbour along any axis); the rows' subjects ``(R,)`` and
+        points ``(R, K)``."""
+        grid, obj, X = self.profile(levels, centre)
+        d = grid.shape[2]
+        L = round(grid.shape[1] ** (1 / d)) if d else 1
         shape = (self.S,) + (L,) * d
         o = obj.reshape(shape)
         local = np.ones(shape, bool)
@@ -985,8 +995,8 @@ class _Problem:
         for s in range(self.S):
             cand = np.flatnonzero(local[s])
             cand = cand[np.argsort(obj[s, cand], kind="stable")]
-            # plateaus (lambda is void where alpha1 = 0) give equal local minima: keep one per objective value
-            cand = cand[np.concatenate([[True], np.diff(obj[s, cand]) > _DISTINCT])][:n]
+            # plateaus (lambda is void where alpha1 = 0, alpha1 where w = 1) give equal local minima: keep one
+            cand = cand[np.concatenate([[True], np.diff(obj[s, cand]) > 1e-6])][:n]
             subj.append(np.full(len(cand), s))
             pts.append(X[s, cand])
         return np.concatenate(subj), np.concatenate(pts)
@@ -1099,6 +1109,10 @@ def _multistart(problem: _Problem, rng: np.random.Generator, n_starts: int, star
     pool.add(problem.solve(np.concatenate([subj, np.repeat(np.arange(S), len(C)), ps]),
                            np.concatenate([x0, np.tile(C, (S, 1)), px]), explore),
              seeded=np.arange(len(subj) + S * len(C) + len(ps)) >= len(subj) + S * len(C))
+    # the profile again, on a grid through each subject's best point: optima the first grid's spacing hid (the
+    # rates other than alpha2 matter less than a coarse alpha2 does, e.g. w < 1 only near the best alpha2)
+    ps, px = problem.profile_seeds(_N_SEEDS, centre=np.stack([pool.X[pool.best(s)] for s in range(S)]))
+    pool.add(problem.solve(ps, px, explore), seeded=True)
     while True:
         used = np.bincount(pool.subject, minlength=S)
         todo = np.flatnonzero((pool.unseen() >= 0.5) & (used < max_starts))

@@ -429,8 +429,8 @@ def test_profile_is_the_fit_with_the_learning_rates_fixed(variant, method, rates
     base = H._prepare(df, 0, variant == "kool2016", H._DEFAULT_TRANSITIONS.get(variant, "fixed"), 0.7, 10)
     problem = H._Problem(base, variant, "hybrid", "both", names, {}, prior, np.array([box[k] for k in names]))
     grid, obj, X = problem.profile(levels=(0.2, 0.7))
-    assert grid.shape == (2 ** len(rates), len(rates)) and obj.shape == (2, len(grid))
-    g = int(np.flatnonzero((grid == [rates[k] for k in names if k in rates]).all(1))[0])
+    assert grid.shape == (2, 2 ** len(rates), len(rates)) and obj.shape == (2, 2 ** len(rates))
+    g = int(np.flatnonzero((grid[0] == [rates[k] for k in names if k in rates]).all(1))[0])
     fit = fit_hybrid(df, variant, method, fixed=rates, starts="random", n_starts=10, seed=0)
     # (a fit with the rates fixed leaves their prior density out of its objective; the profile keeps it)
     rates_prior = sum(float(prior[k].log_prob(H._f64(v))) for k, v in rates.items()) if prior else 0.0
@@ -452,3 +452,19 @@ def test_profile_seeds_reach_a_needle_that_random_starts_miss():
     random = fit_hybrid(df, starts="random", n_starts=int(first_round["n_starts"].iloc[0]), seed=1)
     assert first_round["objective"].iloc[0] == pytest.approx(270.885, abs=1e-3)
     assert random["objective"].iloc[0] > 270.885 + 0.1
+
+
+@pytest.mark.slow
+def test_the_second_profile_grid_reaches_an_optimum_the_first_grid_spacing_hides():
+    # sim084 of `benchmarks/fit_starts.py --subjects 150 --trials 125 --seed 12`: its best optimum (w 0.965,
+    # alpha1 0.25, lambda 0, alpha2 0.389) beats the w = 1 ridge by 0.0011 nats; at the first grid's alpha2 levels
+    # (0.25, 0.5) the profile is w = 1 everywhere, and only the grid through the best point (alpha2 0.389) shows it
+    rng = np.random.default_rng(12)
+    n = 150
+    true = pd.DataFrame({"alpha1": rng.beta(1.2, 1.2, n), "alpha2": rng.beta(1.2, 1.2, n),
+                         "lam": rng.beta(1.2, 1.2, n), "beta1": rng.gamma(1.5, 2.5, n), "beta2": rng.gamma(1.5, 2.5, n),
+                         "w": rng.beta(1.2, 1.2, n), "p": rng.normal(0.2, 0.5, n)})
+    df = simulate_hybrid(true, n_trials=125, seed=5)
+    fit = fit_hybrid(df[df["subject"] == "sim084"], seed=1)
+    assert fit["objective"].iloc[0] == pytest.approx(119.411374, abs=1e-4)
+    assert fit["w"].iloc[0] == pytest.approx(0.965, abs=0.01)

@@ -6,6 +6,7 @@ Data: simulated subjects (daw2011 MLE, parameters drawn broadly: Beta(1.2, 1.2) 
 inverse temperatures, N(0.2, 0.5) stickiness) or the hBayesDM example (11 real subjects).
 
     python benchmarks/fit_starts.py --subjects 200 --trials 200        # simulated, 200 x 200
+    python benchmarks/fit_starts.py --subjects 150 --trials 125 --seed 12   # another draw, 150 x 125
     python benchmarks/fit_starts.py --hbayesdm                         # the real example
 """
 

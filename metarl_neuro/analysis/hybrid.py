@@ -891,7 +891,7 @@ class _Problem:
         nll = torch.zeros(len(subj), dtype=torch.float64).index_add(0, at, per_seq)
         return nll - self.log_prior(x), nll
 
-    def profile(self, levels=None, centre: np.ndarray | None = None, chunk: int = 20000
+    def profile(self, levels=None, centre: np.ndarray | None = None, first: tuple | None = None, chunk: int = 20000
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The objective profiled over a grid of the learning rates and lambda: at each grid point, the other
         parameters (inverse temperatures, w, stickiness) at their optimum.
@@ -902,7 +902,8 @@ class _Problem:
         and one L-BFGS-B start per grid point finds it. The multimodal part of the search is left to the grid,
         in 0-3 dimensions. ``levels``: fractions of each rate's range (default ``_PROFILE_LEVELS``); ``centre``
         ``(S, K)``: a point per subject whose rates join the levels (a grid through it, ``L + 1`` levels per
-        rate); grid points are solved ``chunk`` (subject, point) rows at a time.
+        rate), with ``first`` (this method's result on ``levels`` alone) giving the points the two grids share;
+        grid points are solved ``chunk`` (subject, point) rows at a time.
 
         Returns the grid ``(S, G, d)``, the profiled objective ``(S, G)`` and its points ``(S, G, K)``
         (float64); the grid is regular, ``G = L**d`` points in C order.
@@ -910,22 +911,34 @@ class _Problem:
         levels = np.asarray(_PROFILE_LEVELS if levels is None else levels, float)
         rate = np.flatnonzero(self.kinds == "rate")
         lo, hi = self.bounds[rate, 0], self.bounds[rate, 1]
-        S, d = self.S, len(rate)
+        S, d, L = self.S, len(rate), len(levels)
         axes = np.tile(lo[:, None] + levels[None] * (hi - lo)[:, None], (S, 1, 1))  # (S, d, L)
-        if centre is not None:
-            axes = np.sort(np.concatenate([axes, centre[:, rate, None]], 2), 2)
-        L = axes.shape[2]
+        todo = np.ones((S, L ** d), bool)
+        if centre is not None:  # insert each subject's centre into each axis, at position ins (S, d)
+            c = centre[:, rate]
+            ins = (axes <= c[..., None]).sum(2)
+            pos = np.arange(L + 1)
+            axes = np.take_along_axis(axes, np.minimum(pos - (pos > ins[..., None]), L - 1), 2)
+            axes[pos == ins[..., None]] = c.ravel()
+            L += 1
         idx = np.array(list(itertools.product(range(L), repeat=d)), int).reshape(L ** d, d)  # (G, d)
         grid = axes[:, np.arange(d)[None, :], idx]  # (S, G, d)
-        G = len(idx)
-        X = np.tile(np.where(self.kinds == "beta", 3.0, (self.init_lo + self.init_hi) / 2), (S, G, 1))
+        X = np.tile(np.where(self.kinds == "beta", 3.0, (self.init_lo + self.init_hi) / 2), (S, L ** d, 1))
         X[:, :, rate] = grid
-        obj = np.empty((S, G))
-        per = max(1, chunk // S)
-        for g0 in range(0, G, per):
-            gs = np.arange(g0, min(G, g0 + per))
-            subj, at_g = np.repeat(np.arange(S), len(gs)), np.tile(gs, S)
-            obj[subj, at_g], X[subj, at_g] = self._profile_rows(subj, X[subj, at_g])
+        obj = np.empty((S, L ** d))
+        if centre is not None:
+            todo = (idx[None] == ins[:, None, :]).any(2)  # (S, G): points off the first grid
+            if first is not None:  # the others are the first grid's
+                old = np.minimum(idx[None] - (idx[None] > ins[:, None, :]), L - 2)  # (S, G, d); used off todo only
+                at = np.ravel_multi_index(np.moveaxis(old, 2, 0), (L - 1,) * d)
+                s_, g_ = np.nonzero(~todo)
+                obj[s_, g_], X[s_, g_] = first[1][s_, at[s_, g_]], first[2][s_, at[s_, g_]]
+            else:
+                todo[:] = True
+        s_all, g_all = np.nonzero(todo)
+        for r0 in range(0, len(s_all), chunk):
+            s_, g_ = s_all[r0:r0 + chunk], g_all[r0:r0 + chunk]
+            obj[s_, g_], X[s_, g_] = self._profile_rows(s_, X[s_, g_])
         return grid, obj, X
 
     def _profile_rows(self, subj: np.ndarray, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -973,11 +986,10 @@ class _Problem:
         x[:, other] = np.stack([r.x for r in res])
         return np.array([r.fun for r in res]), x
 
-    def profile_seeds(self, n: int = 8, levels=None, centre: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Starts from the profile (:meth:`profile`, through ``centre`` if given): per subject, its ``n`` best grid
-        points among the grid's local minima (no lower neighbour along any axis); the rows' subjects ``(R,)`` and
-        points ``(R, K)``."""
-        grid, obj, X = self.profile(levels, centre)
+    def profile_seeds(self, n: int, grid: np.ndarray, obj: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Starts from a profile (:meth:`profile`'s ``grid, obj, X``): per subject, its ``n`` best grid points among
+        the grid's local minima (no lower neighbour along any axis); the rows' subjects ``(R,)`` and points
+        ``(R, K)``."""
         d = grid.shape[2]
         L = round(grid.shape[1] ** (1 / d)) if d else 1
         shape = (self.S,) + (L,) * d
@@ -1069,10 +1081,10 @@ class _Pool:
         mine = np.flatnonzero(self.subject == s)
         return int(mine[np.argmin(self.obj[mine])])
 
-    def optima(self, s: int, random_only: bool = False) -> int:
-        """Distinct optima among subject ``s``'s starts (not seeded from the profile, with ``random_only``): their
-        objectives sorted and split at gaps > :data:`_DISTINCT`."""
-        obj = np.sort(self.obj[(self.subject == s) & ~(random_only & self.seeded)])
+    def optima(self, s: int) -> int:
+        """Distinct optima among subject ``s``'s starts not seeded from the profile: their objectives sorted and
+        split at gaps > :data:`_DISTINCT`."""
+        obj = np.sort(self.obj[(self.subject == s) & ~self.seeded])
         obj = obj[np.isfinite(obj)]
         return int(1 + (np.diff(obj) > _DISTINCT).sum()) if len(obj) else 0
 
@@ -1080,7 +1092,7 @@ class _Pool:
         """Expected number of optima not yet found, per subject: Boender & Rinnooy Kan (1987)'s Bayesian estimate
         of the number of local optima, ``W (N - 1) / (N - W - 2)`` after ``N`` starts found ``W``, less ``W``."""
         N = np.bincount(self.subject[~self.seeded], minlength=self.S).astype(float)
-        W = np.array([self.optima(s, random_only=True) for s in range(self.S)], dtype=float)
+        W = np.array([self.optima(s) for s in range(self.S)], dtype=float)
         with np.errstate(divide="ignore"):
             return np.where(N - W - 2 > 0, W * (N - 1) / np.maximum(N - W - 2, 1e-12) - W, np.inf)
 
@@ -1105,13 +1117,15 @@ def _multistart(problem: _Problem, rng: np.random.Generator, n_starts: int, star
         return pool
     explore = min(maxiter, _EXPLORE_ITER)
     C = problem.corners(rng)
-    ps, px = problem.profile_seeds(_N_SEEDS)
+    first = problem.profile()
+    ps, px = problem.profile_seeds(_N_SEEDS, *first)
     pool.add(problem.solve(np.concatenate([subj, np.repeat(np.arange(S), len(C)), ps]),
                            np.concatenate([x0, np.tile(C, (S, 1)), px]), explore),
-             seeded=np.arange(len(subj) + S * len(C) + len(ps)) >= len(subj) + S * len(C))
+             seeded=np.repeat([False, True], [len(subj) + S * len(C), len(ps)]))
     # the profile again, on a grid through each subject's best point: optima the first grid's spacing hid (the
     # rates other than alpha2 matter less than a coarse alpha2 does, e.g. w < 1 only near the best alpha2)
-    ps, px = problem.profile_seeds(_N_SEEDS, centre=np.stack([pool.X[pool.best(s)] for s in range(S)]))
+    centre = np.stack([pool.X[pool.best(s)] for s in range(S)])
+    ps, px = problem.profile_seeds(_N_SEEDS, *problem.profile(centre=centre, first=first))
     pool.add(problem.solve(ps, px, explore), seeded=True)
     while True:
         used = np.bincount(pool.subject, minlength=S)

@@ -432,6 +432,15 @@ def test_profile_is_the_fit_with_the_learning_rates_fixed(variant, method, rates
     assert grid.shape == (2, 2 ** len(rates), len(rates)) and obj.shape == (2, 2 ** len(rates))
     g = int(np.flatnonzero((grid[0] == [rates[k] for k in names if k in rates]).all(1))[0])
     fit = fit_hybrid(df, variant, method, fixed=rates, starts="random", n_starts=10, seed=0)
+    # a grid through a point per subject takes the points it shares with the first grid from it: as if solved again
+    centre = X[:, -1] * 0.9
+    top = next(iter(rates))
+    centre[0, names.index(top)] = box[top][1]  # at the top of its range
+    again = problem.profile(levels=(0.2, 0.7), centre=centre, first=(grid, obj, X))
+    fresh = problem.profile(levels=(0.2, 0.7), centre=centre)
+    assert again[1].shape == (2, 3 ** len(rates))
+    for a, b in zip(again, fresh):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     # (a fit with the rates fixed leaves their prior density out of its objective; the profile keeps it)
     rates_prior = sum(float(prior[k].log_prob(H._f64(v))) for k, v in rates.items()) if prior else 0.0
     np.testing.assert_allclose(obj[:, g] + rates_prior, fit["objective"], atol=2e-4)

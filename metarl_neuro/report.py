@@ -179,6 +179,7 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         If ``out`` cannot be written (the message names the file).
     """
     import jinja2
+    import markupsafe
 
     out = Path(out)
     figures = out / "figures"
@@ -216,7 +217,8 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
             "missing": agg["missing"],
             "claims_html": shown_claims.to_html(index=False, escape=True).replace(
                 "<td>✓", '<td class="agree">✓').replace("<td>✗", '<td class="disagree">✗'),
-            "summary_html": _fmt(shown).to_html(index=False), "per_seed_html": _fmt(per_seed).to_html(index=False),
+            "summary_html": _fmt(shown).to_html(index=False, escape=True),
+            "per_seed_html": _fmt(per_seed).to_html(index=False, escape=True),
             "images": images, "config": json.dumps(agg["config"]),
         })
         md += [f"## {name}: {exp.paper}", ""]
@@ -233,8 +235,12 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     md[1:1] = ["", headline, "", "| experiment | seeds | paper's effects that hold in every seed | wall time per seed (s) |",
                "|---|---|---|---|", *[f"| {s['name']} | {s['n']} | {s['holds']} | {s['wall']} |" for s in sections],
                "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), ""]
-    html = jinja2.Environment(autoescape=False).from_string(_HTML).render(sections=sections, env=env,
-                                                                           headline=headline)
+    # every value is escaped (a config or a claim can hold any text); the tables are pandas' own escaped HTML
+    for sec in sections:
+        for key in ("claims_html", "summary_html", "per_seed_html"):
+            sec[key] = markupsafe.Markup(sec[key])
+    html = jinja2.Environment(autoescape=True).from_string(_HTML).render(sections=sections, env=env,
+                                                                          headline=headline)
     html_path = atomic_write(out / "report.html", lambda p: Path(p).write_text(html, encoding="utf-8"))
     md_path = atomic_write(out / "report.md", lambda p: Path(p).write_text("\n".join(md) + "\n", encoding="utf-8"))
     return html_path, md_path
@@ -251,7 +257,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = [n for n in EXPERIMENTS if (args.out / n).is_dir()]
     seeds = sorted({int(p.name[4:]) for n in names for p in (args.out / n).glob("seed*") if p.name[4:].isdigit()})
-    html, md = write_report(args.out, names, seeds, args.budget)
+    if not seeds:
+        print(f"error: {args.out} holds no seed folder of any experiment (<experiment>/seed<k>/ of "
+              f"{', '.join(EXPERIMENTS)}): nothing to report", file=sys.stderr)
+        return 2
+    try:
+        html, md = write_report(args.out, names, seeds, args.budget)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"report: {html} and {md}")
     return 0
 

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from metarl_neuro.experiments import EXPERIMENTS, config_hash
+from metarl_neuro.experiments import EXPERIMENTS, config_hash, parse_field
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.run import RUN_FILES, Run, atomic_write, read_run_file
 
@@ -43,21 +43,39 @@ def read_seed_summary(folder: str | Path) -> dict | None:
     Raises
     ------
     ValueError
-        If the file is corrupt (it names the file).
+        If the file is corrupt, or lacks one of ``wall_s``, ``resumed``, ``config_hash`` and ``summary`` (a dict of
+        metric -> number) or holds it with another type; the message names the file.
     """
     path = Path(folder) / SUMMARY_FILE
-    return read_run_file(path, lambda p: json.loads(Path(p).read_text())) if path.exists() else None
+    if not path.exists():
+        return None
+    saved = read_run_file(path, lambda p: json.loads(Path(p).read_text()))
+    number = (int, float)
+    expected = {"wall_s": number, "resumed": bool, "config_hash": str, "summary": dict}
+    bad = [k for k, kind in expected.items() if not isinstance(saved, dict) or not isinstance(saved.get(k), kind)
+           or (kind is number and isinstance(saved.get(k), bool))]
+    if not bad and not all(isinstance(k, str) and isinstance(v, number) and not isinstance(v, bool)
+                           for k, v in saved["summary"].items()):
+        bad = ["summary (a dict of metric -> number)"]
+    if bad:
+        raise ValueError(f"{path} is not a seed summary of this package: missing or malformed {bad}; delete it and "
+                         "rerun reproduce to write it again")
+    return saved
 
 
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None):
-    """Ray for ``reproduce`` and ``sweep``: join the cluster at ``address``, or start a local one of ``num_cpus``
-    CPUs (default: the machine's) and shut it down on leaving; an already started Ray is used as it is."""
+    """Ray for ``reproduce`` and ``sweep``: join the cluster at ``address`` on purpose, or else start a private local
+    one of ``num_cpus`` CPUs (default: the machine's; ``address="local"``, so a Ray cluster already running on the
+    machine is neither joined nor disturbed) and shut it down on leaving; an already started Ray in this process
+    is used as it is."""
     import ray
 
     started_here = not ray.is_initialized()
     if started_here:
-        kw = {"address": address} if address else {"num_cpus": num_cpus or os.cpu_count()}
+        # without --address: a private local cluster of this process, even where another Ray cluster runs on the
+        # machine (address="local"; Ray would otherwise join that one and refuse num_cpus)
+        kw = {"address": address} if address else {"address": "local", "num_cpus": num_cpus or os.cpu_count()}
         ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
         yield ray
@@ -85,14 +103,15 @@ def simulate_logged(experiment: str, config, folder: str | Path, log: str | Path
 def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]:
     """``["two-step.episodes=5000", "lr=1e-3"]`` -> ``{"two-step": {"episodes": 5000}, <each>: {"lr": 0.001}}``.
 
-    A field without an experiment prefix applies to every experiment whose config has it. Values are converted
-    to the field's type.
+    A field without an experiment prefix applies to every experiment whose config has it. Values are parsed by
+    the field's one parser (:func:`~metarl_neuro.experiments.parse_field`: its type, domain and choices; a bool
+    is ``true / false``, ``1 / 0``, ``yes / no`` or ``on / off``).
 
     Raises
     ------
     ValueError
-        For an item without ``=``, an unknown experiment, a field that no named config has, or a value not of the
-        field's type.
+        For an item without ``=``, an unknown experiment, a field that no named config has, ``seed`` (set by
+        ``--seeds``), or a value not of the field's type or outside its domain or choices.
     """
     out: dict[str, dict] = {e: {} for e in experiments}
     for item in items:
@@ -102,16 +121,13 @@ def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]
         exp_name, dot, field = key.rpartition(".")
         targets = [get_experiment(exp_name).name] if dot else experiments
         hit = False
+        name = field.replace("-", "_")
+        if name == "seed":
+            raise ValueError(f"--set {item!r}: the seeds are set by --seeds / --first-seed, not --set")
         for e in targets:
-            fields = {f.name: f for f in dataclasses.fields(EXPERIMENTS[e].config)}
-            name = field.replace("-", "_")
-            if name in fields:
-                default = fields[name].default
-                kind = type(default)
-                try:
-                    out.setdefault(e, {})[name] = (value.lower() in ("1", "true", "yes")) if kind is bool else kind(value)
-                except ValueError:
-                    raise ValueError(f"--set {item!r}: {name} takes a {kind.__name__}, got {value!r}") from None
+            fields = {f.name for f in dataclasses.fields(EXPERIMENTS[e].config)}
+            if name in fields:  # the field's one parser: its type, domain and choices
+                out.setdefault(e, {})[name] = parse_field(EXPERIMENTS[e].config, name, value, where=f"--set {item!r}")
                 hit = True
         if not hit:
             raise ValueError(f"--set {item!r}: no config of {targets} has a field {field!r}")

@@ -11,23 +11,33 @@
     <run>/figures/*.png
 
 Every file is written to a temporary name in the same folder and renamed into place (``os.replace``), so a
-killed run never leaves a half-written file.
+killed run never leaves a half-written file. One process at a time writes a run folder: :meth:`Run.writer` holds
+the folder's lock (``<run>/.lock``, a :mod:`filelock` lock the kernel releases when its process dies) for the life
+of a run, and a second writer is refused with the holder's PID and host. Checkpoints are read with
+``torch.load(weights_only=True)``: opening a run folder someone sent you never runs code from it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
+import pickle
+import socket
 import tempfile
+import time
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
+import filelock
 import pandas as pd
 import torch
 import xarray as xr
 
-__all__ = ["RUN_FILES", "Run", "atomic_write", "load_checkpoint", "read_run_file", "save_figures"]
+__all__ = ["RUN_FILES", "Run", "RunFolderLocked", "UnsafeCheckpoint", "atomic_write", "convert_trusted_checkpoint",
+           "load_checkpoint", "load_state", "one_writer", "read_run_file", "save_figures"]
 
 #: files a finished run folder must hold
 RUN_FILES = ("config.json", "checkpoint.pt", "training.csv", "trials.parquet", "activations.nc")
@@ -53,18 +63,144 @@ def read_run_file(path: Path, read: Callable[[Path], object]):
                          "rerun the run (or --resume it, if its checkpoint is intact)") from err
 
 
-def load_checkpoint(path: Path, map_location="cpu") -> dict:
-    """Read a ``checkpoint.pt`` (:func:`torch.load`); ``ValueError`` naming the file if it is truncated or corrupt.
+class UnsafeCheckpoint(ValueError):
+    """A checkpoint that holds more than tensors and plain containers: it is refused, never unpickled."""
+
+
+#: the keys a checkpoint of this package holds (:func:`metarl_neuro.experiments.train_run`)
+CHECKPOINT_KEYS = ("model", "optimizer", "task", "sampler", "train")
+
+
+def load_checkpoint(path: Path, map_location="cpu", keys: tuple[str, ...] = ("model",)) -> dict:
+    """Read a ``checkpoint.pt`` safely: :func:`torch.load` with ``weights_only=True``.
+
+    Only tensors, state dicts and plain containers (dict, list, tuple, str, numbers, bool, None) are read; a file
+    whose pickle asks for anything else (a class, a function: code) is refused before any of it runs. This package
+    writes nothing else into its checkpoints (the RNG states are byte tensors).
+
+    Parameters
+    ----------
+    path : path-like
+        The ``checkpoint.pt``.
+    map_location : str or torch.device
+        Where the tensors go (:func:`torch.load`).
+    keys : tuple of str
+        Entries the caller needs (``"model"`` to load a network; :data:`CHECKPOINT_KEYS` to resume training).
+
+    Returns
+    -------
+    dict
+        The checkpoint.
 
     Raises
     ------
-    FileNotFoundError, ValueError
-        As :func:`read_run_file`; ``ValueError`` also if it holds no ``model`` state.
+    FileNotFoundError
+        If ``path`` does not exist.
+    UnsafeCheckpoint
+        (a ``ValueError``) If it holds objects beyond tensors and plain containers; the message names the file and
+        says how to convert a checkpoint you made yourself (:func:`convert_trusted_checkpoint`).
+    ValueError
+        If it is truncated or corrupt, or lacks one of ``keys`` (not a checkpoint of this package, or one
+        written without its optimiser); the message names the file.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> path = Path(tempfile.mkdtemp()) / "checkpoint.pt"
+    >>> torch.save({"model": {"w": torch.ones(2)}}, path)
+    >>> load_checkpoint(path)["model"]["w"]
+    tensor([1., 1.])
     """
-    ckpt = read_run_file(Path(path), lambda p: torch.load(p, map_location=map_location, weights_only=False))
-    if not isinstance(ckpt, dict) or "model" not in ckpt:
-        raise ValueError(f"{path} is not a checkpoint of this package (no 'model' state)")
+    path = Path(path)
+
+    def read(p):
+        try:
+            return torch.load(p, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as err:
+            if "weights_only" not in str(err) and "Weights only" not in str(err):
+                raise
+            raise UnsafeCheckpoint(
+                f"{p} holds objects other than tensors and plain containers, so it was not unpickled (loading it "
+                "could run code). If you made this file yourself and trust it, convert it once with "
+                f"`python -m metarl_neuro.run convert-trusted {p}` (metarl_neuro.run.convert_trusted_checkpoint); "
+                f"never convert a file someone sent you. torch said: {str(err).splitlines()[-1][:200]}") from None
+
+    try:
+        ckpt = read_run_file(path, read)
+    except ValueError as err:
+        if isinstance(err.__cause__, UnsafeCheckpoint):
+            raise err.__cause__ from None
+        raise
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{path} is not a checkpoint of this package (not a dict of states)")
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        raise ValueError(f"{path} is not a complete checkpoint of this package: it lacks {missing} (needs "
+                         f"{list(keys)}); rerun the run rather than resume it")
     return ckpt
+
+
+def load_state(target, state: dict, path: Path, what: str) -> None:
+    """``target.load_state_dict(state)``, with a mismatch turned into a ``ValueError`` that names the file.
+
+    Raises
+    ------
+    ValueError
+        If ``state`` does not fit ``target`` (another experiment's checkpoint, an edited ``hidden_size`` in
+        ``config.json``, a checkpoint of another task); the message names ``path`` and ``what`` was loaded.
+    """
+    try:
+        target.load_state_dict(state)
+    except (RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: its {what} state does not fit this run's config ({first}); was config.json edited, "
+                         "or the checkpoint copied from another run?") from None
+
+
+def convert_trusted_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+    """Rewrite a checkpoint **you made yourself** so that :func:`load_checkpoint` reads it.
+
+    This one function unpickles with ``weights_only=False``: call it only on a file you created (an older
+    version's checkpoint, say). It keeps what a checkpoint may hold (:data:`CHECKPOINT_KEYS` and
+    ``config_hash``), writes it with :func:`torch.save` and checks that it now loads with ``weights_only=True``.
+    ``python -m metarl_neuro.run convert-trusted PATH`` does the same.
+
+    Parameters
+    ----------
+    path : path-like
+        The trusted ``checkpoint.pt``.
+    out : path-like, optional
+        Where to write the converted file (default: over ``path``, atomically).
+
+    Returns
+    -------
+    pathlib.Path
+        The converted file.
+
+    Raises
+    ------
+    ValueError
+        If the converted contents still hold objects a safe load refuses (naming the file).
+    """
+    path = Path(path)
+    ckpt = read_run_file(path, lambda p: torch.load(p, map_location="cpu", weights_only=False))  # trusted by the caller
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"{path} is not a checkpoint of this package (not a dict of states)")
+    kept = {k: v for k, v in ckpt.items() if k in (*CHECKPOINT_KEYS, "config_hash")}
+    target = Path(out) if out is not None else path
+    atomic_write(target, lambda p: torch.save(kept, p))
+    load_checkpoint(target, keys=())
+    return target
+
+
+class RunFolderLocked(OSError):
+    """Another process is writing the run folder (it holds its lock)."""
+
+
+_LOCK, _OWNER = ".lock", ".lock.owner"
+#: run folders this process writes: folder -> (lock, depth), so that nested writers of one run share the lock
+_HELD: dict[Path, list] = {}
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
@@ -180,9 +316,11 @@ class Run:
         if name not in EXPERIMENTS:
             raise ValueError(f"{self.path / 'config.json'} names an unknown experiment {name!r}; this version knows "
                              f"{sorted(EXPERIMENTS)}")
-        try:
+        if not isinstance(self.meta["config"], dict):
+            raise ValueError(f"{self.path / 'config.json'}: 'config' must be an object of field -> value")
+        try:  # every field checked against its type, domain and choices (experiments.check_config)
             return EXPERIMENTS[name].config(**self.meta["config"])
-        except TypeError as err:
+        except (TypeError, ValueError) as err:
             raise ValueError(f"{self.path / 'config.json'}: its config does not fit {name!r} ({err})") from None
 
     @cached_property
@@ -216,15 +354,63 @@ class Run:
 
     @cached_property
     def agent(self):
-        """The trained :class:`~metarl_neuro.agents.A2CLSTM` (CPU, eval mode)."""
+        """The trained :class:`~metarl_neuro.agents.A2CLSTM` (CPU, eval mode), read with
+        :func:`load_checkpoint` (``weights_only=True``: no code in the folder runs).
+
+        Raises ``ValueError`` naming ``checkpoint.pt`` if it is refused, corrupt, or does not fit the config."""
         from metarl_neuro.experiments._base import (
             build,  # the experiments write run folders: read when needed
         )
 
+        path = self.path / "checkpoint.pt"
+        ckpt = load_checkpoint(path, "cpu")
         agent, _task, _opt = build(self.config, torch.device("cpu"), batch_size=1)
-        ckpt = load_checkpoint(self.path / "checkpoint.pt", "cpu")
-        agent.load_state_dict(ckpt["model"])
+        load_state(agent, ckpt["model"], path, "network")
         return agent.eval()
+
+    @contextlib.contextmanager
+    def writer(self):
+        """Hold this run folder's lock while writing it: one writer per run folder.
+
+        The lock is ``<run>/.lock`` (:class:`filelock.FileLock`, an ``flock`` the kernel releases when the process
+        dies, so a killed run's lock is recovered by the next writer); ``<run>/.lock.owner`` names the holder.
+        Nested writers of one folder in one process share it. The folder is made if needed, and removed again if
+        this call made it and nothing was written in it (a start that failed its checks).
+
+        Raises
+        ------
+        RunFolderLocked
+            (an ``OSError``) If another process holds the lock; the message names its PID, host and start time.
+        """
+        key = self.path.resolve()
+        if key in _HELD:
+            _HELD[key][1] += 1
+            try:
+                yield self
+            finally:
+                _HELD[key][1] -= 1
+            return
+        created = not self.path.exists()
+        self.path.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(self.path / _LOCK, timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise RunFolderLocked(f"{self.path} is being written by another process ({_owner(self.path)}); wait for "
+                                  "it to finish, or choose another --out") from None
+        _HELD[key] = [lock, 1]
+        try:
+            owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+            atomic_write(self.path / _OWNER, lambda p: Path(p).write_text(json.dumps(owner)))
+            yield self
+        finally:
+            del _HELD[key]
+            (self.path / _OWNER).unlink(missing_ok=True)
+            lock.release()
+            if created and {p.name for p in self.path.iterdir()} <= {_LOCK}:  # a failed start leaves nothing behind
+                (self.path / _LOCK).unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.path.rmdir()
 
     # ------------------------------------------------------------------ writing (each file atomically)
     def save_meta(self, meta: dict) -> None:
@@ -264,3 +450,57 @@ class Run:
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
+
+
+def _owner(folder: Path, wait_s: float = 2.0) -> str:
+    """The lock holder of a run folder as written in ``.lock.owner``: ``PID 123 on host h since ...``. A holder
+    writes the file just after taking the lock: a writer refused in between waits up to ``wait_s`` for it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            o = json.loads((folder / _OWNER).read_text())
+            return f"PID {o['pid']} on host {o['host']} since {o['since']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "a process that has not written its PID and host"
+            time.sleep(0.01)
+
+
+def one_writer(simulate: Callable) -> Callable:
+    """Decorate a ``simulate(config, out, ...)`` so that it holds ``out``'s lock for its whole life
+    (:meth:`Run.writer`); every experiment's simulation is wrapped.
+
+    Raises
+    ------
+    RunFolderLocked
+        If another process writes ``out``.
+    """
+    @functools.wraps(simulate)
+    def wrapper(config, out, *args, **kwargs):
+        with Run(out).writer():
+            return simulate(config, out, *args, **kwargs)
+    return wrapper
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m metarl_neuro.run convert-trusted PATH [--out OUT]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m metarl_neuro.run", description="Run-folder utilities.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    conv = sub.add_parser("convert-trusted", help="rewrite a checkpoint YOU made so that it loads with "
+                          "weights_only=True (never on a file someone sent you)")
+    conv.add_argument("path", type=Path)
+    conv.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        print(f"converted: {convert_trusted_checkpoint(args.path, args.out)}")
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

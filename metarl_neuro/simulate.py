@@ -26,6 +26,7 @@ import os
 import sys
 from pathlib import Path
 
+from metarl_neuro.agents import TrainingDiverged
 from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.experiments._base import (  # noqa: F401  (the old import path of these names)
@@ -36,6 +37,7 @@ from metarl_neuro.experiments._base import (  # noqa: F401  (the old import path
     build,
     check_init_from,
     extend_run,
+    parse_field,
     train_run,
 )
 from metarl_neuro.experiments._cued import CUED_EXPERIMENTS
@@ -95,8 +97,23 @@ def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
                 kw[key] = f.metadata[key]
         if isinstance(f.default, bool):  # --stacked / --no-stacked
             parser.add_argument(f"--{f.name.replace('_', '-')}", action=argparse.BooleanOptionalAction, **kw)
-        else:
-            parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(f.default), **kw)
+        else:  # the field's one typed parser: its type, domain and choices (experiments.parse_field)
+            choices = kw.pop("choices", None)
+            if choices and "metavar" not in kw:
+                kw["metavar"] = "{" + ",".join(map(str, choices)) + "}"
+            parser.add_argument(f"--{f.name.replace('_', '-')}", type=_field_type(cls, f.name), **kw)
+
+
+def _field_type(cls, name: str):
+    """argparse's ``type=`` for a config field: :func:`~metarl_neuro.experiments.parse_field`, whose
+    ``ValueError`` argparse reports as ``argument --NAME: ...``."""
+    def parse(text: str):
+        try:
+            return parse_field(cls, name, text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+    parse.__name__ = name
+    return parse
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -133,7 +150,12 @@ def _check_out(out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m metarl_neuro.simulate``."""
-    args = make_parser().parse_args(argv)
+    try:  # a value refused by its field's parser (experiments.parse_field) is argparse's error: status 2
+        args = make_parser().parse_args(argv)
+    except SystemExit as exit_:
+        if exit_.code != 2:  # --help
+            raise
+        return 2
     exp = get_experiment(args.experiment)  # aliases: bromberg_martin
     cls = exp.config
     try:
@@ -148,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             exp.cli(config, args)
         else:
             exp.simulate(config, args.out or exp.default_out(config), resume=args.resume, progress=not args.no_progress)
-    except (ValueError, OSError, ImportError) as err:  # OSError: FileExistsError, disk full, ...
+    except (ValueError, OSError, ImportError, TrainingDiverged) as err:  # OSError: FileExistsError, a locked run, ...
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metarl_neuro.experiments import EXPERIMENTS
+from metarl_neuro.domains import check_value
+from metarl_neuro.experiments import EXPERIMENTS, field_spec, parse_field
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.reproduce import parse_overrides, ray_session, simulate_logged
 from metarl_neuro.run import Run, atomic_write
@@ -45,8 +46,10 @@ def parse_param(text: str, config) -> tuple[str, object]:
     Raises
     ------
     ValueError
-        For a malformed text, an unknown distribution, a field ``config`` (a config class) does not have, or bounds
-        that are not numbers with LO < HI (LO > 0 for loguniform).
+        For a malformed text, an unknown distribution, a field ``config`` (a config class) does not have, the
+        ``seed`` field, a distribution that does not fit the field's type (``uniform`` for an int field, ``randint``
+        for a float field), bounds that are not numbers with LO < HI (LO > 0 for loguniform), or bounds or choices
+        outside the field's declared domain (the same check as every other entry point).
     """
     from ray import tune
 
@@ -59,18 +62,32 @@ def parse_param(text: str, config) -> tuple[str, object]:
                          "lr=loguniform:1e-4:1e-2")
     if name not in fields:
         raise ValueError(f"--param {text!r}: {config.__name__} has no field {name!r}")
-    if kind == "choice":
-        kind_of = type(fields[name].default)
-        try:
-            return name, tune.choice([kind_of(v) for v in rest.split(",")])
-        except ValueError:
-            raise ValueError(f"--param {text!r}: {name}'s choices must be {kind_of.__name__} values") from None
+    if name == "seed":
+        raise ValueError(f"--param {text!r}: sample k trains with seed --seed + k; the seed is not a sampled field")
+    where = f"--param {text!r}"
+    field_kind, domain, _choices = field_spec(config, name)
+    if kind == "choice":  # each value through the field's one parser (type, domain, choices)
+        return name, tune.choice([parse_field(config, name, v, where=where) for v in rest.split(",")])
+    if field_kind not in (int, float):
+        raise ValueError(f"{where}: {name} is a {field_kind.__name__} field; sample it with choice:A,B,...")
+    if field_kind is int and kind != "randint":
+        raise ValueError(f"{where}: {name} takes integers; sample it with randint:LO:HI or choice:A,B,...")
+    if field_kind is float and kind == "randint":
+        raise ValueError(f"{where}: {name} takes any number; sample it with uniform or loguniform")
     try:
         lo, hi = (float(v) for v in rest.split(":"))
     except ValueError:
-        raise ValueError(f"--param {text!r}: {kind} needs two numbers LO:HI") from None
+        raise ValueError(f"{where}: {kind} needs two numbers LO:HI") from None
     if not lo < hi or (kind == "loguniform" and lo <= 0):
-        raise ValueError(f"--param {text!r}: needs LO < HI{' and LO > 0' if kind == 'loguniform' else ''}")
+        raise ValueError(f"{where}: needs LO < HI{' and LO > 0' if kind == 'loguniform' else ''}")
+    if kind == "randint":
+        if not (lo.is_integer() and hi.is_integer()):
+            raise ValueError(f"{where}: randint needs integer bounds, got {lo:g}:{hi:g}")
+        check_value(name, int(lo), int, domain, where=where)
+        check_value(name, int(hi) - 1, int, domain, where=where)  # HI is excluded
+    else:  # both ends in the field's domain
+        check_value(name, lo, float, domain, where=where)
+        check_value(name, hi, float, domain, where=where)
     if kind == "randint":
         return name, tune.randint(int(lo), int(hi))
     return name, (tune.loguniform if kind == "loguniform" else tune.uniform)(lo, hi)

@@ -15,7 +15,7 @@ PACKAGE = Path(metarl_neuro.__file__).parent
 
 #: lower layers first; a module may import only from its own layer or those below (DESIGN.md)
 LAYERS = [
-    {"tasks", "agents", "analysis", "schema", "logs", "run"},
+    {"tasks", "agents", "analysis", "schema", "logs", "run", "domains"},
     {"experiments"},
     {"simulate", "analyze", "reproduce", "sweep", "report", "__main__"},
 ]

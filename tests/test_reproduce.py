@@ -63,9 +63,9 @@ def test_overrides_and_plan_fail_before_any_task(tmp_path):
         parse_overrides(["nope=1"], ["two-step"])
     with pytest.raises(ValueError, match="FIELD=VALUE"):
         parse_overrides(["episodes"], ["two-step"])
-    with pytest.raises(ValueError, match="episodes takes a int, got 'many'"):
+    with pytest.raises(ValueError, match="episodes must be an integer, got 'many'"):
         parse_overrides(["two-step.episodes=many"], ["two-step"])
-    with pytest.raises(ValueError, match="gamma must lie in"):
+    with pytest.raises(ValueError, match=r"gamma must be a number in \[0, 1\]"):
         plan(["two-step"], [0], "full", {"two-step": {"gamma": 2.0}}, tmp_path)
     assert reproduce_main(["no-such-experiment", "--out", str(tmp_path)]) == 2
     assert not any(tmp_path.iterdir())  # nothing written

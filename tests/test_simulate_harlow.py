@@ -61,7 +61,7 @@ def test_pixel_config_fields_are_checked():
 
     from metarl_neuro.experiments import HarlowPixelsConfig, PsychLabHarlowConfig
 
-    for bad, match in (({"fov": 5}, "fov must be"), ({"fine_look": 0, "saccade_look": 0}, "not both 0"),
+    for bad, match in (({"fov": 5}, "fov must be"), ({"fine_look": 0, "saccade_look": 0}, "not both be 0"),
                        ({"episode_seconds": 0}, "episode_seconds"), ({"train_sides": "x"}, "train_sides must be"),
                        ({"start_range": -1}, "start_range")):
         with pytest.raises(ValueError, match=match):

@@ -24,8 +24,33 @@ from tqdm.auto import tqdm
 from metarl_neuro.agents.a2c_lstm import A2CLSTM, step_sequence
 from metarl_neuro.agents.losses import a2c_loss, gae_advantages
 
-__all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "a2c_update", "collect_rollout",
-           "forward_sequence", "train"]
+__all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "TrainingDiverged", "a2c_update",
+           "collect_rollout", "forward_sequence", "train"]
+
+
+class TrainingDiverged(FloatingPointError):
+    """An update produced a non-finite loss, gradient or parameter: training stops before anything is saved.
+
+    Attributes
+    ----------
+    update : int
+        The 1-based update that diverged.
+    what : str
+        What was not finite (``"loss"``, ``"gradient of lstm.weight_hh"``, ``"parameter ..."``).
+    """
+
+    def __init__(self, update: int, what: str, context: str = ""):
+        self.update, self.what = update, what
+        super().__init__(f"training diverged at update {update:,}: non-finite {what}. Likely cause: a learning rate "
+                         f"too high for this task (--lr), or no gradient clip (--max-grad-norm inf){context}")
+
+
+def _first_nonfinite(named) -> str | None:
+    """The name of the first tensor of ``named`` (name, tensor) pairs that holds a NaN or an infinity."""
+    for name, t in named:
+        if t is not None and not bool(torch.isfinite(t).all()):
+            return name
+    return None
 
 
 @dataclass(frozen=True)
@@ -175,16 +200,34 @@ def _collect_stepwise(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: 
     return rollout, new_carry
 
 
-def a2c_update(agent: A2CLSTM, optimizer: torch.optim.Optimizer, rollout: Rollout, s: A2CSettings) -> dict:
-    """One optimiser step on the A2C loss of ``rollout``; returns the loss terms as floats."""
+def a2c_update(agent: A2CLSTM, optimizer: torch.optim.Optimizer, rollout: Rollout, s: A2CSettings,
+               update: int = 0) -> dict:
+    """One optimiser step on the A2C loss of ``rollout``; returns the loss terms as floats.
+
+    The divergence guard: a non-finite loss is refused before the backward pass, a non-finite gradient before
+    the step, and a non-finite parameter after it (``update``, 1-based, is named in the error).
+
+    Raises
+    ------
+    TrainingDiverged
+        If the loss, a gradient or (after the step) a parameter is NaN or infinite.
+    """
     adv = gae_advantages(rollout.rewards, rollout.values.detach(), rollout.dones, rollout.bootstrap_value, s.gamma, s.gae_lambda)
     returns = adv + rollout.values.detach()
     loss = a2c_loss(rollout.logits, rollout.actions, adv, rollout.values, returns, s.value_coef, s.entropy_coef)
+    if not bool(torch.isfinite(loss.total)):
+        raise TrainingDiverged(update, "loss")
     optimizer.zero_grad(set_to_none=True)
     loss.total.backward()
+    bad = _first_nonfinite((n, q.grad) for n, q in agent.named_parameters())
+    if bad is not None:
+        raise TrainingDiverged(update, f"gradient of {bad}")
     if math.isfinite(s.max_grad_norm):
         torch.nn.utils.clip_grad_norm_(agent.parameters(), s.max_grad_norm)
     optimizer.step()
+    bad = _first_nonfinite(agent.named_parameters())
+    if bad is not None:
+        raise TrainingDiverged(update, f"parameter {bad} (after the optimiser step)")
     return {
         "loss": loss.total.item(),
         "policy_loss": loss.policy.item(),
@@ -252,6 +295,20 @@ class Criterion:
     clauses: tuple[tuple[str, str, float | str], ...]
     held: int = 2
 
+    def __post_init__(self):
+        if isinstance(self.held, bool) or not isinstance(self.held, int) or self.held < 1:
+            raise ValueError(f"Criterion: held must be an integer >= 1, got {self.held!r}")
+        if not self.clauses:
+            raise ValueError("Criterion: needs at least one (metric, op, value) clause")
+        for clause in self.clauses:
+            ok = (isinstance(clause, tuple) and len(clause) == 3 and isinstance(clause[0], str) and clause[1] in _OPS
+                  and (isinstance(clause[2], str) or (isinstance(clause[2], (int, float))
+                                                      and not isinstance(clause[2], bool)
+                                                      and math.isfinite(clause[2]))))
+            if not ok:
+                raise ValueError(f"Criterion: clause {clause!r} is not (metric, op, value) with op one of "
+                                 f"{tuple(_OPS)} and value a finite number or a metric's name")
+
     @classmethod
     def parse(cls, text: str, metrics: tuple[str, ...], held: int = 2) -> Criterion:
         """Parse ``text``; ``metrics`` are the names the experiment's tests report.
@@ -259,11 +316,14 @@ class Criterion:
         Raises
         ------
         ValueError
-            If a clause is not ``METRIC OP VALUE``, names a metric not in ``metrics``, or ``held < 1``; the
+            If a clause is not ``METRIC OP VALUE``, names a metric not in ``metrics``, compares with a NaN or an
+            infinity (a threshold that can never, or always, hold), or ``held`` is not an integer >= 1; the
             message lists the metrics.
         """
-        if held < 1:
-            raise ValueError(f"until_held must be >= 1, got {held}")
+        if isinstance(held, bool) or not isinstance(held, int) or held < 1:
+            raise ValueError(f"until_held must be an integer >= 1, got {held!r}")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"--until must be a text METRIC OP VALUE[,...], got {text!r}")
         clauses = []
         for part in text.split(","):
             m = _CRITERION.match(part)
@@ -275,8 +335,8 @@ class Criterion:
                 value: float | str = float(rhs)
             except ValueError:
                 value = rhs
-            if (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not rhs.isidentifier()):
-                raise ValueError(f"--until {text!r}: {rhs!r} is not a number or a metric's name")
+            if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, str) and not rhs.isidentifier()):
+                raise ValueError(f"--until {text!r}: {rhs!r} is not a finite number or a metric's name")
             for n in (name, value) if isinstance(value, str) else (name,):
                 if n not in metrics:
                     raise ValueError(f"--until {text!r}: unknown metric {n!r}; this experiment's: "
@@ -352,6 +412,9 @@ def train(
     ------
     ValueError
         If ``until`` is given without ``evaluate`` and ``eval_every``.
+    TrainingDiverged
+        If an update's loss, gradients or parameters are not finite (:func:`a2c_update`); ``checkpoint`` is not
+        called with the diverged state, so the last checkpoint stays the last good one.
     """
     if until is not None and not (evaluate is not None and eval_every > 0):
         raise ValueError("a stopping criterion (--until) needs evaluations during training (--eval-every > 0)")
@@ -363,7 +426,7 @@ def train(
     while state.episodes < episodes and not state.stopped:
         t0 = time.perf_counter()
         rollout, state.carry = collect_rollout(agent, task, state.carry, settings.unroll, sampler, settings.recompute)
-        losses = a2c_update(agent, optimizer, rollout, settings)
+        losses = a2c_update(agent, optimizer, rollout, settings, state.update + 1)
         n_done = int(rollout.dones.sum())
         mean_return = float(rollout.finished_returns.sum()) / n_done if n_done else float("nan")
         steps = rollout.rewards.numel()

@@ -16,7 +16,10 @@ from metarl_neuro.experiments._base import (
     Claim,
     Experiment,
     TrainingConfig,
+    check_config,
     config_hash,
+    field_spec,
+    parse_field,
     resolve_device,
 )
 
@@ -71,5 +74,6 @@ def get(name: str) -> Experiment:
 __all__ = [
     "EXPERIMENTS", "REGISTRY", "BanditConfig", "BehrensConfig", "BrombergMartinConfig", "Claim", "Experiment",
     "Harlow1DConfig", "HarlowPixelsConfig", "PsychLabHarlowConfig", "StopperConfig", "TrainingConfig",
-    "TsutsuiConfig", "TwoStepConfig", "config_hash", "get", "resolve_device",
+    "TsutsuiConfig", "TwoStepConfig", "check_config", "config_hash", "field_spec", "get", "parse_field",
+    "resolve_device",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 
 from metarl_neuro import __version__
@@ -29,10 +31,12 @@ from metarl_neuro.agents import (
     A2CSettings,
     ConvA2CLSTM,
     RPEInputA2C,
+    TrainingDiverged,
     TrainState,
     train,
 )
-from metarl_neuro.run import Run, load_checkpoint
+from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, UNIT_INTERVAL, check_value, parse_value
+from metarl_neuro.run import CHECKPOINT_KEYS, Run, load_checkpoint, load_state
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
@@ -41,17 +45,22 @@ __all__ = [
     "TRAIN_SAMPLER_SEED_OFFSET",
     "Claim",
     "Experiment",
+    "TrainedRun",
     "TrainingConfig",
     "a2c_settings",
     "agent_device",
     "build",
+    "check_config",
     "check_init_from",
     "config_hash",
     "episode_reward",
     "eval_sampler",
     "eval_task",
     "extend_run",
+    "field_spec",
+    "one_writer",
     "option",
+    "parse_field",
     "resolve_device",
     "run_attrs",
     "train_run",
@@ -145,13 +154,85 @@ class Experiment:
         return Path("runs") / self.name / f"seed{config.seed}"
 
 
-def option(default, help: str, **kw):
+def option(default, help: str, domain=None, **kw):
     """A config field with its default and help text (``help`` gives the source of the default: the paper, or
-    "our choice" and why); ``kw`` may add ``choices``, ``metavar`` and ``default_help`` for the command line."""
-    return field(default=default, metadata={"help": help, **kw})
+    "our choice" and why).
+
+    ``domain`` (a :class:`pandas.Interval`, e.g. :data:`~metarl_neuro.domains.UNIT_INTERVAL`) declares the values
+    the field takes; a subclass that redefines the field keeps its base class's domain. ``kw`` may add
+    ``choices``, ``metavar`` and ``default_help`` for the command line. Every entry point (keyword, command-line
+    flag, ``reproduce --set``, ``sweep --param``, ``config.json``) checks a value against the field's type,
+    domain and choices (:func:`check_config`, :func:`parse_field`)."""
+    meta = {"help": help, **kw}
+    if domain is not None:
+        meta["domain"] = domain
+    return field(default=default, metadata=meta)
 
 
 _f = option
+
+#: the fields' types, from their annotations (``from __future__ import annotations`` makes them text)
+_KINDS = {"bool": bool, "int": int, "float": float, "str": str}
+#: RMSProp's learning rate: a step moves each weight by about lr, so above 1 a single update overturns the network
+LEARNING_RATE = pd.Interval(0.0, 1.0, closed="right")
+#: a gradient-norm clip: positive, inf for none (a negative clip flips the gradient's sign in torch)
+CLIP = pd.Interval(0.0, math.inf, closed="right")
+
+
+def field_spec(cls, name: str) -> tuple[type, pd.Interval | None, tuple | None]:
+    """``(type, domain, choices)`` of the config field ``name`` of the config class ``cls``; the domain and
+    choices come from the nearest class in ``cls``'s MRO that declares them.
+
+    Raises
+    ------
+    ValueError
+        If ``cls`` has no field ``name``.
+    """
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if name not in fields:
+        raise ValueError(f"{cls.__name__} has no field {name!r}")
+    f = fields[name]
+    kind = _KINDS.get(f.type if isinstance(f.type, str) else getattr(f.type, "__name__", ""), type(f.default))
+    domain, choices = f.metadata.get("domain"), f.metadata.get("choices")
+    for base in cls.__mro__[1:]:
+        if domain is not None and choices is not None:
+            break
+        if dataclasses.is_dataclass(base):
+            bf = {g.name: g for g in dataclasses.fields(base)}.get(name)
+            if bf is not None:
+                domain = domain if domain is not None else bf.metadata.get("domain")
+                choices = choices if choices is not None else bf.metadata.get("choices")
+    return kind, domain, choices
+
+
+def parse_field(cls, name: str, text: str, where: str = ""):
+    """The text of a command-line value of the field ``name`` of ``cls``, parsed as the field's type and checked
+    against its domain and choices (:func:`~metarl_neuro.domains.parse_value`): the one parser of command-line
+    flags, ``reproduce --set`` and ``sweep --param``.
+
+    Raises
+    ------
+    ValueError
+        Naming the field (and ``where``) for a value not of its type, outside its domain or choices.
+    """
+    kind, domain, choices = field_spec(cls, name)
+    return parse_value(name, text, kind, domain, choices, where)
+
+
+def check_config(config, where: str = "") -> None:
+    """Check every field of a config against its type, domain and choices (:func:`field_spec`).
+
+    Raises
+    ------
+    ValueError
+        Naming the first bad field, its type and domain (and ``where`` the values came from).
+    """
+    cls = type(config)
+    for f in dataclasses.fields(cls):
+        kind, domain, choices = field_spec(cls, f.name)
+        value = check_value(f.name, getattr(config, f.name), kind, domain, choices, where)
+        if kind is float and type(getattr(config, f.name)) is not float:
+            object.__setattr__(config, f.name, value)  # an int given for a float field is stored as a float
 
 
 @dataclass(frozen=True)
@@ -159,40 +240,40 @@ class TrainingConfig:
     """Fields every experiment has: seed, training length, device and the A2C-LSTM's settings.
 
     Each experiment's config inherits them and redefines only those whose default (and its source) differ;
-    ``__post_init__`` validates them (``ValueError`` naming the bad field).
+    ``__post_init__`` checks every field against its type and declared domain (:func:`check_config`) and the
+    fields against each other (``ValueError`` naming the bad field).
     """
 
-    seed: int = _f(0, "seed of the network initialisation, the task and the action samples")
-    episodes: int = _f(20_000, "training episodes; 0 evaluates the untrained agent")
-    batch: int = _f(16, "episodes simulated in parallel per update")
+    seed: int = _f(0, "seed of the network initialisation, the task and the action samples", domain=NON_NEGATIVE)
+    episodes: int = _f(20_000, "training episodes; 0 evaluates the untrained agent", domain=NON_NEGATIVE)
+    batch: int = _f(16, "episodes simulated in parallel per update", domain=AT_LEAST_ONE)
     device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
-    hidden_size: int = _f(48, "LSTM units (W18 Methods)")
+    hidden_size: int = _f(48, "LSTM units (W18 Methods)", domain=AT_LEAST_ONE)
     lr: float = _f(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see the README, Tuning; "
-                   "W18 Methods: 7e-4)")
-    gamma: float = _f(0.9, "discount factor per step (W18 Methods)")
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)")
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)")
-    unroll: int = _f(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)")
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)")
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)")
-    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods; Wang 2016, 3.1)")
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints")
-    threads: int = _f(1, "torch CPU threads (1 measured fastest for the 48-unit networks)")
+                   "W18 Methods: 7e-4)", domain=LEARNING_RATE)
+    gamma: float = _f(0.9, "discount factor per step (W18 Methods)", domain=UNIT_INTERVAL)
+    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)", domain=NON_NEGATIVE)
+    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)", domain=NON_NEGATIVE)
+    unroll: int = _f(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)",
+                     domain=AT_LEAST_ONE)
+    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)", domain=UNIT_INTERVAL)
+    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)", domain=CLIP)
+    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods; Wang 2016, 3.1)", domain=AT_LEAST_ONE)
+    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints",
+                                   domain=pd.Interval(0.0, math.inf, closed="left"))
+    threads: int = _f(1, "torch CPU threads (1 measured fastest for the 48-unit networks)", domain=AT_LEAST_ONE)
     eval_every: int = _f(0, "test the frozen network every this many training episodes on the fixed test episodes "
-                         "of the final test (the learning curve, evaluations.csv); 0: never")
+                         "of the final test (the learning curve, evaluations.csv); 0: never", domain=NON_NEGATIVE)
     until: str = _f("", "stop training once this criterion on the evaluations holds on --until-held consecutive "
                     "ones, e.g. gap>=0.3 (two-step), correct_2_6>=90 (Harlow), regret<thompson_regret (bandit); "
                     "needs --eval-every; --episodes stays the budget", metavar="METRIC>=VALUE")
-    until_held: int = _f(2, "consecutive evaluations on which --until must hold (issue 14: 2)")
+    until_held: int = _f(2, "consecutive evaluations on which --until must hold (issue 14: 2)", domain=AT_LEAST_ONE)
 
     #: metrics of the evaluations during training (``--until``); each experiment names its own
     METRICS: ClassVar[tuple[str, ...]] = ("reward",)
 
     def __post_init__(self):
-        _validate(self, ("batch", "hidden_size", "unroll", "eval_episodes", "threads", "until_held"),
-                  ("gamma", "gae_lambda"))
-        if self.eval_every < 0:
-            raise ValueError(f"eval_every must be >= 0 (0: no evaluations during training), got {self.eval_every}")
+        check_config(self)
         if self.until:
             if not self.eval_every:
                 raise ValueError(f"--until {self.until!r} needs evaluations during training: pass --eval-every")
@@ -209,36 +290,12 @@ class TrainingConfig:
         return dataclasses.asdict(self)
 
 
-def _validate(config, positive: tuple[str, ...], unit_interval: tuple[str, ...]) -> None:
-    """Shared checks of the configs' ``__post_init__``; raise ``ValueError`` naming the bad field."""
-    for name in positive:
-        if getattr(config, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {getattr(config, name)}")
-    if config.episodes < 0:
-        raise ValueError(f"episodes must be >= 0 (0: evaluate the untrained agent), got {config.episodes}")
-    for name in unit_interval:
-        if not 0.0 <= getattr(config, name) <= 1.0:
-            raise ValueError(f"{name} must lie in [0, 1], got {getattr(config, name)}")
-    if config.lr <= 0:
-        raise ValueError(f"lr must be > 0, got {config.lr}")
-    for f in dataclasses.fields(config):  # NaN passes every comparison above
-        v = getattr(config, f.name)
-        if isinstance(v, float) and math.isnan(v):
-            raise ValueError(f"{f.name} must be a number, got nan")
-    if config.seed < 0:
-        raise ValueError(f"seed must be >= 0 (numpy and torch seeds are unsigned), got {config.seed}")
-    if not config.max_grad_norm > 0:  # a negative clip flips the gradient's sign in torch
-        raise ValueError(f"max_grad_norm must be > 0 (inf for no clipping), got {config.max_grad_norm}")
-    for name in ("value_coef", "entropy_coef"):
-        if getattr(config, name) < 0:
-            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)}")
-    if not 0 <= config.checkpoint_every_s < math.inf:
-        raise ValueError(f"checkpoint_every_s must be a number of seconds >= 0 (0: after every update), got "
-                         f"{config.checkpoint_every_s}")
-    for f in dataclasses.fields(config):
-        choices = f.metadata.get("choices")
-        if choices and getattr(config, f.name) not in choices:
-            raise ValueError(f"{f.name} must be one of {choices}, got {getattr(config, f.name)!r}")
+def _check_order(config, *pairs: tuple[str, str]) -> None:
+    """Cross-field checks of the configs' ``__post_init__``: each ``(low, high)`` pair of fields must have
+    ``low <= high``; ``ValueError`` naming both."""
+    for lo, hi in pairs:
+        if getattr(config, lo) > getattr(config, hi):
+            raise ValueError(f"{lo} ({getattr(config, lo)}) must be <= {hi} ({getattr(config, hi)})")
 
 
 def config_hash(config) -> str:
@@ -299,7 +356,29 @@ def a2c_settings(config: TrainingConfig) -> A2CSettings:
     )
 
 
-class _Trained(NamedTuple):
+class TrainedRun(NamedTuple):
+    """What :func:`train_run` hands to an experiment's simulation: the trained network and where it lives.
+
+    Attributes
+    ----------
+    run : Run
+        The run folder.
+    config
+        The config trained with (the saved one when resumed).
+    agent : A2CLSTM
+        The trained network (on ``device``).
+    device : torch.device
+        Where it ran.
+    meta : dict
+        The contents of ``config.json``.
+    train_s : float
+        Seconds of training this session.
+    episodes : int
+        Training episodes in all.
+    state : TrainState
+        ``curve``, ``stopped``, ``wall_s`` and the rest of the training state.
+    """
+
     run: Run
     config: object
     agent: A2CLSTM
@@ -310,9 +389,41 @@ class _Trained(NamedTuple):
     state: TrainState
 
 
+#: the earlier private name of :class:`TrainedRun`
+_Trained = TrainedRun
+
+
+def one_writer(simulate: Callable) -> Callable:
+    """Decorate an experiment's ``simulate(config, out, ...)`` so that its run folder has one writer.
+
+    Before anything is written, the config's device is checked (:func:`resolve_device`); then ``out``'s lock
+    (:meth:`~metarl_neuro.run.Run.writer`) is held for the whole simulation, training, test and report, and
+    released at its end (or by the kernel when the process dies). A folder this call made and left empty
+    (a failed start) is removed again.
+
+    Raises
+    ------
+    ValueError
+        If the device is not available (nothing is written).
+    metarl_neuro.run.RunFolderLocked
+        (an ``OSError``) If another process writes ``out``; the message names its PID and host.
+    """
+    @functools.wraps(simulate)
+    def wrapper(config, out, *args, **kwargs):
+        resolve_device(config.device)
+        with Run(out).writer():
+            return simulate(config, out, *args, **kwargs)
+    return wrapper
+
+
 def train_run(config, experiment: str, out: Path, resume: bool = False, progress: bool = True,
-              evaluation: Callable | None = None) -> _Trained:
+              evaluation: Callable | None = None) -> TrainedRun:
     """Training only, the shared part of every ``simulate``: run folder, config, checkpoints and resume.
+
+    Everything that can be checked is checked before the first write: the config, the device, the network and
+    task it builds, and (resuming) the checkpoint, read safely (``weights_only=True``) and fitted to the
+    network. Training holds the run folder's lock (:meth:`~metarl_neuro.run.Run.writer`; an experiment's
+    ``simulate`` holds it for its whole life, :func:`one_writer`).
 
     Parameters
     ----------
@@ -331,76 +442,106 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
 
     Returns
     -------
-    NamedTuple
-        ``run, config, agent, device, meta, train_s`` (seconds this session), ``episodes`` and ``state``
-        (:class:`~metarl_neuro.agents.TrainState`: ``curve``, ``stopped``, ``wall_s``).
+    TrainedRun
 
     Raises
     ------
-    FileExistsError, FileNotFoundError
-        As :func:`simulate_two_step`.
+    FileExistsError
+        If ``out`` already holds a run and ``resume`` is False.
+    FileNotFoundError
+        If ``resume`` is True and ``out`` holds no ``config.json``.
+    ValueError
+        If the device is not available, or (resuming) the checkpoint is refused, corrupt, incomplete or does not
+        fit the config (naming the file); nothing is written then.
+    metarl_neuro.run.RunFolderLocked
+        If another process writes ``out``.
+    metarl_neuro.agents.TrainingDiverged
+        If an update's loss, gradient or parameters are not finite: the message names the update, the likely
+        cause and the last good checkpoint, which is left as it was.
     """
     run = Run(out)
-    meta_path = run.path / "config.json"
-    if resume:
-        if not meta_path.exists():
-            raise FileNotFoundError(f"--resume: no run to resume at {out} (no config.json)")
-        saved = run.config
-        changed = [f.name for f in dataclasses.fields(config) if getattr(saved, f.name) != getattr(config, f.name)]
-        if changed:
-            print(f"--resume: using the saved config; ignoring option(s) {changed}", file=sys.stderr)
-        config = saved
-    elif meta_path.exists():
-        raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
-    meta = {
-        **(run.meta if resume else {}),  # a resumed run keeps what its folder recorded (init_from_sha256, ...)
-        "experiment": experiment,
-        "config": config.to_dict(),
-        "version": __version__,
-        "config_hash": config_hash(config),
-        "torch": torch.__version__,
-    }
-    run.save_meta(meta)
+    with run.writer():
+        meta_path = run.path / "config.json"
+        if resume:
+            if not meta_path.exists():
+                raise FileNotFoundError(f"--resume: no run to resume at {out} (no config.json)")
+            saved = run.config
+            changed = [f.name for f in dataclasses.fields(config) if getattr(saved, f.name) != getattr(config, f.name)]
+            if changed:
+                print(f"--resume: using the saved config; ignoring option(s) {changed}", file=sys.stderr)
+            config = saved
+        elif meta_path.exists():
+            raise FileExistsError(f"{out} already holds a run; pass --resume to continue it or choose another --out")
 
-    torch.set_num_threads(config.threads)
-    device = resolve_device(config.device)
-    agent, task, optimizer = build(config, device, config.batch)
-    sampler = make_generator(config.seed + TRAIN_SAMPLER_SEED_OFFSET, device)
-    settings = a2c_settings(config)
-    ckpt_path = run.path / "checkpoint.pt"
-    state = None
-    if resume and ckpt_path.exists():
-        ckpt = load_checkpoint(ckpt_path, device)
-        agent.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        task.load_state_dict(ckpt["task"])
-        sampler.set_state(ckpt["sampler"].cpu())  # generator states are CPU byte tensors
-        state = TrainState.from_state_dict(ckpt["train"])
-        print(f"resumed from update {state.update} ({state.episodes} episodes)", file=sys.stderr)
+        device = resolve_device(config.device)
+        torch.set_num_threads(config.threads)
+        agent, task, optimizer = build(config, device, config.batch)
+        sampler = make_generator(config.seed + TRAIN_SAMPLER_SEED_OFFSET, device)
+        settings = a2c_settings(config)
+        ckpt_path = run.path / "checkpoint.pt"
+        state = None
+        if resume and ckpt_path.exists():
+            ckpt = load_checkpoint(ckpt_path, device, keys=CHECKPOINT_KEYS)
+            load_state(agent, ckpt["model"], ckpt_path, "network")
+            load_state(optimizer, ckpt["optimizer"], ckpt_path, "optimiser")
+            load_state(task, ckpt["task"], ckpt_path, "task")
+            try:
+                sampler.set_state(ckpt["sampler"].cpu())  # generator states are CPU byte tensors
+                state = TrainState.from_state_dict(ckpt["train"])
+            except (AttributeError, KeyError, TypeError, RuntimeError, ValueError) as err:
+                raise ValueError(f"{ckpt_path}: its sampler or training state is malformed ({type(err).__name__}: "
+                                 f"{err}); rerun the run rather than resume it") from None
+            print(f"resumed from update {state.update} ({state.episodes} episodes)", file=sys.stderr)
+        init_sha = None
+        if state is None and getattr(config, "init_from", ""):
+            init_sha = _init_from(agent, Path(config.init_from), device)
 
-    if state is None and getattr(config, "init_from", ""):
-        meta["init_from_sha256"] = _init_from(agent, Path(config.init_from), device)
-        run.save_meta(meta)  # the run folder names the network it started from
-
-    def checkpoint(s: TrainState) -> None:
-        payload = {
-            "model": agent.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "task": task.state_dict(),
-            "sampler": sampler.get_state(),
-            "train": s.state_dict(),
-            "config_hash": meta["config_hash"],
+        # everything is checked: the first write
+        meta = {
+            **(run.meta if resume else {}),  # a resumed run keeps what its folder recorded (init_from_sha256, ...)
+            "experiment": experiment,
+            "config": config.to_dict(),
+            "version": __version__,
+            "config_hash": config_hash(config),
+            "torch": torch.__version__,
         }
-        run.save_checkpoint(payload)
-        run.save_training(s.rows)
-        if s.curve:
-            run.save_evaluations(s.curve)
+        if init_sha is not None:
+            meta["init_from_sha256"] = init_sha  # the run folder names the network it started from
+        run.save_meta(meta)
+        saved_at = {"update": state.update if state is not None else None}
 
-    t0 = time.perf_counter()
-    evaluate = evaluation(config) if evaluation is not None and config.eval_every else None
-    eval_every = config.eval_every if evaluate is not None else 0
-    state = train(agent, task, optimizer, settings, config.episodes, sampler, state, checkpoint,
-                  config.checkpoint_every_s, progress, evaluate, eval_every, config.criterion())
+        def checkpoint(s: TrainState) -> None:
+            payload = {
+                "model": agent.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "task": task.state_dict(),
+                "sampler": sampler.get_state(),
+                "train": s.state_dict(),
+                "config_hash": meta["config_hash"],
+            }
+            run.save_checkpoint(payload)
+            run.save_training(s.rows)
+            if s.curve:
+                run.save_evaluations(s.curve)
+            saved_at["update"] = s.update
+
+        t0 = time.perf_counter()
+        evaluate = evaluation(config) if evaluation is not None and config.eval_every else None
+        eval_every = config.eval_every if evaluate is not None else 0
+        if eval_every and 0 < config.episodes < eval_every:  # a short trial run of a default with tests every N
+            print(f"note: --eval-every {eval_every:,} is longer than --episodes {config.episodes:,}: no test during "
+                  f"training (evaluations.csv stays empty){f' and --until {config.until} is never checked' if config.until else ''}",
+                  file=sys.stderr)
+        try:
+            state = train(agent, task, optimizer, settings, config.episodes, sampler, state, checkpoint,
+                          config.checkpoint_every_s, progress, evaluate, eval_every, config.criterion())
+        except TrainingDiverged as err:
+            last = (f"the last good checkpoint, {ckpt_path} at update {saved_at['update']:,}, is left as it was"
+                    if saved_at["update"] is not None else f"no checkpoint was written before it ({run.path} holds "
+                    "config.json only)")
+            raise TrainingDiverged(err.update, err.what, f"; this run: lr {config.lr:g}, max_grad_norm "
+                                   f"{config.max_grad_norm:g}. {last[0].upper()}{last[1:]}; start again in another "
+                                   "--out with other settings") from None
     if state.stopped:
         row = state.curve[-1]
         print(f"--until {config.until} held on {config.until_held} consecutive evaluations: training stopped at "
@@ -408,7 +549,7 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
     if progress:
         print(f"training done; now the {config.eval_episodes} frozen-weight test episodes, the analyses and the "
               "figures (no progress bar)", file=sys.stderr, flush=True)
-    return _Trained(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes, state)
+    return TrainedRun(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes, state)
 
 
 #: config fields a network depends on beyond its weights' shapes: what its pixels and actions mean
@@ -462,11 +603,11 @@ def _init_from(agent, folder: Path, device: torch.device) -> str:
     if bad:
         raise ValueError(f"--init-from: the network in {path} does not match this run's (differs in {bad[:4]}); use "
                          "the same --hidden-size, --stacked, image size and action set (--fine-look, --saccade-look)")
-    agent.load_state_dict(model)
+    load_state(agent, model, path, "network")
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run_attrs(t: _Trained, experiment: str) -> dict:
+def run_attrs(t: TrainedRun, experiment: str) -> dict:
     """The activations' attributes of a trained run (experiment, seed, config hash, version, gamma, units)."""
     return {
         "experiment": experiment,

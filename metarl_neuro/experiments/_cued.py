@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from metarl_neuro.agents import run_frozen
+from metarl_neuro.domains import REAL
 from metarl_neuro.experiments._base import (
     TrainingConfig,
     _f,
@@ -41,8 +42,8 @@ class CuedConfig(TrainingConfig):
 
     agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
                     "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
-    fixation_reward: float = _f(0.0, "reward of a valid fixation (our choice)")
-    invalid_reward: float = _f(-1.0, "reward of an invalid action (W18 Methods)")
+    fixation_reward: float = _f(0.0, "reward of a valid fixation (our choice)", domain=REAL)
+    invalid_reward: float = _f(-1.0, "reward of an invalid action (W18 Methods)", domain=REAL)
 
     def _task_kwargs(self, seed: int, device) -> dict:
         return {"fixation_reward": self.fixation_reward, "invalid_reward": self.invalid_reward, "seed": seed,

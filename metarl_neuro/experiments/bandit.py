@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +24,16 @@ from metarl_neuro.analysis import (
     plot_regret_matrix,
     suboptimal_pulls,
 )
+from metarl_neuro.domains import NON_NEGATIVE, UNIT_INTERVAL
 from metarl_neuro.experiments._base import (
     Claim,
     Experiment,
     TrainingConfig,
     _f,
-    _validate,
     agent_device,
     eval_sampler,
     eval_task,
+    one_writer,
     run_attrs,
     train_run,
 )
@@ -47,6 +49,10 @@ __all__ = [
 _BANDIT_VARIANTS = ("independent", "uniform", "easy", "medium", "hard", "restless", "eleven-arm")
 
 
+#: the domain of a field whose -1 stands for the variant's default (``__post_init__`` resolves it)
+_OR_VARIANT_DEFAULT = pd.Interval(-1.0, math.inf, closed="left")
+
+
 @dataclass(frozen=True)
 class BanditConfig(TrainingConfig):
     """Bandit meta-learning (Wang et al. 2016, Sec. 3.1; Wang et al. 2018, Fig. 1)."""
@@ -55,7 +61,7 @@ class BanditConfig(TrainingConfig):
         -1,
         "training episodes; -1: 20,000 (Wang et al. 2016, Sec. 3.1), 100,000 for eleven-arm (5-trial episodes: "
         "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
-        default_help="-1, the variant's",
+        default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
     )
     batch: int = _f(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
     lr: float = _f(3e-3, "RMSProp learning rate (our choice: the two-step task's; on the bandits 5e-3 did worse, "
@@ -64,18 +70,18 @@ class BanditConfig(TrainingConfig):
         -1.0,
         "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
         "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
-        default_help="-1, the variant's",
+        default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
     )
     unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
     variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
     test_variant: str = _f("", "bandit distribution of the frozen test: " + ", ".join(_BANDIT_VARIANTS),
                            choices=("",) + _BANDIT_VARIANTS, default_help="the training variant", metavar="VARIANT")
     n_trials: int = _f(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)",
-                       default_help="0, the variant's")
+                       default_help="0, the variant's", domain=NON_NEGATIVE)
     volatility_low: float = _f(0.02, "restless: SD per trial of the random walk in low-volatility episodes "
-                               "(our choice; see BanditTask)")
+                               "(our choice; see BanditTask)", domain=UNIT_INTERVAL)
     volatility_high: float = _f(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
-                                "(our choice; see BanditTask)")
+                                "(our choice; see BanditTask)", domain=UNIT_INTERVAL)
 
     #: mean cumulative regret at the last trial of the agent and of Thompson sampling on the same test episodes
     METRICS: ClassVar[tuple[str, ...]] = ("regret", "thompson_regret")
@@ -84,14 +90,11 @@ class BanditConfig(TrainingConfig):
         eleven = self.variant == "eleven-arm"
         if self.episodes == -1:  # variant defaults, resolved so that config.json holds the values used
             object.__setattr__(self, "episodes", 100_000 if eleven else 20_000)
-        if self.entropy_coef == -1.0:
+        if self.entropy_coef == -1:
             object.__setattr__(self, "entropy_coef", 0.5 if eleven else 0.05)
         if self.entropy_coef < 0:
             raise ValueError(f"entropy_coef must be >= 0 (or -1 for the variant's default), got {self.entropy_coef}")
         super().__post_init__()
-        _validate(self, (), ("volatility_low", "volatility_high"))
-        if self.n_trials < 0:
-            raise ValueError(f"n_trials must be >= 0 (0: the variant's default), got {self.n_trials}")
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.BanditTask` of ``variant`` (default: the training variant)."""
@@ -225,6 +228,7 @@ def _bandit_evaluate(config: BanditConfig) -> Callable:
     return evaluate
 
 
+@one_writer
 def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train a meta-RL agent on a bandit distribution, test it and the baselines, write the run folder.
 

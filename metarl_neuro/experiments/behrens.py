@@ -16,7 +16,8 @@ from metarl_neuro.analysis import (
     unit_tuning,
     volatility_learning_rates,
 )
-from metarl_neuro.experiments._base import Claim, Experiment, _f, _validate
+from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
+from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -39,15 +40,11 @@ class BehrensConfig(CuedConfig):
     lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the other simulations; W18 Sim 2: 5e-5, which left "
                    "the agent choosing at chance after 14k episodes here, measured)")
     episodes: int = _f(10_000, "training episodes of 2 blocks (our choice: 4M steps, under 3 min on 2 CPU cores)")
-    block_trials: int = _f(100, "trials per block; an episode is one stable and one volatile block (our choice)")
-    stable_p: float = _f(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)")
-    volatile_p: float = _f(0.8, "reward probability of the better arm in a volatile block (Behrens et al. 2007)")
-    reversal_min: int = _f(20, "fewest trials between reversals in a volatile block (our choice; mean ~25)")
-    reversal_max: int = _f(30, "most trials between reversals in a volatile block (our choice; mean ~25)")
-
-    def __post_init__(self):
-        super().__post_init__()
-        _validate(self, ("block_trials", "reversal_min", "reversal_max"), ("stable_p", "volatile_p"))
+    block_trials: int = _f(100, "trials per block; an episode is one stable and one volatile block (our choice)", domain=AT_LEAST_ONE)
+    stable_p: float = _f(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)", domain=UNIT_INTERVAL)
+    volatile_p: float = _f(0.8, "reward probability of the better arm in a volatile block (Behrens et al. 2007)", domain=UNIT_INTERVAL)
+    reversal_min: int = _f(20, "fewest trials between reversals in a volatile block (our choice; mean ~25)", domain=AT_LEAST_ONE)
+    reversal_max: int = _f(30, "most trials between reversals in a volatile block (our choice; mean ~25)", domain=AT_LEAST_ONE)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.BehrensTask` (block order random; ``variant`` not used)."""
@@ -102,6 +99,7 @@ def summarize(run: Run) -> dict:
     return analyze(run).numbers
 
 
+@one_writer
 def simulate(config: BehrensConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train and test (:func:`~metarl_neuro.experiments._cued.simulate_cued`), then :func:`report`."""
     return simulate_cued(config, "behrens", out, resume, progress, report=report)

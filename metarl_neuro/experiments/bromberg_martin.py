@@ -10,7 +10,8 @@ import pandas as pd
 import torch
 
 from metarl_neuro.analysis import plot_population_pca, plot_reversal_rpe, population_pca, reversal_rpe
-from metarl_neuro.experiments._base import Claim, Experiment, _f, _validate
+from metarl_neuro.domains import AT_LEAST_ONE
+from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -29,13 +30,9 @@ __all__ = ["EXPERIMENT", "BrombergMartinConfig"]
 class BrombergMartinConfig(CuedConfig):
     """Reversal task and inferred value (Wang et al. 2018, Simulation 3, Fig. 4; Bromberg-Martin et al. 2010)."""
 
-    n_trials: int = _f(100, "trials per episode (our choice)")
-    block_min: int = _f(10, "fewest trials between reversals (our choice)")
-    block_max: int = _f(30, "most trials between reversals (our choice)")
-
-    def __post_init__(self):
-        super().__post_init__()
-        _validate(self, ("n_trials", "block_min", "block_max"), ())
+    n_trials: int = _f(100, "trials per episode (our choice)", domain=AT_LEAST_ONE)
+    block_min: int = _f(10, "fewest trials between reversals (our choice)", domain=AT_LEAST_ONE)
+    block_max: int = _f(30, "most trials between reversals (our choice)", domain=AT_LEAST_ONE)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.BrombergMartinTask` (``variant`` not used)."""
@@ -84,6 +81,7 @@ def summarize(run: Run) -> dict:
     return analyze(run).numbers
 
 
+@one_writer
 def simulate(config: BrombergMartinConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train and test (:func:`~metarl_neuro.experiments._cued.simulate_cued`), then :func:`report`."""
     return simulate_cued(config, "bromberg-martin", out, resume, progress, report=report)

@@ -24,6 +24,7 @@ from metarl_neuro.analysis import (
     plot_harlow_episode,
     plot_harlow_performance,
 )
+from metarl_neuro.domains import AT_LEAST_ONE
 from metarl_neuro.experiments._base import (
     EVAL_SAMPLER_SEED_OFFSET,
     EVAL_TASK_SEED_OFFSET,
@@ -31,12 +32,12 @@ from metarl_neuro.experiments._base import (
     Experiment,
     TrainingConfig,
     _f,
-    _validate,
     agent_device,
     build,
     check_init_from,
     eval_sampler,
     eval_task,
+    one_writer,
     run_attrs,
     train_run,
 )
@@ -57,8 +58,8 @@ class Harlow1DConfig(TrainingConfig):
     episodes: int = _f(50_000, "training episodes (our choice, measured: trials 2-6 reach >= 90% correct); 0: untrained")
     batch: int = _f(32, "episodes simulated in parallel per update")
     eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
-    n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)")
-    max_steps: int = _f(250, "step limit per episode")
+    n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)", domain=AT_LEAST_ONE)
+    max_steps: int = _f(250, "step limit per episode", domain=AT_LEAST_ONE)
     eval_every: int = _f(10_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
                          "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
                          "evaluations.csv and learning_curve.parquet); 0: never")
@@ -68,7 +69,6 @@ class Harlow1DConfig(TrainingConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _validate(self, ("n_trials", "max_steps"), ())
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A 1-D :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out objects."""
@@ -157,6 +157,7 @@ def harlow_episode_strip(agent: A2CLSTM, config: Harlow1DConfig):
     return plot_harlow_episode(np.stack(seen), np.array(paid), task.code_size, title="one held-out test episode")
 
 
+@one_writer
 def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
                     progress: bool = True) -> Path:
     """Train on the 1-D or pixel Harlow task, test on held-out objects during and after training, write the run folder.

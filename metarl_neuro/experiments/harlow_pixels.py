@@ -9,9 +9,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
+import pandas as pd
 import torch
 
-from metarl_neuro.experiments._base import Experiment, TrainingConfig, _f, _validate
+from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
+from metarl_neuro.experiments._base import Experiment, TrainingConfig, _f
 from metarl_neuro.experiments.harlow_1d import (
     HARLOW_CLAIMS,
     _harlow_evaluate,
@@ -23,6 +25,10 @@ from metarl_neuro.experiments.harlow_1d import (
 )
 
 __all__ = ["EXPERIMENT", "GazeConfig", "HarlowPixelsConfig"]
+
+
+#: the agent's horizontal field of view, degrees: the level renders 90 at most; under 10 the images leave the view
+_FOV_DEGREES = pd.Interval(10.0, 90.0, closed="both")
 
 
 @dataclass(frozen=True)
@@ -37,28 +43,24 @@ class GazeConfig(TrainingConfig):
                               "conv agent's policy collapse; 1 kept it, issue 6/17 runs)")
     threads: int = _f(2, "torch CPU threads (the conv net uses both cores)")
     fine_look: int = _f(5, "look units per frame of the fine gaze step (2.1 deg per 4-frame step, under the 4.3-deg "
-                        "fixation trigger; our choice, see the README's ladder); 0: no fine step")
+                        "fixation trigger; our choice, see the README's ladder); 0: no fine step", domain=NON_NEGATIVE)
     saccade_look: int = _f(36, "look units per frame of the saccade (15.2 deg per step: cross centre to image "
-                           "centre; our choice, see the README's ladder); 0: no saccade")
+                           "centre; our choice, see the README's ladder); 0: no saccade", domain=NON_NEGATIVE)
     episode_seconds: float = _f(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
-                                "is 300 s; our choice, see the README's ladder)")
+                                "is 300 s; our choice, see the README's ladder)", domain=POSITIVE)
     stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
     init_from: str = _f("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
                         "curriculum stage, or the surrogate's network on the real level")
     fov: float = _f(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "
                     "frame sees the level's whole 90; 45 is the central 84 x 84 of a 204 x 204 render, so the images "
                     "are 49 px instead of 20; the gaze geometry is the same. At 90 no seed bound the images to "
-                    "reward within 150k episodes; at 45 they did: see the README's ladder)")
+                    "reward within 150k episodes; at 45 they did: see the README's ladder)",
+                    domain=_FOV_DEGREES)
 
     def __post_init__(self):
         super().__post_init__()
-        if min(self.fine_look, self.saccade_look) < 0 or max(self.fine_look, self.saccade_look) < 1:
-            raise ValueError(f"fine_look and saccade_look must be >= 0 and not both 0, got {self.fine_look}, "
-                             f"{self.saccade_look}")
-        if not self.episode_seconds > 0:
-            raise ValueError(f"episode_seconds must be > 0, got {self.episode_seconds}")
-        if not 10 <= self.fov <= 90:
-            raise ValueError(f"fov must be in [10, 90] degrees, got {self.fov}")
+        if max(self.fine_look, self.saccade_look) < 1:
+            raise ValueError(f"fine_look and saccade_look must not both be 0, got {self.fine_look}, {self.saccade_look}")
 
     def look_units(self) -> tuple[int, ...]:
         """The action set's look sizes (:func:`~metarl_neuro.tasks.harlow_pixels.look_actions`)."""
@@ -78,23 +80,17 @@ class HarlowPixelsConfig(GazeConfig):
                       "1-1000 train, 1001-2000 held out), 'procedural' (576 shapes, 20% held out) or a folder of "
                       "PNGs (e.g. Brady et al. 2008's)")
     rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
-    start_range: float = _f(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)")
+    start_range: float = _f(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)", domain=NON_NEGATIVE)
     train_sides: str = _f("random", "rewarded sides in training episodes: random (a coin per trial; departure: the "
                           "level's shuffled L L L R R R lets side counting alone reach 72% on trials 2-6, and every "
                           "run trained on it counted first, one seed still at 189k episodes; see the README's ladder) "
                           "or level. The tests always use the level's sides", choices=("level", "random"))
-    view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)")
+    view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)", domain=AT_LEAST_ONE)
     eval_every: int = _f(12_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
                          "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
                          "evaluations.csv and learning_curve.parquet); 0: never")
 
     METRICS: ClassVar[tuple[str, ...]] = ("correct_1", "correct_2_6")
-
-    def __post_init__(self):
-        super().__post_init__()
-        _validate(self, ("view",), ())
-        if self.start_range < 0:
-            raise ValueError(f"start_range must be >= 0, got {self.start_range}")
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images, with the

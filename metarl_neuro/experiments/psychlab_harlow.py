@@ -13,14 +13,15 @@ from typing import ClassVar
 import torch
 
 from metarl_neuro.agents import concat_records, run_frozen
+from metarl_neuro.domains import AT_LEAST_ONE
 from metarl_neuro.experiments._base import (
     EVAL_SAMPLER_SEED_OFFSET,
     EVAL_TASK_SEED_OFFSET,
     Experiment,
     _f,
-    _validate,
     build,
     check_init_from,
+    one_writer,
     run_attrs,
     train_run,
 )
@@ -48,8 +49,8 @@ class PsychLabHarlowConfig(GazeConfig):
                        "the untrained (or --init-from) agent")
     batch: int = _f(16, "Lab instances stepped in parallel (about 75 MiB each)")
     eval_episodes: int = _f(100, "frozen-weight test episodes (played --batch at a time)")
-    width: int = _f(84, "observation width in pixels (Wang 2016)")
-    height: int = _f(84, "observation height in pixels (Wang 2016)")
+    width: int = _f(84, "observation width in pixels (Wang 2016)", domain=AT_LEAST_ONE)
+    height: int = _f(84, "observation height in pixels (Wang 2016)", domain=AT_LEAST_ONE)
     dataset_path: str = _f("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
                            "Brady et al. 2008 images (0001.png ...)")
 
@@ -57,7 +58,6 @@ class PsychLabHarlowConfig(GazeConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _validate(self, ("width", "height"), ())
         if self.eval_every:
             raise ValueError("--eval-every is not available for psychlab-harlow: train on harlow-pixels with "
                              "--eval-every and test the network here with --init-from")
@@ -72,6 +72,7 @@ class PsychLabHarlowConfig(GazeConfig):
                               seed=seed, device=device)
 
 
+@one_writer
 def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train (or only test) the conv-LSTM agent on DeepMind Lab's PsychLab Harlow level, frozen test after.
 

@@ -16,7 +16,8 @@ from metarl_neuro.analysis import (
     plot_unit_tuning,
     unit_tuning,
 )
-from metarl_neuro.experiments._base import Claim, Experiment, _f, _validate
+from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
+from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -37,13 +38,9 @@ __all__ = ["EXPERIMENT", "TsutsuiConfig"]
 class TsutsuiConfig(CuedConfig):
     """Baited two-armed bandit and matching (Wang et al. 2018, Simulation 1, Fig. 2; Tsutsui et al. 2016)."""
 
-    p_sum: float = _f(0.5, "p0(L) + p0(R) (W18 Sim 1)")
-    min_trials: int = _f(50, "shortest episode in trials (W18 Sim 1)")
-    max_trials: int = _f(100, "longest episode in trials (W18 Sim 1)")
-
-    def __post_init__(self):
-        super().__post_init__()
-        _validate(self, ("min_trials", "max_trials"), ("p_sum",))
+    p_sum: float = _f(0.5, "p0(L) + p0(R) (W18 Sim 1)", domain=UNIT_INTERVAL)
+    min_trials: int = _f(50, "shortest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
+    max_trials: int = _f(100, "longest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.TsutsuiTask`; ``variant="test"`` draws p0(L) from [0, p_sum]."""
@@ -99,6 +96,7 @@ def summarize(run: Run) -> dict:
     return analyze(run).numbers
 
 
+@one_writer
 def simulate(config: TsutsuiConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
     """Train and test (:func:`~metarl_neuro.experiments._cued.simulate_cued`), then :func:`report`."""
     return simulate_cued(config, "tsutsui", out, resume, progress, report=report)

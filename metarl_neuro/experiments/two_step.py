@@ -34,16 +34,17 @@ from metarl_neuro.analysis import (
     stay_regression,
     unit_tuning,
 )
+from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
 from metarl_neuro.experiments._base import (
     Claim,
     Experiment,
     TrainingConfig,
     _f,
-    _validate,
     agent_device,
     episode_reward,
     eval_sampler,
     eval_task,
+    one_writer,
     run_attrs,
     train_run,
 )
@@ -86,10 +87,10 @@ class TwoStepConfig(TrainingConfig):
         "trial structure: compressed (one step per trial) or paper (fixation, choice, cue, action; W18 Methods)",
         choices=("compressed", "paper"),
     )
-    common_prob: float = _f(0.8, "probability of the common transition (W18 Fig. 5a)")
-    reward_high: float = _f(0.9, "higher second-stage reward probability; the other state pays 1 - it (W18 Fig. 5a)")
-    swap_prob: float = _f(0.025, "probability per trial that the two states swap reward probabilities (W18 Methods)")
-    n_trials: int = _f(100, "trials per episode (W18 Methods)")
+    common_prob: float = _f(0.8, "probability of the common transition (W18 Fig. 5a)", domain=UNIT_INTERVAL)
+    reward_high: float = _f(0.9, "higher second-stage reward probability; the other state pays 1 - it (W18 Fig. 5a)", domain=UNIT_INTERVAL)
+    swap_prob: float = _f(0.025, "probability per trial that the two states swap reward probabilities (W18 Methods)", domain=UNIT_INTERVAL)
+    n_trials: int = _f(100, "trials per episode (W18 Methods)", domain=AT_LEAST_ONE)
     agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
                     choices=("lstm", "rpe-input"))
 
@@ -99,7 +100,6 @@ class TwoStepConfig(TrainingConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        _validate(self, ("n_trials",), ("common_prob", "reward_high", "swap_prob"))
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """The config's :class:`~metarl_neuro.tasks.TwoStepTask` with ``batch_size`` episodes (``variant``
@@ -164,6 +164,7 @@ def _two_step_evaluate(config: TwoStepConfig) -> Callable:
     return evaluate
 
 
+@one_writer
 def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, progress: bool = True,
                       experiment: str = "two-step") -> Path:
     """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.

@@ -6,6 +6,7 @@ from typing import Literal
 
 import torch
 
+from metarl_neuro.domains import check_value
 from metarl_neuro.tasks._protocol import (
     LogField,
     check_actions,
@@ -107,7 +108,7 @@ class BanditTask:
         self.volatility = (float(volatility[0]), float(volatility[1]))
         self.p_high_volatility = float(p_high_volatility)
         self.device = torch.device(device)
-        self.check_actions = check_actions
+        self.check_actions = check_value("check_actions", check_actions, bool)
         self.n_actions = 11 if variant == "eleven_arm" else 2
         self.obs_dim = 1 + (len(ELEVEN_ARM_REWARDS) if variant == "eleven_arm" else 0)
         self._reward_codes = torch.tensor(ELEVEN_ARM_REWARDS, device=self.device)  # built once, read every step

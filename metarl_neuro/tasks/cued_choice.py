@@ -36,6 +36,7 @@ from enum import IntEnum
 
 import torch
 
+from metarl_neuro.domains import check_value
 from metarl_neuro.tasks._protocol import (
     LogField,
     check_actions,
@@ -113,7 +114,7 @@ class CuedChoiceTask:
         self.fixation_reward = float(fixation_reward)
         self.invalid_reward = float(invalid_reward)
         self.device = torch.device(device)
-        self.check_actions = check_actions
+        self.check_actions = check_value("check_actions", check_actions, bool)
         self.generator = make_generator(seed, self.device)
         self.log_schema = _BASE_FIELDS + self.extra_fields
         B, dev = self.batch_size, self.device
@@ -310,7 +311,7 @@ class TsutsuiTask(CuedChoiceTask):
         ranges = [(float(a), float(b)) for a, b in train_ranges]
         if not ranges or any(not 0.0 <= a <= b <= self.p_sum for a, b in ranges):
             raise ValueError(f"train_ranges must be intervals inside [0, p_sum={p_sum}], got {train_ranges}")
-        self.train_ranges, self.test = tuple(ranges), bool(test)
+        self.train_ranges, self.test = tuple(ranges), check_value("test", test, bool)
         self.trial_range = _check_range("n_trials", n_trials)
         super().__init__(batch_size, **kwargs)
 

@@ -39,6 +39,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
+from metarl_neuro.domains import check_value
 from metarl_neuro.schema import check_int
 from metarl_neuro.tasks.cued_choice import BehrensTask, BrombergMartinTask, StopperTask, TsutsuiTask
 from metarl_neuro.tasks.harlow_pixels import HarlowPixelTask
@@ -142,7 +143,7 @@ class TaskEnv(gymnasium.Env):
             raise ValueError(f"render_mode {render_mode!r} is not one of {self.metadata['render_modes']} "
                              "(None draws nothing)")
         self.render_mode = render_mode
-        self.meta_rl_inputs = bool(meta_rl_inputs)
+        self.meta_rl_inputs = check_value("meta_rl_inputs", meta_rl_inputs, bool)
         self.observation_space, self.action_space = _spaces(self._task, self.meta_rl_inputs)
         self.episode_steps = _episode_steps(self._task)  #: fixed episode length in steps, or None
         self._ended = True
@@ -257,7 +258,7 @@ class TaskVectorEnv(gymnasium.vector.VectorEnv):
             raise ValueError(f"max_episode_steps={max_episode_steps} does not match these episodes "
                              f"({steps or 'a variable number of'} steps): pass max_episode_steps=None")
         self.num_envs = int(num_envs)
-        self.meta_rl_inputs = bool(meta_rl_inputs)
+        self.meta_rl_inputs = check_value("meta_rl_inputs", meta_rl_inputs, bool)
         self._pixels = hasattr(self._task, "obs_shape")
         self.single_observation_space, self.single_action_space = _spaces(self._task, self.meta_rl_inputs)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

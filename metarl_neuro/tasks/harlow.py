@@ -6,6 +6,7 @@ from enum import IntEnum
 
 import torch
 
+from metarl_neuro.domains import check_value
 from metarl_neuro.tasks._protocol import (
     LogField,
     check_actions,
@@ -128,7 +129,7 @@ class HarlowTask:
         self.code_size = int(code_size)
         self.rewards = (float(fixation_reward), float(correct_reward), float(incorrect_reward))
         self.device = torch.device(device)
-        self.check_actions = check_actions
+        self.check_actions = check_value("check_actions", check_actions, bool)
         self.n_actions = len(HarlowAction)
         self.obs_dim = self.window * (1 + self.code_size)
         self.centre = self.n_cells // 2

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from metarl_neuro.domains import check_value
 from metarl_neuro.tasks._protocol import (
     LogField,
     check_actions,
@@ -353,7 +354,7 @@ class HarlowPixelTask:
             raise ValueError("batch_size, n_trials, episode_frames and action_repeat must be >= 1")
         self.batch_size, self.stimuli, self.sides = int(batch_size), stimuli, sides
         self.device = torch.device(device)
-        self.check_actions = check_actions
+        self.check_actions = check_value("check_actions", check_actions, bool)
         self.geometry = geometry
         self.V, self.action_repeat = int(view), int(action_repeat)
         self.look = look_actions(look_units).to(self.device)

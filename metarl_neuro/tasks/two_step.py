@@ -15,6 +15,7 @@ from typing import Literal
 
 import torch
 
+from metarl_neuro.domains import check_value
 from metarl_neuro.tasks._protocol import (
     LogField,
     check_actions,
@@ -249,7 +250,7 @@ class TwoStepTask:
         self.structure = structure
         self.wrong_action_reward = float(wrong_action_reward)
         self.device = torch.device(device)
-        self.check_actions = check_actions
+        self.check_actions = check_value("check_actions", check_actions, bool)
         self.n_actions = 3 if structure == "paper" else 2
         self._first_stage = TwoStepStage.FIXATION if structure == "paper" else TwoStepStage.FIRST
         self.generator = make_generator(seed, self.device)

@@ -13,8 +13,8 @@ import pandas as pd
 
 __all__ = [
     "BANDIT_COLUMNS", "CHOICE_COLUMNS", "MISSED_COLUMN", "TWO_STEP_COLUMNS", "as_bool_column", "as_float_column",
-    "as_int_column", "check_activations_source", "check_int", "check_level", "validate_bandit_trials", "validate_choice_trials",
-    "validate_trials",
+    "as_int_column", "check_activations_source", "check_int", "check_level", "require_rows", "validate_bandit_trials",
+    "validate_choice_trials", "validate_trials",
 ]
 
 #: Two-step trial table: column -> (dtype, meaning). Latent columns ``reward_prob_<k>`` (float64, reward
@@ -120,6 +120,26 @@ def as_float_column(df: pd.DataFrame, col: str) -> pd.Series:
     return vals
 
 
+def require_rows(df: pd.DataFrame, what: str = "the trial table") -> None:
+    """Refuse a table without rows: every analysis of a table raises on empty input, none returns an empty
+    result (issue 25: they were not consistent).
+
+    Raises
+    ------
+    ValueError
+        If ``df`` has no rows; the message names ``what``.
+
+    Examples
+    --------
+    >>> require_rows(pd.DataFrame({"trial": []}), "the Harlow trial table")
+    Traceback (most recent call last):
+    ...
+    ValueError: the Harlow trial table has no rows (no trial to analyse)
+    """
+    if len(df) == 0:
+        raise ValueError(f"{what} has no rows (no trial to analyse)")
+
+
 def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_COLUMNS)) -> pd.DataFrame:
     """Check a trial table and return it sorted by subject, episode and trial with schema dtypes.
 
@@ -144,7 +164,7 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        If a needed column is missing or holds NaN on a trial not flagged missed, a choice or state lies
+        If the table has no rows, a needed column is missing or holds NaN on a trial not flagged missed, a choice or state lies
         outside {0, 1}, ``common`` or ``missed`` is not boolean (or 0/1), or a (subject, episode, trial)
         repeats.
     """
@@ -157,6 +177,7 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"trial table is missing column(s) {missing}; have {list(df.columns)}")
+    require_rows(df, "the trial table")
     out = df.copy()
     if "missed" in out.columns:
         out["missed"] = as_bool_column(out, "missed", " (True for a missed trial)")
@@ -229,7 +250,7 @@ def validate_bandit_trials(df: pd.DataFrame, columns: Iterable[str] = ("policy",
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        If a needed column is missing or holds NaN, ``regret`` is negative, ``choice`` is negative, or a
+        If the table has no rows, a needed column is missing or holds NaN, ``regret`` is negative, ``choice`` is negative, or a
         (policy, episode, trial) key repeats.
     """
     if not isinstance(df, pd.DataFrame):
@@ -238,6 +259,7 @@ def validate_bandit_trials(df: pd.DataFrame, columns: Iterable[str] = ("policy",
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"bandit trial table is missing column(s) {missing}; have {list(df.columns)}")
+    require_rows(df, "the bandit trial table")
     out = df.copy()
     for col in columns:
         if out[col].isna().any():
@@ -303,7 +325,7 @@ def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode"
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        If a needed column is missing, a choice is not 0/1 on a non-missed trial, a non-missed reward is NaN,
+        If the table has no rows, a needed column is missing, a choice is not 0/1 on a non-missed trial, a non-missed reward is NaN,
         a needed task column holds NaN, or a (subject, manipulation, episode, trial) key repeats.
     """
     if not isinstance(df, pd.DataFrame):
@@ -312,6 +334,7 @@ def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode"
     missing = [c for c in columns if c not in df.columns]
     if missing:
         raise ValueError(f"choice trial table is missing column(s) {missing}; have {list(df.columns)}")
+    require_rows(df, "the choice trial table")
     out = df.copy()
     missed = as_bool_column(out, "missed") if "missed" in out.columns else pd.Series(False, index=out.index)
     if "choice" in out.columns:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from metarl_neuro.schema import as_bool_column, as_int_column, check_level
+from metarl_neuro.schema import as_bool_column, as_int_column, check_level, require_rows
 
 __all__ = ["harlow_binding", "harlow_performance"]
 
@@ -34,7 +34,8 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
     Raises
     ------
     ValueError
-        For a missing column, NaN, a ``correct`` value other than True/False/0/1, a negative or non-integer
+        For no rows, a missing column, NaN (in a column read, or in the ``by`` or ``subject`` key), a ``correct``
+        value other than True/False/0/1, a negative or non-integer
         episode or trial, a repeated (stage, subject, episode, trial) row, or ``level`` outside (0, 1).
     """
     level = check_level(level)
@@ -43,9 +44,15 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
     missing = [c for c in _NEEDED if c not in df.columns]
     if missing:
         raise ValueError(f"Harlow trial table is missing column(s) {missing}; have {list(df.columns)}")
+    require_rows(df, "the Harlow trial table")
     d = df.copy()
     if d[list(_NEEDED)].isna().any().any():
         raise ValueError("Harlow trial table has NaN in episode, trial or correct")
+    keys = [by] if by is not None and by in d.columns else []
+    for col in (*keys, *(["subject"] if "subject" in d.columns else [])):  # a NaN key would drop its episodes
+        if d[col].isna().any():
+            raise ValueError(f"Harlow trial table has {int(d[col].isna().sum())} NaN value(s) in {col!r}, which groups "
+                             "its trials: each trial needs its value")
     d["correct"] = as_bool_column(d, "correct", " (True for a correct choice)")
     for col in ("episode", "trial"):
         d[col] = as_int_column(d, col)
@@ -99,8 +106,9 @@ def harlow_binding(df: pd.DataFrame, by: str | None = "training_episodes", per_s
     Raises
     ------
     ValueError
-        For a missing column, NaN, a side other than 0 / 1, more than ``per_side`` trials on one side, or
-        ``correct`` not boolean; TypeError if ``df`` is not a DataFrame.
+        For no rows, a missing column, NaN (in a column read, or in the ``by`` or ``subject`` key), a side other
+        than 0 / 1, more than ``per_side`` trials on one side, ``correct`` not boolean, or no trial after an
+        episode's first; TypeError if ``df`` is not a DataFrame.
 
     Examples
     --------
@@ -128,6 +136,9 @@ def harlow_binding(df: pd.DataFrame, by: str | None = "training_episodes", per_s
     d["counting"] = a.combine(b, max) / (a + b)
     d["balanced"] = a == b
     later = d[complete & (d["trial"] >= 1)]
+    if later.empty:
+        raise ValueError("harlow_binding needs trials after the first of an episode (trial >= 1, every earlier trial "
+                         "in the table); this table has none")
     rows = []
     for stage, x in (later.groupby(keys, sort=True) if keys else [((), later)]):
         bal = x[x["balanced"]]

@@ -51,6 +51,7 @@ import pandas as pd
 import torch
 from scipy import optimize, special
 
+from metarl_neuro.domains import NON_NEGATIVE, REAL, UNIT_INTERVAL, check_value
 from metarl_neuro.schema import check_int, validate_trials
 
 __all__ = [
@@ -59,8 +60,11 @@ __all__ = [
     "PRIOR_PRESETS",
     "VARIANTS",
     "ModelSelection",
+    "PARAMETER_DOMAINS",
     "bounds_of",
+    "check_priors",
     "compare_models",
+    "domain_of",
     "default_priors",
     "fit_hybrid",
     "group_model_selection",
@@ -100,6 +104,25 @@ def _kind(name: str) -> str:
     if name in _STICKY:
         return "stick"
     return name if name in ("pi", "w") else "rate"  # learning rates and lambda
+
+
+#: each kind of parameter's domain, declared once (:func:`domain_of`): every ``bounds=``, ``fixed=``, ``priors=``
+#: and :func:`hybrid_nll`'s parameters are checked against it. Learning rates, lambda and w are in [0, 1]
+#: (Daw et al. 2011); inverse temperatures >= 0; stickiness weights (Daw's p, Kool's st / respst, hBayesDM's pi)
+#: any finite real.
+PARAMETER_DOMAINS: dict[str, pd.Interval] = {"rate": UNIT_INTERVAL, "w": UNIT_INTERVAL, "beta": NON_NEGATIVE,
+                                              "stick": REAL, "pi": REAL}
+
+
+def domain_of(name: str) -> pd.Interval:
+    """The domain of the model parameter ``name`` (:data:`PARAMETER_DOMAINS`, by its kind).
+
+    Examples
+    --------
+    >>> domain_of("alpha1"), domain_of("beta2")
+    (Interval(0.0, 1.0, closed='both'), Interval(0.0, inf, closed='left'))
+    """
+    return PARAMETER_DOMAINS[_kind(name)]
 
 
 def _f64(x: float) -> torch.Tensor:
@@ -167,8 +190,14 @@ def bounds_of(variant: str, bounds: str | dict | None = None) -> dict[str, tuple
     Raises
     ------
     ValueError
-        For an unknown preset or parameter, or a pair that is not ``lower < upper`` (finite).
+        For an unknown variant, preset or parameter, an end outside the parameter's domain
+        (:data:`PARAMETER_DOMAINS`: a learning rate bounded above 1, a negative inverse temperature), or a pair
+        that is not ``lower < upper`` (finite).
+    TypeError
+        If ``bounds`` is neither a preset name nor a dict.
     """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
     out = dict(VARIANTS[variant])
     if bounds is None:
         return out
@@ -181,10 +210,9 @@ def bounds_of(variant: str, bounds: str | dict | None = None) -> dict[str, tuple
     for k, pair in bounds.items():
         if k not in out:
             raise ValueError(f"bounds: {variant} has no parameter {k!r}; its parameters: {list(out)}")
-        try:
-            lo, hi = (float(x) for x in pair)
-        except (TypeError, ValueError):
-            raise ValueError(f"bounds[{k!r}] must be a (lower, upper) pair of numbers, got {pair!r}") from None
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise ValueError(f"bounds[{k!r}] must be a (lower, upper) pair of numbers, got {pair!r}")
+        lo, hi = (check_value(f"bounds[{k!r}]", x, float, domain_of(k)) for x in pair)  # both ends in the domain
         if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
             raise ValueError(f"bounds[{k!r}] must be finite with lower < upper, got {pair!r}")
         out[k] = (lo, hi)
@@ -487,18 +515,13 @@ def _check(variant, model, transitions, likelihood):
 
 
 def _check_params(params, names) -> None:
-    """Each parameter in its domain: rates, lambda and w in [0, 1]; inverse temperatures >= 0; all finite."""
+    """Each parameter in its domain (:data:`PARAMETER_DOMAINS`): rates, lambda and w in [0, 1]; inverse
+    temperatures >= 0; all finite."""
     for k in names:
-        try:
-            v = float(params[k])
-        except (TypeError, ValueError):
-            raise ValueError(f"parameter {k} must be a number, got {params[k]!r}") from None
-        if not np.isfinite(v):
-            raise ValueError(f"parameter {k} must be finite, got {params[k]!r}")
-        if k.startswith("beta") and v < 0:
-            raise ValueError(f"parameter {k} is an inverse temperature and must be >= 0, got {v}")
-        if k in ("alpha", "alpha1", "alpha2", "a", "a1", "a2", "lam", "w") and not 0 <= v <= 1:
-            raise ValueError(f"parameter {k} must lie in [0, 1], got {v}")
+        v = params[k]
+        if isinstance(v, (np.generic, torch.Tensor)) and np.ndim(v) == 0:
+            v = v.item()
+        check_value(f"parameter {k}", v, float, domain_of(k))
 
 
 def _free(variant: str, model: str) -> list[str]:
@@ -754,7 +777,8 @@ def fit_hybrid(
     ValueError
         As :func:`hybrid_nll`; for a subject with fewer than 10 valid trials, an unknown ``method``,
         ``n_starts < 1``, ``max_starts < n_starts``, an unknown ``starts``, an unknown preset, a ``fixed`` or ``bounds`` entry that names no free parameter of the
-        model, a fixed value outside its bounds, or nothing left to fit.
+        model, a bound or fixed value outside the parameter's domain (:data:`PARAMETER_DOMAINS`), a fixed value
+        outside its bounds, nothing left to fit, or ``priors`` that do not fit (:func:`check_priors`).
     """
     transitions = transitions or _DEFAULT_TRANSITIONS.get(variant, "fixed")
     _check(variant, model, transitions, likelihood)
@@ -772,11 +796,9 @@ def fit_hybrid(
     if not names:
         raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
     bounds = np.array([box[k] for k in names], dtype=float)
+    prior = check_priors(priors, method, variant, names, box)
     base = _prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _MIN_TRIALS, start_values)
     _S, K = len(base.subjects), len(names)
-    if isinstance(priors, str):
-        priors = prior_preset(priors, variant)
-    prior = (default_priors(variant) if priors is None else priors) if method == "map" else None
     lo, hi = bounds[:, 0], bounds[:, 1]
     problem = _Problem(base, variant, model, likelihood, names, fixed, prior, bounds)
     rng = np.random.default_rng(seed)
@@ -823,15 +845,64 @@ def _check_fixed(fixed, free: list[str], box: dict, model: str) -> dict[str, flo
     for k, v in fixed.items():
         if k not in free:
             raise ValueError(f"fixed: {k!r} is not a fitted parameter of this model ({model}); its parameters: {free}")
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            raise ValueError(f"fixed[{k!r}] must be a number, got {v!r}") from None
+        if isinstance(v, (np.generic, torch.Tensor)) and np.ndim(v) == 0:
+            v = v.item()
+        v = check_value(f"fixed[{k!r}]", v, float, domain_of(k))
         lo, hi = box[k]
         if not (np.isfinite(v) and lo <= v <= hi):
             raise ValueError(f"fixed[{k!r}] = {v} lies outside its bounds [{lo}, {hi}]")
         out[k] = v
     return out
+
+
+def check_priors(priors, method: str, variant: str, names: list[str], box: dict) -> dict | None:
+    """``priors=`` of :func:`fit_hybrid` checked against the fit: a dict of free parameter -> float64
+    ``torch.distributions.Distribution`` whose support covers the parameter's bounds, or a preset name.
+
+    Returns
+    -------
+    dict or None
+        Parameter -> distribution for ``method="map"`` (:func:`default_priors` where ``priors`` is None); None
+        for ``method="mle"``.
+
+    Raises
+    ------
+    ValueError
+        If ``priors`` is given with ``method="mle"`` (it would be ignored), names a parameter that is not fitted
+        (unknown, or held by ``fixed``), holds something other than a distribution (a number, say), or a
+        distribution whose support does not cover the parameter's bounds (a Beta prior on an inverse temperature
+        bounded to 20, a Gamma prior on a signed stickiness); or for an unknown preset.
+    TypeError
+        If ``priors`` is neither a dict nor a preset name (a list, say).
+    """
+    if method != "map":
+        if priors is not None:
+            raise ValueError(f"priors= applies to method='map' only; with method={method!r} it would be ignored")
+        return None
+    if priors is None:
+        priors = default_priors(variant)
+    elif isinstance(priors, str):
+        priors = prior_preset(priors, variant)
+    elif not isinstance(priors, dict):
+        raise TypeError(f"priors must be a preset name ({sorted(PRIOR_PRESETS)}) or a dict of parameter -> "
+                        f"torch.distributions.Distribution, got {type(priors).__name__}")
+    else:
+        for k, dist in priors.items():
+            if k not in names:
+                raise ValueError(f"priors: {k!r} is not a fitted parameter of this model; fitted: {names}")
+            if not isinstance(dist, torch.distributions.Distribution):
+                raise ValueError(f"priors[{k!r}] must be a torch.distributions.Distribution (e.g. "
+                                 f"torch.distributions.Beta(1.1, 1.1)), got {dist!r}")
+            lo, hi = box[k]
+            ends = torch.tensor([lo + (hi - lo) * 1e-9, (lo + hi) / 2, hi - (hi - lo) * 1e-9], dtype=torch.float64)
+            try:
+                inside = bool(dist.support.check(ends).all())
+            except (NotImplementedError, RuntimeError):  # a support that cannot be checked: trust it
+                inside = True
+            if not inside:
+                raise ValueError(f"priors[{k!r}]: {type(dist).__name__}'s support {dist.support} does not cover "
+                                 f"{k}'s bounds [{lo:g}, {hi:g}]")
+    return {k: v for k, v in priors.items() if k in names}
 
 
 _AGREE = 1e-3  # nats: starts that end within this of a subject's best objective have found that optimum
@@ -858,9 +929,12 @@ class _Problem:
         kinds = np.array([_kind(k) for k in names])
         self.kinds = kinds
         stick = np.isin(kinds, ["stick", "pi"])
-        # random starts: uniform within the bounds; inverse temperatures in [0, 10], stickiness in [-1, 1]
-        self.init_lo = np.where(stick, np.maximum(lo, -1.0), lo)
-        self.init_hi = np.where(kinds == "beta", np.minimum(hi, 10.0), np.where(stick, np.minimum(hi, 1.0), hi))
+        # random starts: uniform within the bounds; inverse temperatures in [0, 10], stickiness in [-1, 1], where
+        # those ranges meet the bounds (bounds p in [2, 3] once made an empty range: the whole bounds then)
+        init_lo = np.where(stick, np.maximum(lo, -1.0), lo)
+        init_hi = np.where(kinds == "beta", np.minimum(hi, 10.0), np.where(stick, np.minimum(hi, 1.0), hi))
+        empty = init_lo >= init_hi
+        self.init_lo, self.init_hi = np.where(empty, lo, init_lo), np.where(empty, hi, init_hi)
 
     def sequences(self, subj: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """The sequences of rows ``subj`` ``(R,)``: their indices into the data and the row of each."""
@@ -1305,9 +1379,11 @@ def group_model_selection(fits: dict[str, pd.DataFrame] | pd.DataFrame) -> Model
 
     Raises
     ------
+    TypeError
+        If ``fits`` is neither a dict nor a DataFrame, or a dict value is neither a table nor a hierarchical fit.
     ValueError
-        If there are fewer than two models, the fits do not cover the same subjects, or a log evidence is not
-        finite.
+        If there are fewer than two models, a fit lacks its ``subject`` or ``bic`` column, repeats a subject (its
+        evidence would count twice), the fits do not cover the same subjects, or a log evidence is not finite.
 
     References
     ----------
@@ -1317,19 +1393,39 @@ def group_model_selection(fits: dict[str, pd.DataFrame] | pd.DataFrame) -> Model
     from groupBMC.groupBMC import GroupBMC
 
     if isinstance(fits, pd.DataFrame):
-        L = fits.astype(float)
-    elif all(hasattr(v, "ibic") for v in fits.values()):  # HierarchicalFit: sampled log p(D_i | group)
-        subjects = {k: set(v.subjects["subject"]) for k, v in fits.items()}
-        first = next(iter(subjects.values()), set())
-        if any(s != first for s in subjects.values()):
+        if fits.index.duplicated().any():
+            raise ValueError(f"the log-evidence table repeats subject(s) {sorted(map(str, fits.index[fits.index.duplicated()].unique()))[:5]} "
+                             "in its index: one row per subject")
+        try:
+            L = fits.astype(float)
+        except (TypeError, ValueError):
+            raise ValueError("the log-evidence table must hold numbers (nats), one column per model") from None
+    elif isinstance(fits, dict):
+        tables = {}
+        for k, v in fits.items():
+            if hasattr(v, "ibic") and hasattr(v, "subjects"):  # HierarchicalFit: sampled log p(D_i | group)
+                table, column, scale = v.subjects, "log_evidence", 1.0
+            elif isinstance(v, pd.DataFrame):
+                table, column, scale = v, "bic", -0.5
+            else:
+                raise TypeError(f"fits[{k!r}] must be a fit_hybrid table or a fit_hierarchical result, got "
+                                f"{type(v).__name__}")
+            absent = [c for c in ("subject", column) if c not in table.columns]
+            if absent:
+                raise ValueError(f"fits[{k!r}] has no column(s) {absent}: pass fit_hybrid's table (subject, bic) or "
+                                 "fit_hierarchical's result")
+            dup = table["subject"].duplicated()
+            if dup.any():
+                raise ValueError(f"fits[{k!r}] repeats subject(s) {sorted(map(str, table.loc[dup, 'subject'].unique()))[:5]}: "
+                                 "each subject's evidence would count more than once")
+            tables[k] = scale * table.set_index("subject")[column].astype(float)
+        first = set(next(iter(tables.values())).index) if tables else set()
+        if any(set(t.index) != first for t in tables.values()):
             raise ValueError("fits must cover the same subjects")
-        L = pd.DataFrame({k: v.subjects.set_index("subject")["log_evidence"] for k, v in fits.items()})
+        L = pd.DataFrame(tables)
     else:
-        subjects = {k: set(v["subject"]) for k, v in fits.items()}
-        first = next(iter(subjects.values()), set())
-        if any(s != first for s in subjects.values()):
-            raise ValueError("fits must cover the same subjects")
-        L = pd.DataFrame({k: -0.5 * v.set_index("subject")["bic"] for k, v in fits.items()})
+        raise TypeError(f"fits must be a dict of model label -> fit, or a DataFrame of log evidences, got "
+                        f"{type(fits).__name__}")
     if L.shape[1] < 2:
         raise ValueError(f"model selection needs at least two models, got {list(L.columns)}")
     if not np.isfinite(L.to_numpy()).all():

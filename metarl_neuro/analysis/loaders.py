@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from metarl_neuro.schema import as_float_column, as_int_column, validate_trials
+from metarl_neuro.schema import as_float_column, as_int_column, require_rows, validate_trials
 
 __all__ = ["from_hbayesdm", "from_kool2016", "from_nussenbaum2020", "to_trials"]
 
@@ -147,6 +147,7 @@ def to_trials(
     absent = [src for src in columns.values() if src not in df.columns]
     if absent:
         raise ValueError(f"source column(s) {absent} not in the data; have {list(df.columns)}")
+    require_rows(df, "the data")
     codes = dict(codes or {})
     stray = [c for c in codes if c not in columns]
     if stray:
@@ -281,17 +282,28 @@ def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
     TypeError
         If ``df`` is not a DataFrame.
     ValueError
-        If a column is missing, ``trial`` is not a positive integer or repeats within a subject, or a choice or
-        state lies outside its codes on a trial not missed (the message names the column).
+        If the frame has no rows, a column is missing, ``trial`` is not a positive integer, repeats or skips a
+        number within a subject, or a choice or state lies outside its codes on a trial not missed (the message
+        names the column).
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in _NUSSENBAUM if c not in df.columns]
     if missing:
         raise ValueError(f"Nussenbaum et al. 2020 data is missing column(s) {missing}; have {list(df.columns)}")
+    require_rows(df, "the data")
     trial = as_int_column(df, "trial")
     if (trial < 1).any():
         raise ValueError("'trial' must be 1-based (positive integers)")
+    # the authors' files hold every trial (a missed one with choice 0): a skipped number is a malformed file, and
+    # sorting by it would silently move rows (trial 10**9 between trials 1 and 2 once became the last)
+    steps = trial.groupby(df["subject_id"].to_numpy()).apply(lambda t: np.diff(np.sort(t.to_numpy())))
+    for subj, step in steps.items():
+        if (step > 1).any():
+            k = int(np.argmax(step > 1))
+            srt = np.sort(trial[df["subject_id"].to_numpy() == subj].to_numpy())
+            raise ValueError(f"subject {subj!r}: 'trial' skips from {srt[k]} to {srt[k + 1]}; the layout holds every "
+                             "trial, a missed one with choice 0: check the file")
     missed = (df["choice_1"] == 0) | (df["choice_2"] == 0)
     for col, allowed in (("choice_1", [1, 2]), ("choice_2", [1, 2]), ("state", [2, 3])):
         bad = ~missed & ~df[col].isin(allowed)

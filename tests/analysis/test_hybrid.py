@@ -104,10 +104,10 @@ def test_missed_trials_are_skipped():
         (lambda: hybrid_nll(DAW, FOUR, transitions="learned"), "transitions"),
         (lambda: hybrid_nll(dict.fromkeys(VARIANTS["kool2016"], 0.5), FOUR, "kool2016"), "stim_left"),
         # issue 13: once silently wrong (nan, 4.9e73, a finite value, NLL 0 for 0 trials, "ABNORMAL")
-        (lambda: hybrid_nll({**DAW, "w": np.nan}, FOUR), "parameter w must be finite"),
-        (lambda: hybrid_nll({**DAW, "alpha1": 5.0}, FOUR), r"alpha1 must lie in \[0, 1\]"),
-        (lambda: hybrid_nll({**DAW, "beta1": -3.0}, FOUR), "beta1 is an inverse temperature"),
-        (lambda: hybrid_nll({**DAW, "p": "x"}, FOUR), "parameter p must be a number"),
+        (lambda: hybrid_nll({**DAW, "w": np.nan}, FOUR), r"parameter w must be a number in \[0, 1\], got nan"),
+        (lambda: hybrid_nll({**DAW, "alpha1": 5.0}, FOUR), r"alpha1 must be a number in \[0, 1\]"),
+        (lambda: hybrid_nll({**DAW, "beta1": -3.0}, FOUR), "parameter beta1 must be a number >= 0"),
+        (lambda: hybrid_nll({**DAW, "p": "x"}, FOUR), "parameter p must be a finite number, got 'x'"),
         (lambda: hybrid_nll(DAW, FOUR, start_trial=10000), "at or after start_trial=10000"),
         (lambda: hybrid_nll(DAW, FOUR, start_trial=-5), "start_trial must be an integer >= 0"),
         (lambda: hybrid_nll(DAW, FOUR, common_prob=1.5), r"common_prob must be a probability in \[0.5, 1\]"),
@@ -268,7 +268,7 @@ def test_bounds_and_priors_presets():
 @pytest.mark.parametrize("kw,match", [
     ({"fixed": {"gamma": 1}}, "not a fitted parameter"),
     ({"fixed": {"w": 1}, "model": "mf"}, "not a fitted parameter"),     # w is dropped by the MF model already
-    ({"fixed": {"lam": 2}}, r"outside its bounds \[0, 1\]"),
+    ({"fixed": {"lam": 2}}, r"fixed\['lam'\] must be a number in \[0, 1\]"),
     ({"fixed": {"lam": "x"}}, "must be a number"),
     ({"bounds": "kool"}, "unknown bounds preset 'kool'"),
     ({"bounds": {"beta1": (5, 1)}}, "lower < upper"),

@@ -124,7 +124,7 @@ def test_sweep_on_a_local_ray_cluster(cluster, tmp_path):
         parse_param("lr=uniform:1:0", TwoStepConfig)
     with pytest.raises(ValueError, match="no field 'nope'"):
         parse_param("nope=uniform:0:1", TwoStepConfig)
-    with pytest.raises(ValueError, match="choices must be int values"):
+    with pytest.raises(ValueError, match="batch must be an integer, got .lots."):
         parse_param("batch=choice:8,lots", TwoStepConfig)
     params = {"lr": tune.loguniform(1e-3, 1e-2), "gamma": tune.uniform(0.5, 0.9)}
     table, top = sweep("two-step", params, samples=3, out=tmp_path, base={**TINY, "eval_every": 0}, top=2,

@@ -142,13 +142,9 @@ def _race(tmp_path):
     return out, procs
 
 
-def test_two_writers_released_together_one_is_refused_by_name(tmp_path):
-    _check_race(tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("round_", range(3))
-def test_two_writers_again_and_again(tmp_path, round_):
+@pytest.mark.slow  # 10 s a round: in the slow step, three rounds (the default suite's real second process is
+@pytest.mark.parametrize("round_", range(3))  # the killed writer's, below)
+def test_two_writers_released_together_one_is_refused_by_name(tmp_path, round_):
     _check_race(tmp_path)
 
 

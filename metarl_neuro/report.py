@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from metarl_neuro import __version__
-from metarl_neuro.analysis import across_seeds, curve_across_seeds, plot_seed_curves
+from metarl_neuro.analysis import across_seeds, bounds_for, curve_across_seeds, plot_seed_curves
 from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.reproduce import read_seed_summary
@@ -61,7 +61,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         return None
     per_seed = pd.DataFrame(rows)
     metrics = [c for c in per_seed.columns if c not in ("seed", "wall_s", "resumed")]
-    summary = across_seeds(per_seed, metrics)
+    summary = across_seeds(per_seed, metrics, bounds=exp.bounded)
     claims = []
     for claim in exp.claims:
         if claim.metric not in per_seed.columns:
@@ -86,7 +86,8 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         metric = next((m for m in _CURVE_METRICS if m in table.columns), None)
         if metric is not None:
             every = int(runs[0].meta["config"].get("eval_every") or 0) or None
-            curve = (metric, curve_across_seeds(table, metric, every=every), table)
+            curve = (metric, curve_across_seeds(table, metric, every=every,
+                                                bounds=bounds_for(metric, exp.bounded)), table)
     config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}
     return {"per_seed": per_seed, "summary": summary, "claims": pd.DataFrame(claims), "runs": runs, "config": config,
             "missing": missing, "curve": curve}
@@ -122,6 +123,12 @@ def _fmt(df: pd.DataFrame) -> pd.DataFrame:
     return df.apply(lambda c: c.map(lambda v: f"{v:.3g}" if isinstance(v, float) else v))
 
 
+#: how the report's intervals over seeds are made (shown under every table of them)
+INTERVAL_NOTE = ("The interval (column `interval`) is Student's t over seeds for an unbounded number; for a "
+                 "probability or a percentage it is the percentile bootstrap of the mean over seeds "
+                 "(scipy.stats.bootstrap, 9,999 resamples, seeded), which stays inside the metric's range; the "
+                 "learning curves' bands are made the same way.")
+
 _HTML = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>metarl_neuro reproduction report</title>
 <style>
@@ -142,7 +149,7 @@ section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px;
 {% if s.budget %}<p><b>Reduced budget:</b> {{ s.budget }}</p>{% endif %}
 {% if s.missing %}<p class="disagree">No summary for seed(s) {{ s.missing }} (not finished or failed; see the logs).</p>{% endif %}
 <h3>The paper beside ours</h3>{{ s.claims_html }}
-<h3>Across seeds (mean, SEM, 95% t interval over seeds)</h3>{{ s.summary_html }}
+<h3>Across seeds (mean, SEM, 95% interval over seeds)</h3><p>{{ interval_note }}</p>{{ s.summary_html }}
 <div>{% for name, data in s.images %}<img alt="{{ name }}" src="data:image/png;base64,{{ data }}">{% endfor %}</div>
 <details><summary>Per-seed values</summary>{{ s.per_seed_html }}</details>
 <details><summary>Config</summary><code>{{ s.config }}</code></details>
@@ -227,7 +234,7 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         if agg["missing"]:
             md += [f"No summary for seed(s) {agg['missing']} (not finished or failed; see the logs).", ""]
         md += ["### The paper beside ours", "", shown_claims.to_markdown(index=False) if len(claims) else "(none)", "",
-               "### Across seeds (mean, SEM, 95% t interval over seeds)", "", _fmt(shown).to_markdown(index=False), "",
+               "### Across seeds (mean, SEM, 95% interval over seeds)", "", INTERVAL_NOTE, "", _fmt(shown).to_markdown(index=False), "",
                *[f"![{f}](figures/{f}.png)" for f, _ in figs], "",
                f"Wall time per seed: {sections[-1]['wall']} s. Config: `{json.dumps(agg['config'])}`", ""]
     headline = (f"{len(seeds)} seed(s) per experiment ({budget} budget), made {env['date']}"
@@ -240,7 +247,7 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         for key in ("claims_html", "summary_html", "per_seed_html"):
             sec[key] = markupsafe.Markup(sec[key])
     html = jinja2.Environment(autoescape=True).from_string(_HTML).render(sections=sections, env=env,
-                                                                          headline=headline)
+                                                                          headline=headline, interval_note=INTERVAL_NOTE)
     html_path = atomic_write(out / "report.html", lambda p: Path(p).write_text(html, encoding="utf-8"))
     md_path = atomic_write(out / "report.md", lambda p: Path(p).write_text("\n".join(md) + "\n", encoding="utf-8"))
     return html_path, md_path

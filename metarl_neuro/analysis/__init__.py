@@ -65,7 +65,7 @@ from metarl_neuro.analysis.regression import (
     stay_regression,
 )
 from metarl_neuro.analysis.rpe import RPERegression, agent_state_rpe, rpe_regression
-from metarl_neuro.analysis.seeds import across_seeds, curve_across_seeds
+from metarl_neuro.analysis.seeds import across_seeds, bounds_for, curve_across_seeds
 from metarl_neuro.analysis.stay import add_stay_columns, stay_probability
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "StayRegression",
     "UnitTuning",
     "across_seeds",
+    "bounds_for",
     "add_stay_columns",
     "agent_state_rpe",
     "compare_models",

@@ -746,10 +746,11 @@ def plot_seed_values(summaries: pd.DataFrame, columns: dict, ylabel: str, title:
 
 def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", title: str | None = None, ax=None,
                      per_seed: pd.DataFrame | None = None):
-    """A learning curve across seeds (:func:`~metarl_neuro.analysis.curve_across_seeds`): the mean with its 95% t
+    """A learning curve across seeds (:func:`~metarl_neuro.analysis.curve_across_seeds`): the mean with its 95%
     interval as a band, against the training stage ``x``; ``per_seed`` (the stacked evaluations with ``seed``,
-    ``x`` and ``metric``) adds each seed's curve as a thin line and sets the y range to the seeds' values (the band
-    may run past it)."""
+    ``x`` and ``metric``) adds each seed's curve as a thin line and sets the y range to the seeds' values. Where the
+    band runs past the axes it is clipped there and marked with a red triangle on that edge (legend: "band
+    clipped at the axis")."""
     _require(curve, [x, "mean", "ci_lo", "ci_hi"], "curve")
     fig, ax = _axes(ax, (4.4, 3.2))
     if per_seed is not None:
@@ -762,6 +763,16 @@ def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", titl
         lo, hi = per_seed[metric].min(), per_seed[metric].max()
         pad = 0.15 * (hi - lo) if hi > lo else 1.0
         ax.set_ylim(lo - pad, hi + pad)
+    # a band that runs past the axes is clipped there, and marked: a triangle on the edge it crosses
+    y0, y1 = ax.get_ylim()
+    over, under = curve["ci_hi"] > y1, curve["ci_lo"] < y0
+    for mask, y, marker in ((over, y1, "^"), (under, y0, "v")):
+        if mask.any():
+            ax.plot(curve.loc[mask, x], np.full(int(mask.sum()), y), ls="none", marker=marker, color="C3", ms=5,
+                    clip_on=False, label="band clipped at the axis" if marker == "^" or not over.any() else None)
+    if over.any() or under.any():
+        ax.legend(fontsize=7, loc="best")
+    ax.set_ylim(y0, y1)
     ax.set_xlabel(f"training {x}")
     ax.set_ylabel(metric)
     ax.set_title(f"{title + ': ' if title else ''}{metric} during training", fontsize=9)

@@ -128,6 +128,10 @@ class Experiment:
     reduced : dict
         Config overrides of ``reproduce --budget reduced`` (for experiments too long for a laptop), with
         ``why`` saying so.
+    bounded : dict
+        Summary metric (name or glob pattern) -> ``(lower, upper)``: the metrics that are probabilities or
+        percentages, whose interval across seeds is the bootstrap one that stays inside them
+        (:func:`~metarl_neuro.analysis.across_seeds`).
     options, cli : callable or None
         ``options(parser)`` adds experiment-only command-line options; ``cli(config, args) -> Path`` replaces
         the default ``simulate(config, args.out or default_out(config), ...)``.
@@ -146,6 +150,7 @@ class Experiment:
     resources: dict = field(default_factory=lambda: {"num_cpus": 1})
     reproduce_defaults: dict = field(default_factory=dict)
     reduced: dict = field(default_factory=dict)
+    bounded: dict = field(default_factory=dict)
     options: Callable[[argparse.ArgumentParser], None] | None = None
     cli: Callable[..., Path] | None = None
 

@@ -315,8 +315,12 @@ HARLOW_CLAIMS = (
     Claim("correct_2_6", "trials 2-6 near 100% after training (Fig. 6c)", lambda s: s["correct_2_6"] >= 90),
 )
 
+#: the Harlow summaries' percentages (percent correct by trial, trials 2-6, balanced trials)
+HARLOW_BOUNDED = {"correct_*": (0.0, 100.0), "trial_*": (0.0, 100.0), "balanced": (0.0, 100.0)}
+
 EXPERIMENT = Experiment(
     name="harlow-1d", config=Harlow1DConfig, simulate=simulate_harlow, report=report, summarize=summarize,
     paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; 1-D form", claims=HARLOW_CLAIMS, figure=figure, evaluation=_harlow_evaluate,
     score=score,
+    bounded=HARLOW_BOUNDED,
 )

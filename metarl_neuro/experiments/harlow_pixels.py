@@ -15,6 +15,7 @@ import torch
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
 from metarl_neuro.experiments._base import Experiment, TrainingConfig, _f
 from metarl_neuro.experiments.harlow_1d import (
+    HARLOW_BOUNDED,
     HARLOW_CLAIMS,
     _harlow_evaluate,
     figure,
@@ -117,4 +118,5 @@ EXPERIMENT = Experiment(
     reduced={"episodes": 3000, "eval_every": 1500, "eval_episodes": 50,
              "why": "3,000 training episodes instead of 60,000 (40-55 min per seed on one core): the pipeline end to "
                     "end, not the binding, which appears by 24k episodes (README, Harlow on pixels)"},
+    bounded=HARLOW_BOUNDED,
 )

@@ -26,6 +26,7 @@ from metarl_neuro.experiments._base import (
     train_run,
 )
 from metarl_neuro.experiments.harlow_1d import (
+    HARLOW_BOUNDED,
     HARLOW_CLAIMS,
     HARLOW_TEST_IMAGES,
     figure,
@@ -128,4 +129,5 @@ EXPERIMENT = Experiment(
              "why": "the untrained network tested on 20 episodes of the real level (dataset dummy): DeepMind Lab "
                     "runs at about 400 agent steps/s here, too slow to train on; the trained network's test is "
                     "psychlab-harlow --init-from a harlow-pixels run (README)"},
+    bounded=HARLOW_BOUNDED,
 )

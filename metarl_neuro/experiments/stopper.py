@@ -136,4 +136,5 @@ EXPERIMENT = Experiment(
     ),
     reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
+    bounded={"risky_*": (0.0, 100.0), "shift_*": (-100.0, 100.0)},
 )

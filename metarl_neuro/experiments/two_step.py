@@ -373,4 +373,5 @@ EXPERIMENT = Experiment(
               "--structure paper runs only)", lambda s: s.get("rpe_r2_mb", np.nan) > s.get("rpe_r2_mf", np.nan)),
     ),
     figure=figure, evaluation=_two_step_evaluate, score=score, resources={"num_cpus": 1},
+    bounded={"rc": (0.0, 1.0), "rr": (0.0, 1.0), "uc": (0.0, 1.0), "ur": (0.0, 1.0), "gap": (-1.0, 1.0)},
 )

@@ -33,4 +33,5 @@ EXPERIMENT = Experiment(
     summarize=two_step.summarize, paper="Wang et al. 2016, two-step task (0.75 / 0.25, rewards fixed per episode)",
     claims=two_step.EXPERIMENT.claims[:3], figure=two_step.figure, evaluation=two_step.EXPERIMENT.evaluation,
     score=two_step.score,
+    bounded=two_step.EXPERIMENT.bounded,
 )

@@ -126,5 +126,6 @@ EXPERIMENT = Experiment(
     ),
     reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
-    bounded={"units_*": (0.0, 100.0), "alpha_*": (0.0, 1.0)},
+    bounded={"units_*": (0.0, 100.0), "alpha_stable": (0.0, 1.0), "alpha_volatile": (0.0, 1.0),
+             "alpha_difference": (-1.0, 1.0)},
 )

@@ -87,9 +87,10 @@ def check_value(name: str, value, kind: type, domain: pd.Interval | None = None,
                str: lambda v: isinstance(v, str)}[kind]
     noun = {bool: "true or false", int: "an integer", float: "a number", str: "a text"}[kind]
     text = describe(domain) if domain is not None else ""
-    in_domain = "" if not text else f" in {text}" if text[0] in "[(" else f" {text}" if text != "finite" else ""
     if text == "finite":
-        noun = "a finite number"
+        noun, in_domain = "a finite number", ""
+    else:  # "[0, 1]" reads "in [0, 1]"; ">= 1" reads as it is
+        in_domain = f" in {text}" if text.startswith(("[", "(")) else f" {text}" if text else ""
     if not ok_type(value):
         raise ValueError(f"{prefix}{name} must be {noun}{in_domain}, got {value!r} ({type(value).__name__})")
     if kind is float:

@@ -51,13 +51,16 @@ def read_run_file(path: Path, read: Callable[[Path], object]):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If ``read`` fails otherwise (truncated or corrupt file), naming ``path`` and the reader's message.
+        If ``read`` fails otherwise (truncated or corrupt file), naming ``path`` and the reader's message; an
+        :class:`UnsafeCheckpoint` from ``read`` is raised as it is.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     try:
         return read(path)
+    except UnsafeCheckpoint:  # already names the file and what to do
+        raise
     except Exception as err:  # h5py, pyarrow, json and torch raise many types; all mean "corrupt"
         raise ValueError(f"{path} is truncated or corrupt ({type(err).__name__}: {str(err)[:200]}); "
                          "rerun the run (or --resume it, if its checkpoint is intact)") from err
@@ -126,12 +129,7 @@ def load_checkpoint(path: Path, map_location="cpu", keys: tuple[str, ...] = ("mo
                 f"`python -m metarl_neuro.run convert-trusted {p}` (metarl_neuro.run.convert_trusted_checkpoint); "
                 f"never convert a file someone sent you. torch said: {str(err).splitlines()[-1][:200]}") from None
 
-    try:
-        ckpt = read_run_file(path, read)
-    except ValueError as err:
-        if isinstance(err.__cause__, UnsafeCheckpoint):
-            raise err.__cause__ from None
-        raise
+    ckpt = read_run_file(path, read)
     if not isinstance(ckpt, dict):
         raise ValueError(f"{path} is not a checkpoint of this package (not a dict of states)")
     missing = [k for k in keys if k not in ckpt]

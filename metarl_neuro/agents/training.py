@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from metarl_neuro.agents.a2c_lstm import A2CLSTM, step_sequence
 from metarl_neuro.agents.losses import a2c_loss, gae_advantages
+from metarl_neuro.domains import AT_LEAST_ONE, check_value
 
 __all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "TrainingDiverged", "a2c_update",
            "collect_rollout", "forward_sequence", "train"]
@@ -46,11 +47,17 @@ class TrainingDiverged(FloatingPointError):
 
 
 def _first_nonfinite(named) -> str | None:
-    """The name of the first tensor of ``named`` (name, tensor) pairs that holds a NaN or an infinity."""
+    """The name of the first tensor of ``named`` (name, tensor) pairs that holds a NaN or an infinity (one
+    device sync per call: it runs twice in every update)."""
+    names, finite = [], []
     for name, t in named:
-        if t is not None and not bool(torch.isfinite(t).all()):
-            return name
-    return None
+        if t is not None:
+            names.append(name)
+            finite.append(torch.isfinite(t).all())
+    if not finite:
+        return None
+    ok = torch.stack(finite)
+    return None if bool(ok.all()) else names[int((~ok).nonzero()[0])]
 
 
 @dataclass(frozen=True)
@@ -296,8 +303,7 @@ class Criterion:
     held: int = 2
 
     def __post_init__(self):
-        if isinstance(self.held, bool) or not isinstance(self.held, int) or self.held < 1:
-            raise ValueError(f"Criterion: held must be an integer >= 1, got {self.held!r}")
+        check_value("Criterion: held", self.held, int, AT_LEAST_ONE)
         if not self.clauses:
             raise ValueError("Criterion: needs at least one (metric, op, value) clause")
         for clause in self.clauses:
@@ -320,8 +326,7 @@ class Criterion:
             infinity (a threshold that can never, or always, hold), or ``held`` is not an integer >= 1; the
             message lists the metrics.
         """
-        if isinstance(held, bool) or not isinstance(held, int) or held < 1:
-            raise ValueError(f"until_held must be an integer >= 1, got {held!r}")
+        check_value("until_held", held, int, AT_LEAST_ONE)
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"--until must be a text METRIC OP VALUE[,...], got {text!r}")
         clauses = []

@@ -58,7 +58,6 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
         d[col] = as_int_column(d, col)
     if (d["trial"] < 0).any():
         raise ValueError("column 'trial' must be 0-based and >= 0")
-    keys = [by] if by is not None and by in d.columns else []
     unique = [*dict.fromkeys(c for c in (*keys, "training_episodes", "subject") if c in d.columns), "episode", "trial"]
     dup = d.duplicated(unique)
     if dup.any():

@@ -297,11 +297,11 @@ def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
         raise ValueError("'trial' must be 1-based (positive integers)")
     # the authors' files hold every trial (a missed one with choice 0): a skipped number is a malformed file, and
     # sorting by it would silently move rows (trial 10**9 between trials 1 and 2 once became the last)
-    steps = trial.groupby(df["subject_id"].to_numpy()).apply(lambda t: np.diff(np.sort(t.to_numpy())))
-    for subj, step in steps.items():
-        if (step > 1).any():
-            k = int(np.argmax(step > 1))
-            srt = np.sort(trial[df["subject_id"].to_numpy() == subj].to_numpy())
+    for subj, t in trial.groupby(df["subject_id"].to_numpy()):
+        srt = np.sort(t.to_numpy())
+        gaps = np.flatnonzero(np.diff(srt) > 1)
+        if gaps.size:
+            k = gaps[0]
             raise ValueError(f"subject {subj!r}: 'trial' skips from {srt[k]} to {srt[k + 1]}; the layout holds every "
                              "trial, a missed one with choice 0: check the file")
     missed = (df["choice_1"] == 0) | (df["choice_2"] == 0)

@@ -184,6 +184,7 @@ LEARNING_RATE = pd.Interval(0.0, 1.0, closed="right")
 CLIP = pd.Interval(0.0, math.inf, closed="right")
 
 
+@functools.cache  # config classes are fixed at import; every config construction asks for every field
 def field_spec(cls, name: str) -> tuple[type, pd.Interval | None, tuple | None]:
     """``(type, domain, choices)`` of the config field ``name`` of the config class ``cls``; the domain and
     choices come from the nearest class in ``cls``'s MRO that declares them.
@@ -295,14 +296,6 @@ class TrainingConfig:
         return dataclasses.asdict(self)
 
 
-def _check_order(config, *pairs: tuple[str, str]) -> None:
-    """Cross-field checks of the configs' ``__post_init__``: each ``(low, high)`` pair of fields must have
-    ``low <= high``; ``ValueError`` naming both."""
-    for lo, hi in pairs:
-        if getattr(config, lo) > getattr(config, hi):
-            raise ValueError(f"{lo} ({getattr(config, lo)}) must be <= {hi} ({getattr(config, hi)})")
-
-
 def config_hash(config) -> str:
     """Short SHA-256 of the config's JSON form, identifying the run's settings."""
     text = json.dumps(dataclasses.asdict(config), sort_keys=True)
@@ -392,10 +385,6 @@ class TrainedRun(NamedTuple):
     train_s: float
     episodes: int
     state: TrainState
-
-
-#: the earlier private name of :class:`TrainedRun`
-_Trained = TrainedRun
 
 
 def one_writer(simulate: Callable) -> Callable:

@@ -15,9 +15,8 @@ import time
 import torch
 
 from metarl_neuro.agents import run_frozen, train
-from metarl_neuro.experiments import TwoStepConfig
-from metarl_neuro.experiments.two_step import two_step_trials
-from metarl_neuro.simulate import EVAL_TASK_SEED_OFFSET, a2c_settings, build, two_step_metrics
+from metarl_neuro.experiments import EVAL_TASK_SEED_OFFSET, TwoStepConfig, a2c_settings, build
+from metarl_neuro.experiments.two_step import two_step_metrics, two_step_trials
 
 
 def gap(agent, cfg):

@@ -15,9 +15,8 @@ import torch
 
 from metarl_neuro.agents import run_frozen
 from metarl_neuro.analysis import decode_hidden
-from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.experiments import TwoStepConfig, build
 from metarl_neuro.logs import activations_dataset
-from metarl_neuro.simulate import build
 from metarl_neuro.tasks._protocol import make_generator
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from metarl_neuro.analysis import harlow_binding
 from metarl_neuro.experiments import HarlowPixelsConfig
+from metarl_neuro.experiments.harlow_1d import simulate_harlow
 from metarl_neuro.run import Run
-from metarl_neuro.simulate import simulate_harlow
 
 
 @pytest.mark.slow

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from metarl_neuro.agents import Carry, a2c_update, collect_rollout
-from metarl_neuro.experiments import EXPERIMENTS, BanditConfig, TwoStepConfig
-from metarl_neuro.simulate import a2c_settings, build
+from metarl_neuro.experiments import EXPERIMENTS, BanditConfig, TwoStepConfig, a2c_settings, build
 
 
 def _report(benchmark, steps: int, label: str) -> None:

@@ -15,8 +15,7 @@ import time
 import torch
 
 from metarl_neuro.agents import Carry, a2c_update, collect_rollout, training
-from metarl_neuro.experiments import EXPERIMENTS
-from metarl_neuro.simulate import a2c_settings, build
+from metarl_neuro.experiments import EXPERIMENTS, a2c_settings, build
 
 
 def _timed(fn, bucket: list):

@@ -1,15 +1,13 @@
-"""``python -m metarl_neuro.analyze PATH``: the analyses of a run folder or of a CSV of human two-step data.
+"""``python -m metarl_neuro.analyze PATH``: the analyses of a run folder or of a CSV of people's choices.
 
 A run folder gets its experiment's report (``EXPERIMENTS[name].report``, :mod:`metarl_neuro.experiments`): a
 bandit run the regret per policy, a Harlow one the percent correct by trial, one of Wang 2018's Simulations 1, 2,
-3, 6 its analyses and one-line summary; a data file the two-step analyses.
-
-With ``--hidden`` (run folders), also the analyses of the LSTM activations (:func:`hidden_report`).
-
-Prints the stay-probability table, the one-back and lagged stay regressions and the hybrid-model fit, and
-writes ``stay_probability.png``, ``lagged_regression.png`` and both side by side in ``two_step_summary.png``
-(as Wang et al. 2018 Fig. 5c, 5e; into the run's ``figures/``, or next to the
-CSV unless ``--figures DIR``).
+3, 6 its analyses and one-line summary, a two-step run the stay analyses and the hybrid fit. A data file gets the
+``report_data`` of the experiment named by ``--experiment`` (default ``two-step``: the stay-probability table, the
+one-back and lagged stay regressions and the hybrid-model fit, with ``stay_probability.png``,
+``lagged_regression.png`` and ``two_step_summary.png`` as Wang et al. 2018 Fig. 5c, 5e next to the file unless
+``--figures DIR``). Options that only one experiment's report takes come from that experiment
+(``Experiment.report_options``; two-step: ``--hidden``, the analyses of the LSTM activations).
 
     python -m metarl_neuro.analyze runs/two-step/seed0
     python -m metarl_neuro.analyze runs/two-step/seed0 --hidden   # also the LSTM analyses (Figs. 2e, 5f, 1e)
@@ -25,33 +23,11 @@ from pathlib import Path
 import pandas as pd
 
 from metarl_neuro.analysis import from_hbayesdm, to_trials
+from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.experiments._cued import CUED_EXPERIMENTS
-from metarl_neuro.experiments.bandit import bandit_report
-from metarl_neuro.experiments.harlow_1d import HARLOW_TEST_IMAGES, harlow_report  # noqa: F401
-from metarl_neuro.experiments.two_step import hidden_report, two_step_report
-from metarl_neuro.run import Run, save_figures
+from metarl_neuro.run import Run
 
-__all__ = [
-    "bandit_report", "cued_report", "harlow_report", "hidden_report", "main", "read_table", "save_figures",
-    "two_step_report",
-]
-
-
-def cued_report(run: Run, figures: Path | None = None, n_permutations: int = 20) -> dict:
-    """The report of one of Wang 2018's fixation / left / right runs (``tsutsui``, ``behrens``, ``bromberg-martin``,
-    ``stopper``): its analyses printed, its figures, and the one-line summary of the paper's effect (also in
-    ``summary.txt``).
-
-    Raises
-    ------
-    ValueError
-        If the run is not one of these simulations.
-    """
-    experiment = run.meta["experiment"]
-    if experiment not in CUED_EXPERIMENTS:
-        raise ValueError(f"{run.path} holds a {experiment!r} run, not a fixation / left / right simulation")
-    return get_experiment(experiment).report(run, figures, permutations=n_permutations)
+__all__ = ["load_trials", "main", "read_table"]
 
 
 def read_table(path: Path, sep: str = ",") -> pd.DataFrame:
@@ -81,12 +57,17 @@ def read_table(path: Path, sep: str = ",") -> pd.DataFrame:
     return raw
 
 
-def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple[pd.DataFrame, float, Path]:
-    """Trials, the task's common-transition probability and the figures folder for ``path`` (``run``: the
-    run folder at ``path``, already loaded)."""
-    if path.is_dir():
-        run = run or Run.load(path)
-        return run.trials, run.config.common_prob, run.path / "figures"
+def load_trials(path: Path, fmt: str, sep: str) -> pd.DataFrame:
+    """The trial table of the data file ``path`` (``fmt``: ``"hbayesdm"`` or ``"generic"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        As :func:`read_table`, and for a table that is not a trial table
+        (:func:`~metarl_neuro.analysis.to_trials`).
+    """
     if not path.is_file():
         raise FileNotFoundError(f"no run folder or data file at {path}")
     raw = read_table(path, sep)
@@ -98,7 +79,7 @@ def load_trials(path: Path, fmt: str, sep: str, run: Run | None = None) -> tuple
         trials = to_trials(raw, columns={c: c for c in cols})
         if "missed" in raw.columns:
             trials["missed"] = trials["missed"] | raw["missed"].astype(bool).to_numpy()
-    return trials, 0.7, path.parent
+    return trials
 
 
 def _check_args(args) -> str:
@@ -118,10 +99,14 @@ def _check_args(args) -> str:
     return ""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m metarl_neuro.analyze``."""
+def make_parser() -> argparse.ArgumentParser:
+    """The options every report takes; :func:`main` adds those of the path's experiment
+    (``Experiment.report_options``)."""
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.analyze", description=__doc__.splitlines()[0])
-    ap.add_argument("path", type=Path, help="a run folder, or a CSV/TSV of two-step trials")
+    ap.add_argument("path", type=Path, help="a run folder, or a CSV/TSV of trials")
+    data = [name for name, exp in EXPERIMENTS.items() if exp.report_data is not None]
+    ap.add_argument("--experiment", choices=data, default=data[0] if data else None,
+                    help="data files: the experiment whose task the file's trials come from (default: %(default)s)")
     ap.add_argument("--format", choices=("hbayesdm", "generic"), default="generic",
                     help="CSV format: hbayesdm (subjID, level1_choice, level2_choice, reward) or generic "
                          "(the trial-table columns: subject, choice1, state2, choice2, reward, ...)")
@@ -134,33 +119,44 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--start-strategy", choices=("adaptive", "random"), default="adaptive",
                     help="adaptive: as many starts as each subject needs to reach its best optimum (fit_hybrid's "
                          "default); random: --starts random starts only (faster)")
-    ap.add_argument("--hidden", action="store_true",
-                    help="run folders: also decode task variables from the LSTM, unit tuning, the RPE regression "
-                         "and the population PCA (figures decoding.png, unit_tuning.png, rpe_regression.png, "
-                         "population_pca.png)")
     ap.add_argument("--permutations", type=int, default=100, help="label permutations of the decoding chance level")
     ap.add_argument("--jobs", type=int, default=None, help="parallel jobs of the decoding permutations")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m metarl_neuro.analyze``."""
+    ap = make_parser()
+    try:  # first the path, to know its experiment; then every option, the experiment's own among them
+        first, _ = ap.parse_known_args(argv)
+        run = Run.load(first.path) if first.path.is_dir() else None
+        exp = get_experiment(run.meta["experiment"] if run is not None else first.experiment)
+        if exp.report_options is not None:
+            exp.report_options(ap)
+        args = ap.parse_args(argv)
+    except SystemExit as exit_:
+        if exit_.code != 2:  # --help
+            raise
+        return 2
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     problem = _check_args(args)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    options = {k: v for k, v in vars(args).items() if k not in ("path", "figures", "format", "sep", "experiment")}
+    options.update(starts=args.start_strategy, n_starts=args.starts)
+    del options["start_strategy"]
     try:
-        sep = "\t" if args.sep in ("\\t", "tab") else args.sep
-        if args.path.is_dir():
-            run = Run.load(args.path)
-            exp = get_experiment(run.meta["experiment"])
-            if args.hidden and exp.name != "two-step":
-                raise ValueError(f"--hidden is for two-step runs; {args.path} holds a {exp.name!r} run")
-            exp.report(run, args.figures or run.path / "figures", starts=args.start_strategy, n_starts=args.starts,
-                       common_prob=args.common_prob, hidden=args.hidden, permutations=args.permutations,
-                       jobs=args.jobs)
+        if run is not None:
+            exp.report(run, args.figures or run.path / "figures", **options)
             return 0
-        if args.hidden:
-            raise ValueError("--hidden needs a run folder (with activations.nc), not a data file")
-        trials, common_prob, figures = load_trials(args.path, args.format, sep)
-        two_step_report(trials, args.common_prob or common_prob, args.figures or figures, args.path.name,
-                        args.starts, args.start_strategy)
+        if exp.report_data is None:
+            raise ValueError(f"the {exp.name!r} experiment has no analyses of data files")
+        sep = "\t" if args.sep in ("\\t", "tab") else args.sep
+        trials = load_trials(args.path, args.format, sep)
+        exp.report_data(trials, args.figures or args.path.parent, args.path.name, **options)
     except (ValueError, FileNotFoundError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

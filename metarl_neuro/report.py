@@ -26,8 +26,7 @@ from metarl_neuro import __version__
 from metarl_neuro.analysis import across_seeds, bounds_for, curve_across_seeds, plot_seed_curves
 from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.reproduce import read_seed_summary
-from metarl_neuro.run import Run, atomic_write, save_figures
+from metarl_neuro.run import Run, atomic_write, read_seed_summary, save_figures
 
 __all__ = ["aggregate", "environment", "main", "write_report"]
 

@@ -28,41 +28,12 @@ from pathlib import Path
 
 from metarl_neuro.experiments import EXPERIMENTS, config_hash, parse_field
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.run import RUN_FILES, Run, atomic_write, read_run_file
+from metarl_neuro.run import RUN_FILES, SUMMARY_FILE, Run, atomic_write, read_seed_summary
 
-__all__ = ["main", "parse_overrides", "plan", "ray_session", "read_seed_summary", "reproduce", "run_seed",
+__all__ = ["main", "parse_overrides", "plan", "ray_session", "reproduce", "run_seed",
            "simulate_logged"]
 
 #: what a finished seed leaves in its run folder, written last
-SUMMARY_FILE = "seed_summary.json"
-
-
-def read_seed_summary(folder: str | Path) -> dict | None:
-    """A finished seed's ``seed_summary.json`` (:func:`run_seed`'s result), or None where there is none.
-
-    Raises
-    ------
-    ValueError
-        If the file is corrupt, or lacks one of ``wall_s``, ``resumed``, ``config_hash`` and ``summary`` (a dict of
-        metric -> number) or holds it with another type; the message names the file.
-    """
-    path = Path(folder) / SUMMARY_FILE
-    if not path.exists():
-        return None
-    saved = read_run_file(path, lambda p: json.loads(Path(p).read_text()))
-    number = (int, float)
-    expected = {"wall_s": number, "resumed": bool, "config_hash": str, "summary": dict}
-    bad = [k for k, kind in expected.items() if not isinstance(saved, dict) or not isinstance(saved.get(k), kind)
-           or (kind is number and isinstance(saved.get(k), bool))]
-    if not bad and not all(isinstance(k, str) and isinstance(v, number) and not isinstance(v, bool)
-                           for k, v in saved["summary"].items()):
-        bad = ["summary (a dict of metric -> number)"]
-    if bad:
-        raise ValueError(f"{path} is not a seed summary of this package: missing or malformed {bad}; delete it and "
-                         "rerun reproduce to write it again")
-    return saved
-
-
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None):
     """Ray for ``reproduce`` and ``sweep``: join the cluster at ``address`` on purpose, or else start a private local

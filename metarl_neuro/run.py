@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import json
 import os
 import pickle
+import re
 import socket
 import tempfile
 import time
@@ -36,10 +38,12 @@ import pandas as pd
 import torch
 import xarray as xr
 
-__all__ = ["RUN_FILES", "Run", "RunFolderLocked", "UnsafeCheckpoint", "atomic_write", "convert_trusted_checkpoint",
-           "load_checkpoint", "load_state", "one_writer", "read_run_file", "save_figures"]
+__all__ = ["RUN_FILES", "SUMMARY_FILE", "Run", "RunFolderLocked", "UnsafeCheckpoint", "atomic_write", "convert_trusted_checkpoint",
+           "load_checkpoint", "load_state", "one_writer", "read_run_file", "read_seed_summary", "save_figures"]
 
 #: files a finished run folder must hold
+#: a finished seed of ``reproduce``: its summary, beside the run files
+SUMMARY_FILE = "seed_summary.json"
 RUN_FILES = ("config.json", "checkpoint.pt", "training.csv", "trials.parquet", "activations.nc")
 
 
@@ -303,21 +307,38 @@ class Run:
         return meta
 
     @cached_property
+    def experiment(self):
+        """The :class:`~metarl_neuro.experiments.Experiment` that wrote the run (``config.json``'s ``experiment``).
+
+        Found by the registry's rule, module ``metarl_neuro.experiments.<name with _ for ->`` and its
+        ``EXPERIMENT`` (``tests/test_registry.py`` holds every registered experiment to it), imported by that name:
+        the run-folder layer imports nothing above it. Raises ``ValueError`` naming ``config.json`` for a name
+        that is no experiment of this version."""
+        name = self.meta["experiment"]
+        unknown = ValueError(f"{self.path / 'config.json'} names an unknown experiment {name!r}; this version has "
+                             "no such module in metarl_neuro.experiments")
+        module = str(name).replace("-", "_")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", module):
+            raise unknown
+        try:
+            exp = importlib.import_module(f"metarl_neuro.experiments.{module}").EXPERIMENT
+        except (ModuleNotFoundError, AttributeError):
+            raise unknown from None
+        if exp.name != name:
+            raise unknown
+        return exp
+
+    @cached_property
     def config(self):
         """The experiment's frozen config dataclass.
 
         Raises ``ValueError`` naming ``config.json`` for an unknown experiment or fields the config does not have."""
-        # the configs' registry is read when a run's config is: this module imports nothing above it
-        from metarl_neuro.experiments import EXPERIMENTS
-
         name = self.meta["experiment"]
-        if name not in EXPERIMENTS:
-            raise ValueError(f"{self.path / 'config.json'} names an unknown experiment {name!r}; this version knows "
-                             f"{sorted(EXPERIMENTS)}")
+        cls = self.experiment.config
         if not isinstance(self.meta["config"], dict):
             raise ValueError(f"{self.path / 'config.json'}: 'config' must be an object of field -> value")
         try:  # every field checked against its type, domain and choices (experiments.check_config)
-            return EXPERIMENTS[name].config(**self.meta["config"])
+            return cls(**self.meta["config"])
         except (TypeError, ValueError) as err:
             raise ValueError(f"{self.path / 'config.json'}: its config does not fit {name!r} ({err})") from None
 
@@ -356,13 +377,9 @@ class Run:
         :func:`load_checkpoint` (``weights_only=True``: no code in the folder runs).
 
         Raises ``ValueError`` naming ``checkpoint.pt`` if it is refused, corrupt, or does not fit the config."""
-        from metarl_neuro.experiments._base import (
-            build,  # the experiments write run folders: read when needed
-        )
-
         path = self.path / "checkpoint.pt"
         ckpt = load_checkpoint(path, "cpu")
-        agent, _task, _opt = build(self.config, torch.device("cpu"), batch_size=1)
+        agent = self.config.new_agent(torch.device("cpu"))
         load_state(agent, ckpt["model"], path, "network")
         return agent.eval()
 
@@ -448,6 +465,32 @@ class Run:
 
     def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
+
+
+def read_seed_summary(folder: str | Path) -> dict | None:
+    """A finished seed's ``seed_summary.json`` (:func:`metarl_neuro.reproduce.run_seed`'s result), or None where there is none.
+
+    Raises
+    ------
+    ValueError
+        If the file is corrupt, or lacks one of ``wall_s``, ``resumed``, ``config_hash`` and ``summary`` (a dict of
+        metric -> number) or holds it with another type; the message names the file.
+    """
+    path = Path(folder) / SUMMARY_FILE
+    if not path.exists():
+        return None
+    saved = read_run_file(path, lambda p: json.loads(Path(p).read_text()))
+    number = (int, float)
+    expected = {"wall_s": number, "resumed": bool, "config_hash": str, "summary": dict}
+    bad = [k for k, kind in expected.items() if not isinstance(saved, dict) or not isinstance(saved.get(k), kind)
+           or (kind is number and isinstance(saved.get(k), bool))]
+    if not bad and not all(isinstance(k, str) and isinstance(v, number) and not isinstance(v, bool)
+                           for k, v in saved["summary"].items()):
+        bad = ["summary (a dict of metric -> number)"]
+    if bad:
+        raise ValueError(f"{path} is not a seed summary of this package: missing or malformed {bad}; delete it and "
+                         "rerun reproduce to write it again")
+    return saved
 
 
 def _owner(folder: Path, wait_s: float = 2.0) -> str:

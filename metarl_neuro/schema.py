@@ -372,21 +372,25 @@ def validate_choice_trials(df: pd.DataFrame, columns: Iterable[str] = ("episode"
 
 
 def check_activations_source(obj, function: str, paths: bool = True) -> None:
-    """Refuse what is neither an activations dataset nor (where ``paths``) a run folder, naming ``function``.
+    """Refuse what is neither an activations dataset nor (where ``paths``) a run that holds one, naming
+    ``function``.
 
     Raises
     ------
     TypeError
-        For a DataFrame (the trial table given where the activations are needed) or any other type.
+        For a DataFrame (the trial table given where the activations are needed), a path (the analyses read no
+        file: ``Run.load(path).activations``) or any other type.
     """
     import os
 
     import xarray as xr
 
-    ok = isinstance(obj, xr.Dataset) or (paths and (isinstance(obj, (str, os.PathLike)) or hasattr(obj, "path")))
+    ok = isinstance(obj, xr.Dataset) or (paths and hasattr(obj, "activations") and not isinstance(obj, pd.DataFrame))
     if ok:
         return
-    wanted = "a run folder (path or Run) or its activations (xarray.Dataset, Run.activations)" if paths \
-        else "the activations dataset (xarray.Dataset, e.g. Run(folder).activations)"
+    wanted = "the activations (xarray.Dataset, Run.activations) or the Run" if paths \
+        else "the activations dataset (xarray.Dataset, e.g. Run.load(folder).activations)"
     hint = "; a DataFrame is a trial table, which holds no LSTM activations" if isinstance(obj, pd.DataFrame) else ""
+    if isinstance(obj, (str, os.PathLike)):
+        hint = f"; the analyses take data, not a path: Run.load({str(obj)!r}).activations (metarl_neuro.run)"
     raise TypeError(f"{function} needs {wanted}, got {type(obj).__name__}{hint}")

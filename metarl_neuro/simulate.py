@@ -27,26 +27,10 @@ import sys
 from pathlib import Path
 
 from metarl_neuro.agents import TrainingDiverged
-from metarl_neuro.experiments import EXPERIMENTS
+from metarl_neuro.experiments import EXPERIMENTS, extend_run, parse_field
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.experiments._base import (  # noqa: F401  (the old import path of these names)
-    EVAL_SAMPLER_SEED_OFFSET,
-    EVAL_TASK_SEED_OFFSET,
-    TRAIN_SAMPLER_SEED_OFFSET,
-    a2c_settings,
-    build,
-    check_init_from,
-    extend_run,
-    parse_field,
-    train_run,
-)
-from metarl_neuro.experiments._cued import CUED_EXPERIMENTS
-from metarl_neuro.experiments.bandit import cross_test_bandit, evaluate_bandit, simulate_bandit  # noqa: F401
-from metarl_neuro.experiments.harlow_1d import simulate_harlow  # noqa: F401
-from metarl_neuro.experiments.psychlab_harlow import simulate_psychlab  # noqa: F401
-from metarl_neuro.experiments.two_step import simulate_two_step, two_step_metrics  # noqa: F401
 
-__all__ = ["add_config_options", "main", "make_parser", "simulate", "simulate_cued"]
+__all__ = ["add_config_options", "main", "make_parser", "simulate"]
 
 
 def simulate(experiment: str, config, out: Path | None = None, resume: bool = False, progress: bool = True) -> Path:
@@ -75,14 +59,6 @@ def simulate(experiment: str, config, out: Path | None = None, resume: bool = Fa
     """
     exp = get_experiment(experiment)
     return exp.simulate(config, Path(out) if out is not None else exp.default_out(config), resume, progress)
-
-
-def simulate_cued(config, experiment: str, out: Path, resume: bool = False, progress: bool = True) -> Path:
-    """One of Wang 2018's fixation / left / right simulations (``tsutsui``, ``behrens``, ``bromberg-martin``,
-    ``stopper``): :func:`simulate` under its old name; ``ValueError`` for another experiment."""
-    if experiment not in CUED_EXPERIMENTS:
-        raise ValueError(f"unknown cued-choice experiment {experiment!r}; choose from {sorted(CUED_EXPERIMENTS)}")
-    return simulate(experiment, config, out, resume, progress)
 
 
 def add_config_options(parser: argparse.ArgumentParser, cls) -> None:

@@ -4,7 +4,7 @@ import pandas as pd
 
 from metarl_neuro.analyze import main
 from metarl_neuro.experiments import TwoStepConfig
-from metarl_neuro.simulate import simulate_two_step
+from metarl_neuro.experiments.two_step import simulate_two_step
 
 HBAYESDM = Path(__file__).parent / "reference" / "hbayesdm" / "ts_exampleData.txt"
 
@@ -64,7 +64,7 @@ def test_analyze_hidden_needs_a_run_folder(tmp_path, capsys):
 
 def test_harlow_report_of_test_episodes_without_a_completed_trial(tmp_path, capsys):
     """An untrained pixel agent may finish no trial in a short test episode: the report says so, draws nothing."""
-    from metarl_neuro.analyze import harlow_report
+    from metarl_neuro.experiments.harlow_1d import harlow_report
     columns = ["training_episodes", "episode", "trial", "correct", "rewarded_side"]
     table = harlow_report(pd.DataFrame(columns=columns), tmp_path / "figures", "empty")
     assert table.empty and "no trial was completed" in capsys.readouterr().out

@@ -7,8 +7,8 @@ import pytest
 
 from metarl_neuro.analysis import stay_probability
 from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.experiments.two_step import simulate_two_step
 from metarl_neuro.run import Run
-from metarl_neuro.simulate import simulate_two_step
 
 
 @pytest.mark.slow
@@ -41,10 +41,10 @@ def test_reversal_agent_infers_the_unseen_targets_value(tmp_path):
     """
     from metarl_neuro.analysis import reversal_rpe
     from metarl_neuro.experiments import BrombergMartinConfig
-    from metarl_neuro.simulate import simulate_cued
+    from metarl_neuro.simulate import simulate
 
     cfg = BrombergMartinConfig(episodes=5000, eval_episodes=100, device="cpu", seed=0)
-    run = Run.load(simulate_cued(cfg, "bromberg-martin", tmp_path / "run", progress=False))
+    run = Run.load(simulate("bromberg-martin", cfg, tmp_path / "run", progress=False))
     t = reversal_rpe(run.activations.load()).set_index(["since_reversal", "target_rewarded", "experienced"])
     rpe = t["mean_rpe"]
     # trial 1: the now-rewarded side was unrewarded before the reversal (negative surprise at its onset)

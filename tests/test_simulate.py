@@ -6,9 +6,10 @@ import torch
 import xarray as xr
 
 from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.experiments.two_step import simulate_two_step
 from metarl_neuro.run import RUN_FILES, Run
 from metarl_neuro.schema import TWO_STEP_COLUMNS, validate_trials
-from metarl_neuro.simulate import main, make_parser, simulate_two_step
+from metarl_neuro.simulate import main, make_parser
 
 SMALL = ["--episodes", "96", "--batch", "16", "--eval-episodes", "12", "--no-progress", "--device", "cpu"]
 

@@ -3,8 +3,9 @@ import pytest
 
 from metarl_neuro.analyze import main as analyze_main
 from metarl_neuro.experiments import BanditConfig
+from metarl_neuro.experiments.bandit import simulate_bandit
 from metarl_neuro.run import RUN_FILES, Run
-from metarl_neuro.simulate import main, simulate_bandit
+from metarl_neuro.simulate import main
 
 
 def tiny(**kw):

@@ -13,8 +13,9 @@ from metarl_neuro.experiments import (
     TsutsuiConfig,
     TwoStepConfig,
 )
+from metarl_neuro.experiments.two_step import simulate_two_step
 from metarl_neuro.run import RUN_FILES, Run
-from metarl_neuro.simulate import main, simulate_cued, simulate_two_step
+from metarl_neuro.simulate import main, simulate
 
 TINY = {"episodes": 32, "batch": 16, "eval_episodes": 12, "device": "cpu"}
 CASES = {
@@ -29,7 +30,7 @@ CASES = {
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     base = tmp_path_factory.mktemp("cued")
-    return {name: simulate_cued(cfg, name, base / name, progress=False) for name, (cfg, _) in CASES.items()}
+    return {name: simulate(name, cfg, base / name, progress=False) for name, (cfg, _) in CASES.items()}
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -67,7 +68,7 @@ def test_tsutsui_tests_on_the_held_out_distribution(runs):
 
 def test_same_seed_same_trials(runs, tmp_path):
     cfg = CASES["bromberg-martin"][0]
-    again = simulate_cued(cfg, "bromberg-martin", tmp_path / "again", progress=False)
+    again = simulate("bromberg-martin", cfg, tmp_path / "again", progress=False)
     a = pd.read_parquet(runs["bromberg-martin"] / "trials.parquet").drop(columns="subject")
     b = pd.read_parquet(again / "trials.parquet").drop(columns="subject")
     pd.testing.assert_frame_equal(a, b)
@@ -99,8 +100,8 @@ def test_cli_alias_analyze_and_errors(runs, tmp_path, capsys):
     assert "rpe-input" in capsys.readouterr().err
     assert not (tmp_path / "st").exists()  # refused before any training
     assert main(["behrens", "--lr", "-1", "--out", str(tmp_path / "x")]) == 2
-    with pytest.raises(ValueError, match="unknown cued-choice"):
-        simulate_cued(CASES["stopper"][0], "harlow", tmp_path / "y")
+    with pytest.raises(ValueError, match="unknown experiment .harlow."):
+        simulate("harlow", CASES["stopper"][0], tmp_path / "y")
 
 
 def test_two_step_learns_with_the_rpe_input_network(tmp_path):

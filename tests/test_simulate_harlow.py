@@ -2,8 +2,9 @@ import pandas as pd
 
 from metarl_neuro.analyze import main as analyze_main
 from metarl_neuro.experiments import Harlow1DConfig
+from metarl_neuro.experiments.harlow_1d import simulate_harlow
 from metarl_neuro.run import RUN_FILES, Run
-from metarl_neuro.simulate import main, simulate_harlow
+from metarl_neuro.simulate import main
 
 
 def test_harlow_run_folder_learning_curve_and_report(tmp_path, capsys):

@@ -7,8 +7,10 @@ import pytest
 
 from metarl_neuro.agents import Criterion
 from metarl_neuro.experiments import BanditConfig, Harlow1DConfig, PsychLabHarlowConfig, TwoStepConfig
+from metarl_neuro.experiments.bandit import simulate_bandit
+from metarl_neuro.experiments.two_step import simulate_two_step
 from metarl_neuro.run import Run
-from metarl_neuro.simulate import main, simulate_bandit, simulate_two_step
+from metarl_neuro.simulate import main
 
 METRICS = ("gap", "rc", "ur", "regret", "thompson_regret")
 

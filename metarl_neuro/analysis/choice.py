@@ -32,7 +32,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from metarl_neuro.analysis.bandit import fit_rescorla_wagner
-from metarl_neuro.analysis.regression import _fit
+from metarl_neuro.analysis.regression import fit_logit
 from metarl_neuro.schema import (
     as_bool_column,
     as_int_column,
@@ -173,7 +173,7 @@ def lagged_choice_regression(df: pd.DataFrame, lags: int = 15) -> pd.DataFrame:
     if use.sum() <= 2 * lags + 1:
         raise ValueError(f"too few trials ({int(use.sum())}) for a regression on {lags} lags")
     y = (d.loc[use, "choice"] == 1).astype(float)
-    res, message = _fit(y, sm.add_constant(X[use]), g.ngroup().to_numpy()[use])
+    res, message = fit_logit(y, sm.add_constant(X[use]), g.ngroup().to_numpy()[use])
     ci = res.conf_int()
     rows = []
     for name in res.params.index:

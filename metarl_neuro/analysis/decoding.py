@@ -1,15 +1,14 @@
 """LSTM activations as data: decoding, unit tuning and population PCA (Wang et al. 2018, Figs. 1e-f, 2e, 4c).
 
-Every function takes a run folder (path or :class:`~metarl_neuro.run.Run`) or its activations
-``xarray.Dataset`` (DESIGN.md, "Activations dataset") and reads ``h`` at one step of each trial:
-``at="trial_start"`` (the first step of the trial: the state in which the first-stage choice is made) or
+Every function takes the activations ``xarray.Dataset`` of a run (``Run.activations``; DESIGN.md, "Activations
+dataset"), or the :class:`~metarl_neuro.run.Run` itself, which reads it; none opens a file. Each reads ``h`` at
+one step of each trial: ``at="trial_start"`` (the first step of the trial: the state in which the first-stage choice is made) or
 ``at="outcome"`` (the step whose reward is the trial's outcome). Trial variables about the *previous* trial
 (``prev_*``) are defined from trial 1 on; trial 0 of each episode is left out.
 """
 
 from __future__ import annotations
 
-import os
 from typing import NamedTuple
 
 import numpy as np
@@ -45,15 +44,9 @@ _KIND_NEEDS = {"two-step": ("choice1", "common", "reward_prob_0"), "choice": ("c
 
 
 def _dataset(run_or_dataset) -> xr.Dataset:
+    """The activations dataset: given, or a Run's (the Run reads its file; this module reads none)."""
     check_activations_source(run_or_dataset, "this analysis of the LSTM activations")
-    if isinstance(run_or_dataset, xr.Dataset):
-        ds = run_or_dataset
-    else:
-        path = getattr(run_or_dataset, "path", run_or_dataset)
-        nc = os.path.join(path, "activations.nc")
-        if not os.path.isfile(nc):
-            raise ValueError(f"run folder {path} has no activations.nc (the frozen evaluation writes it)")
-        ds = xr.open_dataset(nc, engine="h5netcdf")
+    ds = run_or_dataset if isinstance(run_or_dataset, xr.Dataset) else run_or_dataset.activations
     missing = [k for k in _COMMON if k not in ds.variables]
     if not missing and _kind(ds) is None:
         missing = [f"{' + '.join(v)} ({k})" for k, v in _KIND_NEEDS.items()]  # neither task's variables
@@ -81,8 +74,8 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
 
     Parameters
     ----------
-    run_or_dataset : path, Run or xarray.Dataset
-        Run folder or activations dataset (two-step, or a fixation / left / right task of
+    run_or_dataset : xarray.Dataset or Run
+        Activations dataset or its Run (two-step, or a fixation / left / right task of
         :mod:`metarl_neuro.tasks.cued_choice`).
     at : {"trial_start", "outcome"}
         Step of the trial (module docstring; in a fixation / left / right task the trial starts at its
@@ -176,8 +169,8 @@ def decode_hidden(
 
     Parameters
     ----------
-    run_or_dataset : path, Run or xarray.Dataset
-        Run folder or activations dataset.
+    run_or_dataset : xarray.Dataset or Run
+        Activations dataset or its Run.
     targets : list or dict, optional
         Names from :data:`TWO_STEP_TARGETS` (two-step runs) or :data:`CHOICE_TARGETS` and
         :data:`CHOICE_TASK_TARGETS` (fixation / left / right tasks, e.g. ``volatile``) (default: all of them
@@ -204,7 +197,7 @@ def decode_hidden(
     ------
     ValueError
         For an unknown target, a target with a single class, a dataset without ``h`` (or the other needed
-        variables), a run folder without ``activations.nc``, or fewer episodes than folds.
+        variables), or fewer episodes than folds.
 
     References
     ----------
@@ -272,8 +265,8 @@ def unit_tuning(
 
     Parameters
     ----------
-    run_or_dataset : path, Run or xarray.Dataset
-        Run folder or activations dataset.
+    run_or_dataset : xarray.Dataset or Run
+        Activations dataset or its Run.
     variables : tuple of str
         From ``prev_action``, ``prev_reward``, ``prev_action_x_reward``, ``value``, and where the task has them
         ``prev_transition`` (two-step), ``volatile`` (Behrens task: units tracking volatility, Wang 2018 Sim 2)
@@ -348,8 +341,8 @@ def population_pca(run_or_dataset, at: str = "trial_start", n_components: int = 
 
     Parameters
     ----------
-    run_or_dataset : path, Run or xarray.Dataset
-        Run folder or activations dataset.
+    run_or_dataset : xarray.Dataset or Run
+        Activations dataset or its Run.
     at : {"trial_start", "outcome"}
         Step of each trial.
     n_components : int

@@ -36,7 +36,16 @@ import pandas as pd
 import torch
 from scipy import special
 
-from metarl_neuro.analysis import hybrid as _h
+from metarl_neuro.analysis.hybrid.fitting import FitProblem, StartPool
+from metarl_neuro.analysis.hybrid.model import n_choices, prepare_trials
+from metarl_neuro.analysis.hybrid.parameters import (
+    DEFAULT_TRANSITIONS,
+    MIN_TRIALS,
+    bounds_of,
+    check_fixed,
+    check_options,
+    free_parameters,
+)
 from metarl_neuro.schema import check_int
 
 __all__ = ["HierarchicalFit", "fit_hierarchical"]
@@ -135,24 +144,24 @@ def fit_hierarchical(
         As :func:`metarl_neuro.analysis.fit_hybrid`; for fewer than two subjects, ``n_starts``, ``max_iter`` or
         ``n_samples`` not an integer >= 1, or ``tol`` not a positive number.
     """
-    transitions = transitions or _h._DEFAULT_TRANSITIONS.get(variant, "fixed")
-    _h._check(variant, model, transitions, likelihood)
+    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
+    check_options(variant, model, transitions, likelihood)
     for v, name in ((n_starts, "n_starts"), (max_iter, "max_iter"), (n_samples, "n_samples"), (maxiter, "maxiter")):
         check_int(v, name)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
         raise ValueError(f"tol must be a positive number, got {tol!r}")
-    box = _h.bounds_of(variant, bounds)
-    fixed = _h._check_fixed(fixed, _h._free(variant, model), box, model)
-    names = [k for k in _h._free(variant, model) if k not in fixed]
+    box = bounds_of(variant, bounds)
+    fixed = check_fixed(fixed, free_parameters(variant, model), box, model)
+    names = [k for k in free_parameters(variant, model) if k not in fixed]
     if not names:
         raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
     native = np.array([box[k] for k in names], dtype=float)
-    base = _h._prepare(trials, start_trial, variant == "kool2016", transitions, common_prob, _h._MIN_TRIALS,
+    base = prepare_trials(trials, start_trial, variant == "kool2016", transitions, common_prob, MIN_TRIALS,
                        start_values)
     S, K = len(base.subjects), len(names)
     if S < 2:
         raise ValueError(f"a hierarchical fit needs at least two subjects, got {S}")
-    problem = _h._Problem(base, variant, model, likelihood, names, fixed, None, native)
+    problem = FitProblem(base, variant, model, likelihood, names, fixed, None, native)
     lo, width = torch.from_numpy(native[:, 0]), torch.from_numpy(native[:, 1] - native[:, 0])
     xbox = np.tile([-_X_BOUND, _X_BOUND], (K, 1))
 
@@ -187,7 +196,7 @@ def fit_hierarchical(
     rng = np.random.default_rng(seed)
     mu, sd = np.zeros(K), np.full(K, 1.5)
     subj = np.tile(np.arange(S), n_starts)
-    first = _h._Pool(S)
+    first = StartPool(S)
     first.add(problem.solve(subj, rng.normal(mu, sd, size=(n_starts * S, K)), maxiter, posterior(mu, sd), xbox))
     X = first.X[[first.best(s) for s in range(S)]]
     history, converged, it = [], False, 0
@@ -232,7 +241,7 @@ def fit_hierarchical(
             _, nll_k = problem.objective(rows_s, to_native(d.repeat(S, 1)))
             log_lik[:, a:a + len(d)] = -nll_k.numpy().reshape(S, len(d))
     evidence = special.logsumexp(log_lik, axis=1) - np.log(n_samples)
-    n_lik = _h._n_choices(base, likelihood)
+    n_lik = n_choices(base, likelihood)
     theta = to_native(torch.from_numpy(X)).numpy()
     subjects = pd.DataFrame({"subject": base.subjects, **{k: theta[:, j] for j, k in enumerate(names)},
                              **{k: v for k, v in fixed.items()}, "nll": nll, "n_trials": n_lik.astype(int),

@@ -99,7 +99,7 @@ def _unidentified(X: pd.DataFrame) -> str:
             f"{len(X)} trials), so its coefficients are not identified")
 
 
-def _fit(y: pd.Series, X: pd.DataFrame, groups: np.ndarray | None):
+def fit_logit(y: pd.Series, X: pd.DataFrame, groups: np.ndarray | None):
     """GLM-Binomial fit; cluster-robust covariance when ``groups`` has more than one cluster. ``(None, why)``
     for a rank-deficient design."""
     why = _unidentified(X)
@@ -247,7 +247,7 @@ def stay_regression(
     for key in keys:
         sel = np.ones(len(y), bool) if key == "pooled" else subjects == key
         cluster = pd.factorize(subjects)[0] if key == "pooled" and groups == "subject" else None
-        res, message = _fit(y[sel], X[sel], cluster)
+        res, message = fit_logit(y[sel], X[sel], cluster)
         if res is None:
             if key == "pooled":
                 raise ValueError(f"stay_regression: {message}")

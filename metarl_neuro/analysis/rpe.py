@@ -101,15 +101,16 @@ def _params(fit, trials: pd.DataFrame, variant: str, common_prob: float) -> pd.S
 
 
 def rpe_regression(
-    run,
+    trials,
+    activations: xr.Dataset | None = None,
     fit: pd.DataFrame | pd.Series | dict | None = None,
     variant: str = "daw2011",
     common_prob: float | None = None,
 ) -> RPERegression:
     """Regress the agent's RPE at the second-stage state on a hybrid learner's model-based and model-free RPEs.
 
-    The learner (``variant``, parameters from ``fit``) experiences the run's recorded trials
-    (:func:`~metarl_neuro.analysis.hybrid.hybrid_values`); its ``rpe_mb`` and ``rpe_mf`` at each trial's
+    The learner (``variant``, parameters from ``fit``) experiences the recorded trials
+    (:func:`~metarl_neuro.analysis.hybrid_values`); its ``rpe_mb`` and ``rpe_mf`` at each trial's
     arrival in the second-stage state are the regressors of the agent's TD error at that step
     (:func:`agent_state_rpe`), by ordinary least squares (statsmodels) with an intercept: once each alone
     (the r² of Wang et al. 2018, Fig. 5f) and once together (the unique contribution of each). The
@@ -118,16 +119,20 @@ def rpe_regression(
 
     Parameters
     ----------
-    run : path or Run
-        Run folder with ``trials.parquet`` and ``activations.nc`` of a task with a separate second-stage
-        step (``--structure paper``).
+    trials : pandas.DataFrame or Run
+        The evaluation trial table (``Run.trials``) of a task with a separate second-stage step
+        (``--structure paper``); or a :class:`~metarl_neuro.run.Run`, whose ``trials``, ``activations`` and
+        configured ``common_prob`` are used (the run reads its files; this function reads none).
+    activations : xarray.Dataset
+        The activations of the same episodes (``Run.activations``); omitted when ``trials`` is a Run.
     fit : pandas.DataFrame (one row), Series or dict, optional
         The learner's parameters, e.g. the run's row of :func:`~metarl_neuro.analysis.fit_hybrid`. Default:
-        fit ``variant`` to the run's first-stage choices (maximum likelihood, 5 starts).
+        fit ``variant`` to the first-stage choices (maximum likelihood, 5 starts).
     variant : str
         Hybrid-model variant (default ``"daw2011"``).
     common_prob : float, optional
-        Transition probability the learner assumes; default the run's ``common_prob`` (0.8, Wang 2018).
+        Transition probability the learner assumes; default the run's ``common_prob``, or 0.8 (Wang 2018) for a
+        trial table.
 
     Returns
     -------
@@ -135,26 +140,38 @@ def rpe_regression(
 
     Raises
     ------
+    TypeError
+        For a path (``Run.load(path)`` opens the folder) or anything else that is neither a trial table nor a Run,
+        or activations that are not an xarray.Dataset.
     ValueError
-        If the run folder has no activations or trial table, the task has no second-stage step, ``fit`` has
-        several rows or lacks a parameter, the agent's and the table's trials do not match, or the learner's
-        RPEs are constant (e.g. fitted to an untrained agent whose choices ignore rewards: pass the trained
-        agent's fit).
-    """
-    from metarl_neuro.run import Run
+        If the task has no second-stage step, ``fit`` has several rows or lacks a parameter, the agent's and the
+        table's trials do not match, or the learner's RPEs are constant (e.g. fitted to an untrained agent whose
+        choices ignore rewards: pass the trained agent's fit).
 
-    if isinstance(run, xr.Dataset) or not (isinstance(run, (str, os.PathLike)) or hasattr(run, "path")):
-        check_activations_source(run, "rpe_regression", paths=True)
-        raise TypeError("rpe_regression needs the run folder (path or Run): it reads both its trials and activations")
-    path = getattr(run, "path", run)
-    for name in ("activations.nc", "trials.parquet"):
-        if not os.path.isfile(os.path.join(path, name)):
-            raise ValueError(f"run folder {path} has no {name} (the frozen evaluation writes it)")
-    run = Run(path)
-    if common_prob is None:
-        common_prob = float(run.meta["config"].get("common_prob", 0.8))
-    trials = run.trials
-    agent = agent_state_rpe(run.activations)
+    Examples
+    --------
+    >>> from metarl_neuro.run import Run                                  # doctest: +SKIP
+    >>> run = Run.load("runs/two-step/seed0")                              # doctest: +SKIP
+    >>> rpe_regression(run.trials, run.activations).table                  # doctest: +SKIP
+    """
+    if isinstance(trials, (str, os.PathLike)):
+        raise TypeError(f"rpe_regression takes data, not a path: pass Run.load({str(trials)!r}) (metarl_neuro.run), "
+                        "or its .trials and .activations")
+    if not isinstance(trials, pd.DataFrame) and hasattr(trials, "trials") and hasattr(trials, "activations"):
+        run = trials  # a Run: it reads its own files
+        if activations is not None:
+            raise TypeError("rpe_regression: pass a Run alone, or a trial table with its activations")
+        if common_prob is None:
+            common_prob = float(run.meta["config"].get("common_prob", 0.8))
+        trials, activations = run.trials, run.activations
+    if isinstance(trials, xr.Dataset) or not isinstance(trials, pd.DataFrame):
+        raise TypeError(f"rpe_regression needs the trial table (pandas.DataFrame, Run.trials) and the activations "
+                        f"(xarray.Dataset, Run.activations), or a Run; got {type(trials).__name__} first")
+    if activations is None:
+        raise TypeError("rpe_regression needs the activations (xarray.Dataset, Run.activations) beside the trial table")
+    check_activations_source(activations, "rpe_regression", paths=False)
+    common_prob = 0.8 if common_prob is None else common_prob
+    agent = agent_state_rpe(activations)
     params = _params(fit, trials, variant, common_prob)
     model = hybrid_values(params, trials, variant, common_prob=common_prob)
     data = agent.merge(model[["episode", "trial", "rpe_mb", "rpe_mf"]], on=["episode", "trial"], how="inner")

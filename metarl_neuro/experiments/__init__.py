@@ -13,14 +13,23 @@ from __future__ import annotations
 import importlib
 
 from metarl_neuro.experiments._base import (
+    EVAL_SAMPLER_SEED_OFFSET,
+    EVAL_TASK_SEED_OFFSET,
+    TRAIN_SAMPLER_SEED_OFFSET,
     Claim,
     Experiment,
+    TrainedRun,
     TrainingConfig,
+    a2c_settings,
+    build,
     check_config,
     config_hash,
+    extend_run,
     field_spec,
+    option,
     parse_field,
     resolve_device,
+    train_run,
 )
 
 # the config classes under their old import path (metarl_neuro.experiments.TwoStepConfig, ...)
@@ -72,6 +81,8 @@ def get(name: str) -> Experiment:
 
 
 __all__ = [
+    "EVAL_SAMPLER_SEED_OFFSET", "EVAL_TASK_SEED_OFFSET", "TRAIN_SAMPLER_SEED_OFFSET", "TrainedRun", "a2c_settings",
+    "build", "extend_run", "option", "train_run",
     "EXPERIMENTS", "REGISTRY", "BanditConfig", "BehrensConfig", "BrombergMartinConfig", "Claim", "Experiment",
     "Harlow1DConfig", "HarlowPixelsConfig", "PsychLabHarlowConfig", "StopperConfig", "TrainingConfig",
     "TsutsuiConfig", "TwoStepConfig", "check_config", "config_hash", "field_spec", "get", "parse_field",

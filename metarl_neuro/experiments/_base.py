@@ -135,6 +135,13 @@ class Experiment:
     options, cli : callable or None
         ``options(parser)`` adds experiment-only command-line options; ``cli(config, args) -> Path`` replaces
         the default ``simulate(config, args.out or default_out(config), ...)``.
+    report_options : callable or None
+        ``report_options(parser)`` adds the options only this experiment's ``report`` takes to
+        ``python -m metarl_neuro.analyze`` (two-step: ``--hidden``).
+    report_data : callable or None
+        ``report_data(trials, figures, title, **options) -> dict``: the analyses of a trial table from a data
+        file (people's or animals' choices: ``python -m metarl_neuro.analyze FILE --experiment NAME``), where the
+        experiment's task is one people also do.
     """
 
     name: str
@@ -153,6 +160,8 @@ class Experiment:
     bounded: dict = field(default_factory=dict)
     options: Callable[[argparse.ArgumentParser], None] | None = None
     cli: Callable[..., Path] | None = None
+    report_options: Callable[[argparse.ArgumentParser], None] | None = None
+    report_data: Callable[..., dict] | None = None
 
     def default_out(self, config) -> Path:
         """``runs/<name>/seed<seed>``, the run folder when ``--out`` is not given."""
@@ -173,8 +182,6 @@ def option(default, help: str, domain=None, **kw):
         meta["domain"] = domain
     return field(default=default, metadata=meta)
 
-
-_f = option
 
 #: the fields' types, from their annotations (``from __future__ import annotations`` makes them text)
 _KINDS = {"bool": bool, "int": int, "float": float, "str": str}
@@ -250,30 +257,30 @@ class TrainingConfig:
     fields against each other (``ValueError`` naming the bad field).
     """
 
-    seed: int = _f(0, "seed of the network initialisation, the task and the action samples", domain=NON_NEGATIVE)
-    episodes: int = _f(20_000, "training episodes; 0 evaluates the untrained agent", domain=NON_NEGATIVE)
-    batch: int = _f(16, "episodes simulated in parallel per update", domain=AT_LEAST_ONE)
-    device: str = _f("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
-    hidden_size: int = _f(48, "LSTM units (W18 Methods)", domain=AT_LEAST_ONE)
-    lr: float = _f(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see the README, Tuning; "
+    seed: int = option(0, "seed of the network initialisation, the task and the action samples", domain=NON_NEGATIVE)
+    episodes: int = option(20_000, "training episodes; 0 evaluates the untrained agent", domain=NON_NEGATIVE)
+    batch: int = option(16, "episodes simulated in parallel per update", domain=AT_LEAST_ONE)
+    device: str = option("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
+    hidden_size: int = option(48, "LSTM units (W18 Methods)", domain=AT_LEAST_ONE)
+    lr: float = option(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see the README, Tuning; "
                    "W18 Methods: 7e-4)", domain=LEARNING_RATE)
-    gamma: float = _f(0.9, "discount factor per step (W18 Methods)", domain=UNIT_INTERVAL)
-    value_coef: float = _f(0.05, "weight beta_V of the value loss (W18 Methods)", domain=NON_NEGATIVE)
-    entropy_coef: float = _f(0.05, "weight beta_e of the entropy bonus (W18 Methods)", domain=NON_NEGATIVE)
-    unroll: int = _f(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)",
+    gamma: float = option(0.9, "discount factor per step (W18 Methods)", domain=UNIT_INTERVAL)
+    value_coef: float = option(0.05, "weight beta_V of the value loss (W18 Methods)", domain=NON_NEGATIVE)
+    entropy_coef: float = option(0.05, "weight beta_e of the entropy bonus (W18 Methods)", domain=NON_NEGATIVE)
+    unroll: int = option(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)",
                      domain=AT_LEAST_ONE)
-    gae_lambda: float = _f(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)", domain=UNIT_INTERVAL)
-    max_grad_norm: float = _f(50.0, "global gradient-norm clip (inf for none)", domain=CLIP)
-    eval_episodes: int = _f(300, "frozen-weight test episodes (W18 Methods; Wang 2016, 3.1)", domain=AT_LEAST_ONE)
-    checkpoint_every_s: float = _f(120.0, "seconds between checkpoints",
+    gae_lambda: float = option(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)", domain=UNIT_INTERVAL)
+    max_grad_norm: float = option(50.0, "global gradient-norm clip (inf for none)", domain=CLIP)
+    eval_episodes: int = option(300, "frozen-weight test episodes (W18 Methods; Wang 2016, 3.1)", domain=AT_LEAST_ONE)
+    checkpoint_every_s: float = option(120.0, "seconds between checkpoints",
                                    domain=pd.Interval(0.0, math.inf, closed="left"))
-    threads: int = _f(1, "torch CPU threads (1 measured fastest for the 48-unit networks)", domain=AT_LEAST_ONE)
-    eval_every: int = _f(0, "test the frozen network every this many training episodes on the fixed test episodes "
+    threads: int = option(1, "torch CPU threads (1 measured fastest for the 48-unit networks)", domain=AT_LEAST_ONE)
+    eval_every: int = option(0, "test the frozen network every this many training episodes on the fixed test episodes "
                          "of the final test (the learning curve, evaluations.csv); 0: never", domain=NON_NEGATIVE)
-    until: str = _f("", "stop training once this criterion on the evaluations holds on --until-held consecutive "
+    until: str = option("", "stop training once this criterion on the evaluations holds on --until-held consecutive "
                     "ones, e.g. gap>=0.3 (two-step), correct_2_6>=90 (Harlow), regret<thompson_regret (bandit); "
                     "needs --eval-every; --episodes stays the budget", metavar="METRIC>=VALUE")
-    until_held: int = _f(2, "consecutive evaluations on which --until must hold (issue 14: 2)", domain=AT_LEAST_ONE)
+    until_held: int = option(2, "consecutive evaluations on which --until must hold (issue 14: 2)", domain=AT_LEAST_ONE)
 
     #: metrics of the evaluations during training (``--until``); each experiment names its own
     METRICS: ClassVar[tuple[str, ...]] = ("reward",)
@@ -294,6 +301,10 @@ class TrainingConfig:
     def to_dict(self) -> dict:
         """Plain dict of the fields (JSON-serialisable)."""
         return dataclasses.asdict(self)
+
+    def new_agent(self, device: torch.device):
+        """A freshly initialised network of this config (:func:`build`'s, for one episode at a time)."""
+        return build(self, device, batch_size=1)[0]
 
 
 def config_hash(config) -> str:

@@ -16,11 +16,11 @@ from metarl_neuro.agents import run_frozen
 from metarl_neuro.domains import REAL
 from metarl_neuro.experiments._base import (
     TrainingConfig,
-    _f,
     agent_device,
     episode_reward,
     eval_sampler,
     eval_task,
+    option,
     run_attrs,
     train_run,
 )
@@ -40,10 +40,10 @@ CUED_EXPERIMENTS = ("tsutsui", "behrens", "bromberg-martin", "stopper")
 class CuedConfig(TrainingConfig):
     """Fields shared by the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6)."""
 
-    agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
+    agent: str = option("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
                     "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
-    fixation_reward: float = _f(0.0, "reward of a valid fixation (our choice)", domain=REAL)
-    invalid_reward: float = _f(-1.0, "reward of an invalid action (W18 Methods)", domain=REAL)
+    fixation_reward: float = option(0.0, "reward of a valid fixation (our choice)", domain=REAL)
+    invalid_reward: float = option(-1.0, "reward of an invalid action (W18 Methods)", domain=REAL)
 
     def _task_kwargs(self, seed: int, device) -> dict:
         return {"fixation_reward": self.fixation_reward, "invalid_reward": self.invalid_reward, "seed": seed,

@@ -29,11 +29,11 @@ from metarl_neuro.experiments._base import (
     Claim,
     Experiment,
     TrainingConfig,
-    _f,
     agent_device,
     eval_sampler,
     eval_task,
     one_writer,
+    option,
     run_attrs,
     train_run,
 )
@@ -57,30 +57,30 @@ _OR_VARIANT_DEFAULT = pd.Interval(-1.0, math.inf, closed="left")
 class BanditConfig(TrainingConfig):
     """Bandit meta-learning (Wang et al. 2016, Sec. 3.1; Wang et al. 2018, Fig. 1)."""
 
-    episodes: int = _f(
+    episodes: int = option(
         -1,
         "training episodes; -1: 20,000 (Wang et al. 2016, Sec. 3.1), 100,000 for eleven-arm (5-trial episodes: "
         "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
         default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
     )
-    batch: int = _f(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
-    lr: float = _f(3e-3, "RMSProp learning rate (our choice: the two-step task's; on the bandits 5e-3 did worse, "
+    batch: int = option(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
+    lr: float = option(3e-3, "RMSProp learning rate (our choice: the two-step task's; on the bandits 5e-3 did worse, "
                    "see the README, Bandits; W18 Methods: 7e-4)")
-    entropy_coef: float = _f(
+    entropy_coef: float = option(
         -1.0,
         "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
         "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
         default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
     )
-    unroll: int = _f(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
-    variant: str = _f("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
-    test_variant: str = _f("", "bandit distribution of the frozen test: " + ", ".join(_BANDIT_VARIANTS),
+    unroll: int = option(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
+    variant: str = option("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
+    test_variant: str = option("", "bandit distribution of the frozen test: " + ", ".join(_BANDIT_VARIANTS),
                            choices=("",) + _BANDIT_VARIANTS, default_help="the training variant", metavar="VARIANT")
-    n_trials: int = _f(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)",
+    n_trials: int = option(0, "trials per episode (0: the variant's, 100; 5 for eleven-arm; Wang 2016)",
                        default_help="0, the variant's", domain=NON_NEGATIVE)
-    volatility_low: float = _f(0.02, "restless: SD per trial of the random walk in low-volatility episodes "
+    volatility_low: float = option(0.02, "restless: SD per trial of the random walk in low-volatility episodes "
                                "(our choice; see BanditTask)", domain=UNIT_INTERVAL)
-    volatility_high: float = _f(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
+    volatility_high: float = option(0.2, "restless: SD per trial of the random walk in high-volatility episodes "
                                 "(our choice; see BanditTask)", domain=UNIT_INTERVAL)
 
     #: mean cumulative regret at the last trial of the agent and of Thompson sampling on the same test episodes
@@ -234,7 +234,7 @@ def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progr
 
     The test (``config.test_variant``, default the training variant) runs ``config.eval_episodes`` episodes
     with frozen weights and the baselines of :func:`bandit_baselines` on the same episodes; the trial table
-    holds them all. The report (:func:`metarl_neuro.analyze.bandit_report`) prints the cumulative regret at
+    holds them all. The report (:func:`bandit_report`) prints the cumulative regret at
     the last trial with 95% CIs and the suboptimal pulls (and, restless, Rescorla-Wagner fits by
     volatility) and writes ``figures/regret.png``.
 

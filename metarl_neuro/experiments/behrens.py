@@ -17,7 +17,7 @@ from metarl_neuro.analysis import (
     volatility_learning_rates,
 )
 from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
-from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
+from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -37,14 +37,14 @@ __all__ = ["EXPERIMENT", "BehrensConfig"]
 class BehrensConfig(CuedConfig):
     """Stable and volatile periods (Wang et al. 2018, Simulation 2, Fig. 3; Behrens et al. 2007)."""
 
-    lr: float = _f(3e-3, "RMSProp learning rate (our choice, as the other simulations; W18 Sim 2: 5e-5, which left "
+    lr: float = option(3e-3, "RMSProp learning rate (our choice, as the other simulations; W18 Sim 2: 5e-5, which left "
                    "the agent choosing at chance after 14k episodes here, measured)")
-    episodes: int = _f(10_000, "training episodes of 2 blocks (our choice: 4M steps, under 3 min on 2 CPU cores)")
-    block_trials: int = _f(100, "trials per block; an episode is one stable and one volatile block (our choice)", domain=AT_LEAST_ONE)
-    stable_p: float = _f(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)", domain=UNIT_INTERVAL)
-    volatile_p: float = _f(0.8, "reward probability of the better arm in a volatile block (Behrens et al. 2007)", domain=UNIT_INTERVAL)
-    reversal_min: int = _f(20, "fewest trials between reversals in a volatile block (our choice; mean ~25)", domain=AT_LEAST_ONE)
-    reversal_max: int = _f(30, "most trials between reversals in a volatile block (our choice; mean ~25)", domain=AT_LEAST_ONE)
+    episodes: int = option(10_000, "training episodes of 2 blocks (our choice: 4M steps, under 3 min on 2 CPU cores)")
+    block_trials: int = option(100, "trials per block; an episode is one stable and one volatile block (our choice)", domain=AT_LEAST_ONE)
+    stable_p: float = option(0.75, "reward probability of the better arm in a stable block (Behrens et al. 2007)", domain=UNIT_INTERVAL)
+    volatile_p: float = option(0.8, "reward probability of the better arm in a volatile block (Behrens et al. 2007)", domain=UNIT_INTERVAL)
+    reversal_min: int = option(20, "fewest trials between reversals in a volatile block (our choice; mean ~25)", domain=AT_LEAST_ONE)
+    reversal_max: int = option(30, "most trials between reversals in a volatile block (our choice; mean ~25)", domain=AT_LEAST_ONE)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.BehrensTask` (block order random; ``variant`` not used)."""

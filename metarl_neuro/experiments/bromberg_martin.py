@@ -11,7 +11,7 @@ import torch
 
 from metarl_neuro.analysis import plot_population_pca, plot_reversal_rpe, population_pca, reversal_rpe
 from metarl_neuro.domains import AT_LEAST_ONE
-from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
+from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -30,9 +30,9 @@ __all__ = ["EXPERIMENT", "BrombergMartinConfig"]
 class BrombergMartinConfig(CuedConfig):
     """Reversal task and inferred value (Wang et al. 2018, Simulation 3, Fig. 4; Bromberg-Martin et al. 2010)."""
 
-    n_trials: int = _f(100, "trials per episode (our choice)", domain=AT_LEAST_ONE)
-    block_min: int = _f(10, "fewest trials between reversals (our choice)", domain=AT_LEAST_ONE)
-    block_max: int = _f(30, "most trials between reversals (our choice)", domain=AT_LEAST_ONE)
+    n_trials: int = option(100, "trials per episode (our choice)", domain=AT_LEAST_ONE)
+    block_min: int = option(10, "fewest trials between reversals (our choice)", domain=AT_LEAST_ONE)
+    block_max: int = option(30, "most trials between reversals (our choice)", domain=AT_LEAST_ONE)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.BrombergMartinTask` (``variant`` not used)."""

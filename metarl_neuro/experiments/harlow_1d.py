@@ -31,13 +31,13 @@ from metarl_neuro.experiments._base import (
     Claim,
     Experiment,
     TrainingConfig,
-    _f,
     agent_device,
     build,
     check_init_from,
     eval_sampler,
     eval_task,
     one_writer,
+    option,
     run_attrs,
     train_run,
 )
@@ -55,12 +55,12 @@ __all__ = [
 class Harlow1DConfig(TrainingConfig):
     """1-D Harlow learning-to-learn task (Wang et al. 2018, Simulation 5; issue 6's 1-D form)."""
 
-    episodes: int = _f(50_000, "training episodes (our choice, measured: trials 2-6 reach >= 90% correct); 0: untrained")
-    batch: int = _f(32, "episodes simulated in parallel per update")
-    eval_episodes: int = _f(500, "frozen-weight test episodes on held-out objects (issue 6)")
-    n_trials: int = _f(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)", domain=AT_LEAST_ONE)
-    max_steps: int = _f(250, "step limit per episode", domain=AT_LEAST_ONE)
-    eval_every: int = _f(10_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
+    episodes: int = option(50_000, "training episodes (our choice, measured: trials 2-6 reach >= 90% correct); 0: untrained")
+    batch: int = option(32, "episodes simulated in parallel per update")
+    eval_episodes: int = option(500, "frozen-weight test episodes on held-out objects (issue 6)")
+    n_trials: int = option(6, "trials per episode (Harlow 1949; Wang 2018 Sim 5)", domain=AT_LEAST_ONE)
+    max_steps: int = option(250, "step limit per episode", domain=AT_LEAST_ONE)
+    eval_every: int = option(10_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
                          "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
                          "evaluations.csv and learning_curve.parquet); 0: never")
 
@@ -194,7 +194,7 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
 
     experiment = "harlow-pixels" if hasattr(config, "look_units") else "harlow-1d"
     t = train_run(config, experiment, out, resume, progress,
-                  lambda cfg: _harlow_evaluate(cfg, Path(out).name, on_table=keep))
+                  lambda cfg: harlow_evaluate(cfg, Path(out).name, on_table=keep))
     run, config = t.run, t.config
     final, record = harlow_test(config, t.agent, config.eval_episodes, t.episodes, run.path.name)
     # a test during training at the final episode count (the last stage, or where --until stopped) gives way
@@ -219,7 +219,7 @@ def harlow_test(config, agent, n_episodes: int, training_episodes: int, subject:
     return harlow_trials(record.log, record.active, subject, training_episodes), record
 
 
-def _harlow_evaluate(config, subject: str = "test", on_table: Callable | None = None) -> Callable:
+def harlow_evaluate(config, subject: str = "test", on_table: Callable | None = None) -> Callable:
     """The tests during training: ``config.eval_episodes // 5`` held-out episodes, their percent correct;
     ``on_table`` receives each trial table."""
     def evaluate(agent, state) -> dict:
@@ -320,7 +320,7 @@ HARLOW_BOUNDED = {"correct_*": (0.0, 100.0), "trial_*": (0.0, 100.0), "balanced"
 
 EXPERIMENT = Experiment(
     name="harlow-1d", config=Harlow1DConfig, simulate=simulate_harlow, report=report, summarize=summarize,
-    paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; 1-D form", claims=HARLOW_CLAIMS, figure=figure, evaluation=_harlow_evaluate,
+    paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; 1-D form", claims=HARLOW_CLAIMS, figure=figure, evaluation=harlow_evaluate,
     score=score,
     bounded=HARLOW_BOUNDED,
 )

@@ -13,12 +13,12 @@ import pandas as pd
 import torch
 
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
-from metarl_neuro.experiments._base import Experiment, TrainingConfig, _f
+from metarl_neuro.experiments._base import Experiment, TrainingConfig, option
 from metarl_neuro.experiments.harlow_1d import (
     HARLOW_BOUNDED,
     HARLOW_CLAIMS,
-    _harlow_evaluate,
     figure,
+    harlow_evaluate,
     report,
     score,
     simulate_harlow,
@@ -36,23 +36,23 @@ _FOV_DEGREES = pd.Interval(10.0, 90.0, closed="both")
 class GazeConfig(TrainingConfig):
     """Fields shared by the PsychLab Harlow level and its torch surrogate: the conv-LSTM agent and the action set."""
 
-    batch: int = _f(32, "episodes simulated in parallel per update")
-    hidden_size: int = _f(256, "LSTM units (Wang 2018 Sim 5)")
-    lr: float = _f(2.5e-4, "RMSProp learning rate (departure from W18's 7e-4: 7e-4 to 1.4e-3 learned to complete "
+    batch: int = option(32, "episodes simulated in parallel per update")
+    hidden_size: int = option(256, "LSTM units (Wang 2018 Sim 5)")
+    lr: float = option(2.5e-4, "RMSProp learning rate (departure from W18's 7e-4: 7e-4 to 1.4e-3 learned to complete "
                    "trials and then fell back to a near-uniform policy; 2.5e-4 kept it, issue 6/17 runs)")
-    max_grad_norm: float = _f(1.0, "global gradient-norm clip (departure: 50, the small networks' default, let the "
+    max_grad_norm: float = option(1.0, "global gradient-norm clip (departure: 50, the small networks' default, let the "
                               "conv agent's policy collapse; 1 kept it, issue 6/17 runs)")
-    threads: int = _f(2, "torch CPU threads (the conv net uses both cores)")
-    fine_look: int = _f(5, "look units per frame of the fine gaze step (2.1 deg per 4-frame step, under the 4.3-deg "
+    threads: int = option(2, "torch CPU threads (the conv net uses both cores)")
+    fine_look: int = option(5, "look units per frame of the fine gaze step (2.1 deg per 4-frame step, under the 4.3-deg "
                         "fixation trigger; our choice, see the README's ladder); 0: no fine step", domain=NON_NEGATIVE)
-    saccade_look: int = _f(36, "look units per frame of the saccade (15.2 deg per step: cross centre to image "
+    saccade_look: int = option(36, "look units per frame of the saccade (15.2 deg per step: cross centre to image "
                            "centre; our choice, see the README's ladder); 0: no saccade", domain=NON_NEGATIVE)
-    episode_seconds: float = _f(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
+    episode_seconds: float = option(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
                                 "is 300 s; our choice, see the README's ladder)", domain=POSITIVE)
-    stacked: bool = _f(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
-    init_from: str = _f("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
+    stacked: bool = option(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
+    init_from: str = option("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
                         "curriculum stage, or the surrogate's network on the real level")
-    fov: float = _f(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "
+    fov: float = option(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "
                     "frame sees the level's whole 90; 45 is the central 84 x 84 of a 204 x 204 render, so the images "
                     "are 49 px instead of 20; the gaze geometry is the same. At 90 no seed bound the images to "
                     "reward within 150k episodes; at 45 they did: see the README's ladder)",
@@ -73,21 +73,21 @@ class HarlowPixelsConfig(GazeConfig):
     """Pixel Harlow task: the torch surrogate of DeepMind Lab's PsychLab level, conv-LSTM agent (Wang et al.
     2018, Simulation 5; issue 17)."""
 
-    episodes: int = _f(60_000, "training episodes (our choice: with the defaults seeds 0-2 bound images to reward by "
+    episodes: int = option(60_000, "training episodes (our choice: with the defaults seeds 0-2 bound images to reward by "
                        "24k and ended at >= 80% on held-out trials 2-6; about 40 min on one core; see the README's "
                        "ladder)")
-    eval_episodes: int = _f(200, "frozen-weight test episodes on held-out images")
-    stimuli: str = _f("dmlab-dummy", "stimulus images: 'dmlab-dummy' (the level's datasetPath=dummy colours: ids "
+    eval_episodes: int = option(200, "frozen-weight test episodes on held-out images")
+    stimuli: str = option("dmlab-dummy", "stimulus images: 'dmlab-dummy' (the level's datasetPath=dummy colours: ids "
                       "1-1000 train, 1001-2000 held out), 'procedural' (576 shapes, 20% held out) or a folder of "
                       "PNGs (e.g. Brady et al. 2008's)")
-    rewards: str = _f("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
-    start_range: float = _f(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)", domain=NON_NEGATIVE)
-    train_sides: str = _f("random", "rewarded sides in training episodes: random (a coin per trial; departure: the "
+    rewards: str = option("dmlab", "rewards: dmlab (+1, +5, -5) or wang2016 (+0.2, +1, -1)", choices=("dmlab", "wang2016"))
+    start_range: float = option(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)", domain=NON_NEGATIVE)
+    train_sides: str = option("random", "rewarded sides in training episodes: random (a coin per trial; departure: the "
                           "level's shuffled L L L R R R lets side counting alone reach 72% on trials 2-6, and every "
                           "run trained on it counted first, one seed still at 189k episodes; see the README's ladder) "
                           "or level. The tests always use the level's sides", choices=("level", "random"))
-    view: int = _f(84, "side of the rendered view in pixels (Wang 2016: 84)", domain=AT_LEAST_ONE)
-    eval_every: int = _f(12_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
+    view: int = option(84, "side of the rendered view in pixels (Wang 2016: 84)", domain=AT_LEAST_ONE)
+    eval_every: int = option(12_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
                          "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
                          "evaluations.csv and learning_curve.parquet); 0: never")
 
@@ -114,7 +114,7 @@ class HarlowPixelsConfig(GazeConfig):
 EXPERIMENT = Experiment(
     name="harlow-pixels", config=HarlowPixelsConfig, simulate=simulate_harlow, report=report, summarize=summarize,
     paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; the torch surrogate of the PsychLab level",
-    claims=HARLOW_CLAIMS, figure=figure, evaluation=_harlow_evaluate, score=score, resources={"num_cpus": 2, "num_gpus": 0.25},
+    claims=HARLOW_CLAIMS, figure=figure, evaluation=harlow_evaluate, score=score, resources={"num_cpus": 2, "num_gpus": 0.25},
     reduced={"episodes": 3000, "eval_every": 1500, "eval_episodes": 50,
              "why": "3,000 training episodes instead of 60,000 (40-55 min per seed on one core): the pipeline end to "
                     "end, not the binding, which appears by 24k episodes (README, Harlow on pixels)"},

@@ -18,10 +18,10 @@ from metarl_neuro.experiments._base import (
     EVAL_SAMPLER_SEED_OFFSET,
     EVAL_TASK_SEED_OFFSET,
     Experiment,
-    _f,
     build,
     check_init_from,
     one_writer,
+    option,
     run_attrs,
     train_run,
 )
@@ -46,13 +46,13 @@ __all__ = ["EXPERIMENT", "PsychLabHarlowConfig", "simulate_psychlab"]
 class PsychLabHarlowConfig(GazeConfig):
     """DeepMind Lab's PsychLab Harlow level (Wang et al. 2018, Simulation 5); needs ``deepmind_lab``."""
 
-    episodes: int = _f(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs); 0 evaluates "
+    episodes: int = option(20_000, "training episodes (our choice; Wang 2018 trained far longer, on GPUs); 0 evaluates "
                        "the untrained (or --init-from) agent")
-    batch: int = _f(16, "Lab instances stepped in parallel (about 75 MiB each)")
-    eval_episodes: int = _f(100, "frozen-weight test episodes (played --batch at a time)")
-    width: int = _f(84, "observation width in pixels (Wang 2016)", domain=AT_LEAST_ONE)
-    height: int = _f(84, "observation height in pixels (Wang 2016)", domain=AT_LEAST_ONE)
-    dataset_path: str = _f("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
+    batch: int = option(16, "Lab instances stepped in parallel (about 75 MiB each)")
+    eval_episodes: int = option(100, "frozen-weight test episodes (played --batch at a time)")
+    width: int = option(84, "observation width in pixels (Wang 2016)", domain=AT_LEAST_ONE)
+    height: int = option(84, "observation height in pixels (Wang 2016)", domain=AT_LEAST_ONE)
+    dataset_path: str = option("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
                            "Brady et al. 2008 images (0001.png ...)")
 
     METRICS: ClassVar[tuple[str, ...]] = ()
@@ -95,11 +95,11 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     ImportError, ValueError, FileNotFoundError, FileExistsError
         As above, and as :func:`simulate_two_step`.
     """
-    from metarl_neuro.tasks.psychlab import _import_lab, check_dataset_path
+    from metarl_neuro.tasks.psychlab import check_dataset_path, import_lab
 
     check_dataset_path(config.dataset_path)  # fail before creating the run folder: the arguments first,
     check_init_from(config)
-    _import_lab()  # then the machine
+    import_lab()  # then the machine
     t = train_run(config, "psychlab-harlow", out, resume, progress)
     run, config = t.run, t.config
     records, done = [], 0

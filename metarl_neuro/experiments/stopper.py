@@ -13,7 +13,7 @@ import torch
 from metarl_neuro.agents import rpe_manipulation
 from metarl_neuro.analysis import plot_risky_choice, risky_choice, risky_choice_shift
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, REAL, UNIT_INTERVAL
-from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
+from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -32,15 +32,15 @@ __all__ = ["EXPERIMENT", "MANIPULATIONS", "StopperConfig"]
 class StopperConfig(CuedConfig):
     """Risky choice and simulated optogenetics on an RPE-input network (Wang et al. 2018, Simulation 6, Fig. 7)."""
 
-    agent: str = _f("rpe-input", "network: rpe-input (W18 Sim 6) or lstm", choices=("lstm", "rpe-input"))
-    entropy_coef: float = _f(0.2, "weight beta_e of the entropy bonus (our choice: payoffs up to 4; with W18's 0.05 "
+    agent: str = option("rpe-input", "network: rpe-input (W18 Sim 6) or lstm", choices=("lstm", "rpe-input"))
+    entropy_coef: float = option(0.2, "weight beta_e of the entropy bonus (our choice: payoffs up to 4; with W18's 0.05 "
                              "the policy became deterministic early and, in 1 of 3 seeds, always risky; measured)")
-    n_trials: int = _f(50, "trials per episode (our choice)", domain=AT_LEAST_ONE)
-    small_reward: float = _f(1.0, "payoff of the certain lever (Stopper et al. 2014: 1 pellet)", domain=REAL)
-    large_reward: float = _f(4.0, "payoff of the risky lever when it pays (Stopper et al. 2014: 4 pellets)", domain=REAL)
-    risky_prob_high: float = _f(0.5, "risky lever's reward probability in half of the episodes (Stopper 2014)", domain=UNIT_INTERVAL)
-    risky_prob_low: float = _f(0.125, "risky lever's reward probability in the other half (Stopper 2014)", domain=UNIT_INTERVAL)
-    manipulation: float = _f(2.0, "size of the simulated optogenetic RPE offset: block subtracts it after risky "
+    n_trials: int = option(50, "trials per episode (our choice)", domain=AT_LEAST_ONE)
+    small_reward: float = option(1.0, "payoff of the certain lever (Stopper et al. 2014: 1 pellet)", domain=REAL)
+    large_reward: float = option(4.0, "payoff of the risky lever when it pays (Stopper et al. 2014: 4 pellets)", domain=REAL)
+    risky_prob_high: float = option(0.5, "risky lever's reward probability in half of the episodes (Stopper 2014)", domain=UNIT_INTERVAL)
+    risky_prob_low: float = option(0.125, "risky lever's reward probability in the other half (Stopper 2014)", domain=UNIT_INTERVAL)
+    manipulation: float = option(2.0, "size of the simulated optogenetic RPE offset: block subtracts it after risky "
                              "wins, stimulation adds it after risky losses (timing: Stopper 2014; size: our choice, half "
                              "the large reward; 1 left near-deterministic agents unmoved, measured)", domain=NON_NEGATIVE)
 

@@ -17,7 +17,7 @@ from metarl_neuro.analysis import (
     unit_tuning,
 )
 from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
-from metarl_neuro.experiments._base import Claim, Experiment, _f, one_writer
+from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
     FMT,
     CuedAnalysis,
@@ -38,9 +38,9 @@ __all__ = ["EXPERIMENT", "TsutsuiConfig"]
 class TsutsuiConfig(CuedConfig):
     """Baited two-armed bandit and matching (Wang et al. 2018, Simulation 1, Fig. 2; Tsutsui et al. 2016)."""
 
-    p_sum: float = _f(0.5, "p0(L) + p0(R) (W18 Sim 1)", domain=UNIT_INTERVAL)
-    min_trials: int = _f(50, "shortest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
-    max_trials: int = _f(100, "longest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
+    p_sum: float = option(0.5, "p0(L) + p0(R) (W18 Sim 1)", domain=UNIT_INTERVAL)
+    min_trials: int = option(50, "shortest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
+    max_trials: int = option(100, "longest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.TsutsuiTask`; ``variant="test"`` draws p0(L) from [0, p_sum]."""

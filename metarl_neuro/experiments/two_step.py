@@ -39,12 +39,12 @@ from metarl_neuro.experiments._base import (
     Claim,
     Experiment,
     TrainingConfig,
-    _f,
     agent_device,
     episode_reward,
     eval_sampler,
     eval_task,
     one_writer,
+    option,
     run_attrs,
     train_run,
 )
@@ -62,36 +62,36 @@ __all__ = [
 class TwoStepConfig(TrainingConfig):
     """Two-step task experiment (Wang et al. 2018, Simulation 4, Fig. 5)."""
 
-    episodes: int = _f(
+    episodes: int = option(
         100_000,
         "training episodes at most: training stops earlier once --until holds (W18: 10k episodes one at a time); "
         "0 evaluates the untrained agent, the control of the activation analyses",
     )
-    batch: int = _f(64, "episodes simulated in parallel per update (departure from our earlier 32, issue 14: with "
+    batch: int = option(64, "episodes simulated in parallel per update (departure from our earlier 32, issue 14: with "
                     "gamma 0.5 and lr 7e-3 the default criterion held after 235-407 updates, 15-26k episodes (seeds "
                     "0-2), against 1,188-1,813 updates at batch 32, lr 3e-3, gamma 0.9; see the README, Speed)")
-    lr: float = _f(7e-3, "RMSProp learning rate (our choice, issue 14: best of 5e-3 and 7e-3 at batch 64, 7e-3 and "
+    lr: float = option(7e-3, "RMSProp learning rate (our choice, issue 14: best of 5e-3 and 7e-3 at batch 64, 7e-3 and "
                    "1e-2 at batch 128, in updates to the criterion; W18 Methods: 7e-4)")
-    gamma: float = _f(0.5, "discount factor per step (departure from W18's 0.9: a step is a whole trial here and its "
+    gamma: float = option(0.5, "discount factor per step (departure from W18's 0.9: a step is a whole trial here and its "
                       "reward comes at once; at batch 32, 0.5 and 0.3 reached the criterion in 594 updates, 0.9 in "
                       "1,407 (seed 0); README, Speed)")
-    eval_every: int = _f(1000, "test the frozen network every this many training episodes on the 300 test episodes "
+    eval_every: int = option(1000, "test the frozen network every this many training episodes on the 300 test episodes "
                          "of the final test (evaluations.csv; --until); 0: never")
-    until: str = _f("gap>=0.3,rc>=0.95,ur>=0.95",
+    until: str = option("gap>=0.3,rc>=0.95,ur>=0.95",
                     "stop training once this holds on --until-held consecutive tests (issue 14: the stay-pattern gap "
                     "min(rc, ur) - max(rr, uc) >= 0.3 with both model-based stays >= 0.95; the Bayes-optimal "
                     "observer's gap is 0.337); '' trains for all --episodes", metavar="METRIC>=VALUE")
-    unroll: int = _f(100, "BPTT unroll in steps per update (W18: 100-300; one compressed episode)")
-    structure: str = _f(
+    unroll: int = option(100, "BPTT unroll in steps per update (W18: 100-300; one compressed episode)")
+    structure: str = option(
         "compressed",
         "trial structure: compressed (one step per trial) or paper (fixation, choice, cue, action; W18 Methods)",
         choices=("compressed", "paper"),
     )
-    common_prob: float = _f(0.8, "probability of the common transition (W18 Fig. 5a)", domain=UNIT_INTERVAL)
-    reward_high: float = _f(0.9, "higher second-stage reward probability; the other state pays 1 - it (W18 Fig. 5a)", domain=UNIT_INTERVAL)
-    swap_prob: float = _f(0.025, "probability per trial that the two states swap reward probabilities (W18 Methods)", domain=UNIT_INTERVAL)
-    n_trials: int = _f(100, "trials per episode (W18 Methods)", domain=AT_LEAST_ONE)
-    agent: str = _f("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
+    common_prob: float = option(0.8, "probability of the common transition (W18 Fig. 5a)", domain=UNIT_INTERVAL)
+    reward_high: float = option(0.9, "higher second-stage reward probability; the other state pays 1 - it (W18 Fig. 5a)", domain=UNIT_INTERVAL)
+    swap_prob: float = option(0.025, "probability per trial that the two states swap reward probabilities (W18 Methods)", domain=UNIT_INTERVAL)
+    n_trials: int = option(100, "trials per episode (W18 Methods)", domain=AT_LEAST_ONE)
+    agent: str = option("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
                     choices=("lstm", "rpe-input"))
 
     #: P(stay) rewarded-common, rewarded-rare, unrewarded-common, unrewarded-rare; the stay-pattern gap
@@ -169,7 +169,7 @@ def simulate_two_step(config: TwoStepConfig, out: Path, resume: bool = False, pr
                       experiment: str = "two-step") -> Path:
     """Train, evaluate with frozen weights, write the run folder and print the two-step analyses.
 
-    The analyses (:func:`metarl_neuro.analyze.two_step_report`): stay probabilities, one-back and lagged
+    The analyses (:func:`two_step_report`): stay probabilities, one-back and lagged
     stay regressions and the daw2011 hybrid fit of the agent's test trials, with the figures
     ``figures/stay_probability.png`` and ``figures/lagged_regression.png``.
 
@@ -322,6 +322,28 @@ def report(run: Run, figures: Path, starts: str = "adaptive", n_starts: int = 10
     return out
 
 
+def report_data(trials: pd.DataFrame, figures: Path, title: str, common_prob: float | None = None,
+                starts: str = "adaptive", n_starts: int = 10, hidden: bool = False, **_) -> dict:
+    """``python -m metarl_neuro.analyze FILE``: :func:`two_step_report` of a data file's trial table (at
+    ``common_prob``, default 0.7: Daw et al. 2011's task).
+
+    Raises
+    ------
+    ValueError
+        With ``hidden``: a data file holds no LSTM activations.
+    """
+    if hidden:
+        raise ValueError("--hidden needs a run folder (with activations.nc), not a data file")
+    return two_step_report(trials, common_prob or 0.7, figures, title, n_starts, starts)
+
+
+def _report_options(parser) -> None:
+    parser.add_argument("--hidden", action="store_true",
+                        help="two-step runs: also decode task variables from the LSTM, unit tuning, the RPE regression "
+                             "and the population PCA (figures decoding.png, unit_tuning.png, rpe_regression.png, "
+                             "population_pca.png)")
+
+
 def summarize(run: Run) -> dict:
     """The paper's two-step effects in one seed (Wang 2018 Fig. 5c, 5e, 5f).
 
@@ -373,5 +395,6 @@ EXPERIMENT = Experiment(
               "--structure paper runs only)", lambda s: s.get("rpe_r2_mb", np.nan) > s.get("rpe_r2_mf", np.nan)),
     ),
     figure=figure, evaluation=_two_step_evaluate, score=score, resources={"num_cpus": 1},
+    report_options=_report_options, report_data=report_data,
     bounded={"rc": (0.0, 1.0), "rr": (0.0, 1.0), "uc": (0.0, 1.0), "ur": (0.0, 1.0), "gap": (-1.0, 1.0)},
 )

@@ -111,7 +111,7 @@ def check_dataset_path(path: str | Path | None) -> str:
     return str(folder)
 
 
-def _import_lab(module=None):
+def import_lab(module=None):
     if module is not None:
         return module
     try:
@@ -187,7 +187,7 @@ class PsychLabHarlow:
             raise ValueError(f"width and height must be multiples of 4 (DeepMind Lab's rule), got {width} x {height}")
         path = check_dataset_path(dataset_path)
         self.look = look_actions(look_units)
-        lab = _import_lab(lab_module)
+        lab = import_lab(lab_module)
         self.render_size = (render_size(width, fov), render_size(height, fov))
         self._crop = ((self.render_size[1] - height) // 2, (self.render_size[0] - width) // 2)
         config = {"width": str(self.render_size[0]), "height": str(self.render_size[1]), "fps": str(fps),

@@ -1,8 +1,8 @@
 import torch
 
 from metarl_neuro.agents import ConvA2CLSTM
-from metarl_neuro.experiments import HarlowPixelsConfig
-from metarl_neuro.simulate import build, make_parser
+from metarl_neuro.experiments import HarlowPixelsConfig, build
+from metarl_neuro.simulate import make_parser
 
 
 def test_stacked_two_lstm_form():

@@ -12,8 +12,7 @@ import torch
 
 from metarl_neuro.agents import Carry, a2c_update, collect_rollout
 from metarl_neuro.agents.training import forward_sequence
-from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig
-from metarl_neuro.simulate import a2c_settings, build
+from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig, a2c_settings, build
 
 #: relative tolerance of the comparisons (float32; the largest differences measured were ~1e-6 relative)
 RTOL, ATOL = 1e-4, 1e-5

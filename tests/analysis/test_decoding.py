@@ -77,8 +77,8 @@ def test_bad_input_is_named(tmp_path):
         decode_hidden(ds, targets=["mood"])
     with pytest.raises(ValueError, match=r"lacks \['h'\]"):
         decode_hidden(ds.drop_vars("h"))
-    with pytest.raises(ValueError, match="has no activations.nc"):
-        decode_hidden(tmp_path)
+    with pytest.raises(TypeError, match=r"take data, not a path: Run.load\("):
+        decode_hidden(tmp_path)  # the analyses read no file (issue 26)
     with pytest.raises(ValueError, match="unknown variable"):
         unit_tuning(ds, variables=("mood",))
 
@@ -154,7 +154,7 @@ def test_a_trial_table_given_for_the_activations_is_named():
 
     table = pd.DataFrame({"episode": [0], "trial": [0]})
     for call in (lambda: decode_hidden(table), lambda: unit_tuning(table), lambda: population_pca(table),
-                 lambda: reversal_rpe(table), lambda: rpe_regression(table)):
+                 lambda: reversal_rpe(table), lambda: rpe_regression(table, table)):
         with pytest.raises(TypeError, match="a DataFrame is a trial table, which holds no LSTM activations"):
             call()
 

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from metarl_neuro.analysis.hybrid import (
     VARIANTS,
@@ -416,18 +417,20 @@ def test_profile_is_the_fit_with_the_learning_rates_fixed(variant, method, rates
     # the profile's inner problem (inverse temperatures, w, stickiness at fixed learning rates and lambda) is convex
     # up to a one-to-one map, so its single start per grid point must reach what a multistart fit with the rates
     # fixed reaches
-    from metarl_neuro.analysis import hybrid as H
+    from metarl_neuro.analysis.hybrid.fitting import FitProblem
+    from metarl_neuro.analysis.hybrid.model import prepare_trials
+    from metarl_neuro.analysis.hybrid.parameters import DEFAULT_TRANSITIONS, bounds_of, default_priors, free_parameters
 
     true = pd.DataFrame({"alpha1": [0.3, 0.8], "alpha2": [0.5, 0.2], "lam": [0.6, 0.1], "beta1": [4.0, 2.0],
                          "beta2": [3.0, 5.0], "w": [0.6, 0.2], "p": [0.3, -0.2]})
     df = simulate_hybrid(true, n_trials=80, seed=3)
     if variant == "kool2016":
         df["stim_left"] = np.random.default_rng(0).integers(0, 2, len(df))
-    names = H._free(variant, "hybrid")
-    box = H.bounds_of(variant)
-    prior = H.default_priors(variant) if method == "map" else None
-    base = H._prepare(df, 0, variant == "kool2016", H._DEFAULT_TRANSITIONS.get(variant, "fixed"), 0.7, 10)
-    problem = H._Problem(base, variant, "hybrid", "both", names, {}, prior, np.array([box[k] for k in names]))
+    names = free_parameters(variant, "hybrid")
+    box = bounds_of(variant)
+    prior = default_priors(variant) if method == "map" else None
+    base = prepare_trials(df, 0, variant == "kool2016", DEFAULT_TRANSITIONS.get(variant, "fixed"), 0.7, 10)
+    problem = FitProblem(base, variant, "hybrid", "both", names, {}, prior, np.array([box[k] for k in names]))
     grid, obj, X = problem.profile(levels=(0.2, 0.7))
     assert grid.shape == (2, 2 ** len(rates), len(rates)) and obj.shape == (2, 2 ** len(rates))
     g = int(np.flatnonzero((grid[0] == [rates[k] for k in names if k in rates]).all(1))[0])
@@ -442,7 +445,7 @@ def test_profile_is_the_fit_with_the_learning_rates_fixed(variant, method, rates
     for a, b in zip(again, fresh):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     # (a fit with the rates fixed leaves their prior density out of its objective; the profile keeps it)
-    rates_prior = sum(float(prior[k].log_prob(H._f64(v))) for k, v in rates.items()) if prior else 0.0
+    rates_prior = sum(float(prior[k].log_prob(torch.tensor(v, dtype=torch.float64))) for k, v in rates.items()) if prior else 0.0
     np.testing.assert_allclose(obj[:, g] + rates_prior, fit["objective"], atol=2e-4)
     # the profile's points hold the grid's rates and are points of the full problem, with the likelihood reported
     assert (X[:, g, [names.index(k) for k in rates]] == list(rates.values())).all()
@@ -477,3 +480,31 @@ def test_the_second_profile_grid_reaches_an_optimum_the_first_grid_spacing_hides
     fit = fit_hybrid(df[df["subject"] == "sim084"], seed=1)
     assert fit["objective"].iloc[0] == pytest.approx(119.411374, abs=1e-4)
     assert fit["w"].iloc[0] == pytest.approx(0.965, abs=0.01)
+
+
+def test_the_private_lbfgsb_core_is_the_one_minimize_uses():
+    # the fits drive SciPy's private L-BFGS-B core in lockstep (analysis.hybrid._lbfgsb: the public interfaces were
+    # measured slower); its guard must pass on the installed SciPy, and must refuse a core that answers otherwise
+    from metarl_neuro.analysis.hybrid import _lbfgsb
+
+    setulb, status, task = _lbfgsb.check_scipy()
+    assert callable(setulb) and status and task
+    _lbfgsb.check_scipy.cache_clear()
+    real = _lbfgsb._private_core
+
+    def wrong(*args):  # a core that ignores the gradient's sign: it must be caught, with the version named
+        setulb_, s_, t_ = real()
+
+        def flipped(m, x, lo, hi, nbd, f, g, *rest):
+            return setulb_(m, x, lo, hi, nbd, f, -g, *rest)
+
+        return flipped, s_, t_
+
+    try:
+        _lbfgsb._private_core = wrong
+        with pytest.raises(RuntimeError, match=r"SciPy \S+ changed the private L-BFGS-B core.*scipy>=1\.15,<1\.18"):
+            _lbfgsb.check_scipy()
+    finally:
+        _lbfgsb._private_core = real
+        _lbfgsb.check_scipy.cache_clear()
+    _lbfgsb.check_scipy()

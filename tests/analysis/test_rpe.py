@@ -59,7 +59,7 @@ def paper_run(tmp_path, target: str, n_episodes: int = 20, n_trials: int = 60, n
 @pytest.mark.parametrize("target", ["rpe_mb", "rpe_mf"])
 def test_rpe_regression_recovers_the_error_the_agent_carries(tmp_path, target):
     run, ds, _ = paper_run(tmp_path, target)
-    res = rpe_regression(run.path, fit=PARAMS)
+    res = rpe_regression(run.trials, run.activations, fit=PARAMS)  # the data; the Run form below
     t = res.table.set_index("regressors")
     this, other = ("model-based", "model-free") if target == "rpe_mb" else ("model-free", "model-based")
     assert t.loc[this, "r2"] > 0.95
@@ -80,8 +80,8 @@ def test_rpe_regression_fits_the_learner_by_default(tmp_path):
 
 
 def test_rpe_regression_bad_input(tmp_path):
-    with pytest.raises(ValueError, match="has no activations.nc"):
-        rpe_regression(tmp_path)
+    with pytest.raises(TypeError, match=r"takes data, not a path: pass Run.load\("):
+        rpe_regression(tmp_path)  # the analyses read no file (issue 26)
     run, ds, _ = paper_run(tmp_path, "rpe_mb", n_episodes=5, n_trials=10)
     with pytest.raises(ValueError, match="structure='paper'"):
         agent_state_rpe(ds.assign_coords(stage=ds["stage"] * 0 + int(TwoStepStage.FIRST)))
@@ -89,6 +89,10 @@ def test_rpe_regression_bad_input(tmp_path):
         agent_state_rpe(ds.drop_vars("rpe"))
     with pytest.raises(ValueError, match="fit has 2 rows"):
         rpe_regression(run, fit=pd.DataFrame([PARAMS, PARAMS]))
+    with pytest.raises(TypeError, match=r"needs the activations \(xarray.Dataset, Run.activations\)"):
+        rpe_regression(run.trials)
+    with pytest.raises(TypeError, match="a DataFrame is a trial table"):
+        rpe_regression(run.trials, run.trials)
 
 
 def test_a_learner_that_does_not_learn_is_named(tmp_path):

@@ -39,12 +39,9 @@ from scipy import special
 from metarl_neuro.analysis.hybrid.fitting import FitProblem, StartPool
 from metarl_neuro.analysis.hybrid.model import n_choices, prepare_trials
 from metarl_neuro.analysis.hybrid.parameters import (
-    DEFAULT_TRANSITIONS,
     MIN_TRIALS,
-    bounds_of,
-    check_fixed,
     check_options,
-    free_parameters,
+    fitted_parameters,
 )
 from metarl_neuro.schema import check_int
 
@@ -144,18 +141,12 @@ def fit_hierarchical(
         As :func:`metarl_neuro.analysis.fit_hybrid`; for fewer than two subjects, ``n_starts``, ``max_iter`` or
         ``n_samples`` not an integer >= 1, or ``tol`` not a positive number.
     """
-    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
-    check_options(variant, model, transitions, likelihood)
+    transitions = check_options(variant, model, transitions, likelihood)
     for v, name in ((n_starts, "n_starts"), (max_iter, "max_iter"), (n_samples, "n_samples"), (maxiter, "maxiter")):
         check_int(v, name)
     if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
         raise ValueError(f"tol must be a positive number, got {tol!r}")
-    box = bounds_of(variant, bounds)
-    fixed = check_fixed(fixed, free_parameters(variant, model), box, model)
-    names = [k for k in free_parameters(variant, model) if k not in fixed]
-    if not names:
-        raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
-    native = np.array([box[k] for k in names], dtype=float)
+    names, fixed, native, _ = fitted_parameters(variant, model, fixed, bounds)
     base = prepare_trials(trials, start_trial, variant == "kool2016", transitions, common_prob, MIN_TRIALS,
                        start_values)
     S, K = len(base.subjects), len(names)

@@ -30,7 +30,8 @@ from metarl_neuro.run import Run, atomic_write, save_figures
 __all__ = ["CUED_EXPERIMENTS", "CuedAnalysis", "CuedConfig", "choice_trials", "cued_report", "reward_evaluate", "reward_score", "simulate_cued"]
 
 
-FMT = {"float_format": lambda x: f"{x:.3f}", "index": False}
+#: how the printed reports format a table: three decimals, no index
+TABLE_FORMAT = {"float_format": lambda x: f"{x:.3f}", "index": False}
 
 #: the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6), each a registered experiment
 CUED_EXPERIMENTS = ("tsutsui", "behrens", "bromberg-martin", "stopper")

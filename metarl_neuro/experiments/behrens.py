@@ -19,7 +19,7 @@ from metarl_neuro.analysis import (
 from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
 from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
-    FMT,
+    TABLE_FORMAT,
     CuedAnalysis,
     CuedConfig,
     cued_report,
@@ -72,11 +72,11 @@ def analyze(run: Run, n_permutations: int = 20) -> CuedAnalysis:
                f"stable blocks (paper: higher when volatile); volatility decoded from h with balanced accuracy "
                f"{decoding['mean'].iloc[0]:.3f} (chance {decoding['chance'].iloc[0]:.3f}); "
                f"{100 * frac:.0f}% of units track volatility (paper: 37 +/- 1%)")
-    text = ["Rescorla-Wagner fits per block (Fig. 3d):\n" + rates.to_string(**FMT),
+    text = ["Rescorla-Wagner fits per block (Fig. 3d):\n" + rates.to_string(**TABLE_FORMAT),
             f"Decoding volatility from h at fixation ({n_permutations} within-episode permutations):\n"
-            + decoding.to_string(**FMT),
+            + decoding.to_string(**TABLE_FORMAT),
             "Units coding each variable at fixation (partial correlation; BH-FDR 0.05 on p-values clustered by "
-            "episode):\n" + tuning.summary.to_string(**FMT)]
+            "episode):\n" + tuning.summary.to_string(**TABLE_FORMAT)]
     numbers = {"alpha_volatile": vol, "alpha_stable": stab, "alpha_difference": vol - stab,
                "decoding_volatile": float(decoding["mean"].iloc[0]), "decoding_chance": float(decoding["chance"].iloc[0]),
                **tuning_numbers(tuning, _VARIABLES)}

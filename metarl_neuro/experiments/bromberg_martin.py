@@ -13,7 +13,7 @@ from metarl_neuro.analysis import plot_population_pca, plot_reversal_rpe, popula
 from metarl_neuro.domains import AT_LEAST_ONE
 from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
-    FMT,
+    TABLE_FORMAT,
     CuedAnalysis,
     CuedConfig,
     cued_report,
@@ -59,7 +59,7 @@ def analyze(run: Run, n_permutations: int = 20) -> CuedAnalysis:
                f"{cell(1, True, False):+.2f} / {cell(1, False, False):+.2f} (paper: both flip)")
     evr = ", ".join(f"{v:.1%}" for v in pca["explained_variance_ratio"].values)
     text = ["RPE at target onset after a reversal (Fig. 4b; target_rewarded: its value after the reversal):\n"
-            + table.to_string(**FMT), f"Population PCA of h at fixation: explained variance {evr}"]
+            + table.to_string(**TABLE_FORMAT), f"Population PCA of h at fixation: explained variance {evr}"]
     numbers = {"rpe_experienced_rewarded": cell(1, True, True), "rpe_experienced_unrewarded": cell(1, False, True),
                "rpe_inferred_rewarded": cell(1, True, False), "rpe_inferred_unrewarded": cell(1, False, False)}
     return CuedAnalysis(

@@ -15,7 +15,7 @@ from metarl_neuro.analysis import plot_risky_choice, risky_choice, risky_choice_
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, REAL, UNIT_INTERVAL
 from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
-    FMT,
+    TABLE_FORMAT,
     CuedAnalysis,
     CuedConfig,
     cued_report,
@@ -79,8 +79,8 @@ def analyze(run: Run, n_permutations: int = 20) -> CuedAnalysis:
     summary = (f"Sim 6 (Stopper, RPE input): risky choices {100 * overall['none']:.1f}% intact, "
                f"{100 * overall['block']:.1f}% under block after risky wins, {100 * overall['stimulate']:.1f}% "
                f"under stimulation after risky losses (paper: block lowers, stimulation raises)")
-    text = ["% risky choices per manipulation and reward probability (Fig. 7; Wilson 95% CI):\n" + rc.to_string(**FMT),
-            "Shift from the intact network:\n" + shift.to_string(**FMT)]
+    text = ["% risky choices per manipulation and reward probability (Fig. 7; Wilson 95% CI):\n" + rc.to_string(**TABLE_FORMAT),
+            "Shift from the intact network:\n" + shift.to_string(**TABLE_FORMAT)]
     numbers = {f"risky_{k}": 100 * float(overall[k]) for k in ("none", "block", "stimulate")}
     numbers.update(shift_block=numbers["risky_block"] - numbers["risky_none"],
                    shift_stimulate=numbers["risky_stimulate"] - numbers["risky_none"])

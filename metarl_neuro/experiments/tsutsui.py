@@ -19,7 +19,7 @@ from metarl_neuro.analysis import (
 from metarl_neuro.domains import AT_LEAST_ONE, UNIT_INTERVAL
 from metarl_neuro.experiments._base import Claim, Experiment, one_writer, option
 from metarl_neuro.experiments._cued import (
-    FMT,
+    TABLE_FORMAT,
     CuedAnalysis,
     CuedConfig,
     cued_report,
@@ -71,9 +71,9 @@ def analyze(run: Run, n_permutations: int = 20) -> CuedAnalysis:
                f"law); lag-1 reward coefficient {coef[('reward', 1)]:.2f}; units coding {tuning_line(tuning, _VARIABLES)}")
     text = [(f"Matching law (Fig. 2d): slope {m.slope:.3f} [{m.slope_ci[0]:.3f}, {m.slope_ci[1]:.3f}], bias "
              f"{m.intercept:.3f}, R2 {m.r2:.3f} ({m.n_episodes} episodes; {m.n_dropped} without both sides)"),
-            "Lagged choice regression (Lau & Glimcher 2005; Fig. 2f):\n" + reg.to_string(**FMT),
+            "Lagged choice regression (Lau & Glimcher 2005; Fig. 2f):\n" + reg.to_string(**TABLE_FORMAT),
             "Units coding each variable at fixation (partial correlation; BH-FDR 0.05 on p-values clustered by "
-            "episode; Fig. 2e):\n" + tuning.summary.to_string(**FMT)]
+            "episode; Fig. 2e):\n" + tuning.summary.to_string(**TABLE_FORMAT)]
     numbers = {"matching_slope": m.slope, **{f"reward_lag{k}": float(coef[("reward", k)]) for k in range(1, 6)},
                **{f"choice_lag{k}": float(coef[("choice", k)]) for k in range(1, 6)},
                **tuning_numbers(tuning, _VARIABLES)}

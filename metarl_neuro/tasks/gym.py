@@ -41,15 +41,18 @@ from gymnasium.vector.utils import batch_space
 
 from metarl_neuro.domains import check_value
 from metarl_neuro.schema import check_int
+from metarl_neuro.tasks.bandit import BanditTask
 from metarl_neuro.tasks.cued_choice import BehrensTask, BrombergMartinTask, StopperTask, TsutsuiTask
+from metarl_neuro.tasks.harlow import HarlowTask
 from metarl_neuro.tasks.harlow_pixels import HarlowPixelTask
 from metarl_neuro.tasks.two_step import DriftingRewards, TwoStepTask
 
 __all__ = ["TASKS", "TaskEnv", "TaskVectorEnv", "TwoStepEnv", "register_envs"]
 
 #: task name of :class:`TaskEnv` -> batched task class
-TASKS = {"two-step": TwoStepTask, "tsutsui": TsutsuiTask, "behrens": BehrensTask,
-         "bromberg-martin": BrombergMartinTask, "stopper": StopperTask, "harlow-pixels": HarlowPixelTask}
+TASKS = {"two-step": TwoStepTask, "bandit": BanditTask, "harlow-1d": HarlowTask, "tsutsui": TsutsuiTask,
+         "behrens": BehrensTask, "bromberg-martin": BrombergMartinTask, "stopper": StopperTask,
+         "harlow-pixels": HarlowPixelTask}
 
 
 #: bound of the previous-reward input's space: every task's rewards lie within +-5 (Harlow's -5 / +5)

@@ -23,13 +23,10 @@ from metarl_neuro.analysis.hybrid.model import (
     trial_values,
 )
 from metarl_neuro.analysis.hybrid.parameters import (
-    DEFAULT_TRANSITIONS,
     MIN_TRIALS,
-    bounds_of,
-    check_fixed,
     check_options,
     check_priors,
-    free_parameters,
+    fitted_parameters,
     kind_of,
 )
 from metarl_neuro.schema import check_int
@@ -138,8 +135,7 @@ def fit_hybrid(
         model, a bound or fixed value outside the parameter's domain (:data:`PARAMETER_DOMAINS`), a fixed value
         outside its bounds, nothing left to fit, or ``priors`` that do not fit (:func:`check_priors`).
     """
-    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
-    check_options(variant, model, transitions, likelihood)
+    transitions = check_options(variant, model, transitions, likelihood)
     if method not in ("mle", "map"):
         raise ValueError(f"method must be 'mle' or 'map', got {method!r}")
     check_int(n_starts, "n_starts")
@@ -148,12 +144,7 @@ def fit_hybrid(
     if max_starts is None:
         max_starts = max(_MAX_STARTS, n_starts)
     check_int(max_starts, "max_starts", n_starts, f" (at least n_starts = {n_starts})")
-    box = bounds_of(variant, bounds)
-    fixed = check_fixed(fixed, free_parameters(variant, model), box, model)
-    names = [k for k in free_parameters(variant, model) if k not in fixed]
-    if not names:
-        raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
-    bounds = np.array([box[k] for k in names], dtype=float)
+    names, fixed, bounds, box = fitted_parameters(variant, model, fixed, bounds)
     prior = check_priors(priors, method, variant, names, box)
     base = prepare_trials(trials, start_trial, variant == "kool2016", transitions, common_prob, MIN_TRIALS, start_values)
     K = len(names)

@@ -51,7 +51,6 @@ import pandas as pd
 import torch
 
 from metarl_neuro.analysis.hybrid.parameters import (
-    DEFAULT_TRANSITIONS,
     VARIANTS,
     check_options,
     check_params,
@@ -368,8 +367,7 @@ def hybrid_nll(
         [0.5, 1], ``start_trial`` not an integer >= 0 or past every subject's last trial, or bad trials (as
         :func:`metarl_neuro.schema.validate_trials`).
     """
-    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
-    check_options(variant, model, transitions, likelihood)
+    transitions = check_options(variant, model, transitions, likelihood)
     names = free_parameters(variant, model)
     missing = [k for k in names if k not in params]
     if missing:
@@ -422,8 +420,7 @@ def hybrid_values(
     ValueError
         As :func:`hybrid_nll`.
     """
-    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
-    check_options(variant, "hybrid", transitions, "both")
+    transitions = check_options(variant, "hybrid", transitions, "both")
     names = free_parameters(variant, "mf")  # the values do not depend on the model-based weight
     missing = [k for k in names if k not in params]
     if missing:

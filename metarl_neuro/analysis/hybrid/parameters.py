@@ -17,7 +17,7 @@ from metarl_neuro.domains import NON_NEGATIVE, REAL, UNIT_INTERVAL, check_value
 __all__ = [
     "BOUNDS_PRESETS", "DEFAULT_TRANSITIONS", "MAX_BETA", "MAX_STICK", "MIN_TRIALS", "MODELS", "PARAMETER_DOMAINS",
     "PRIOR_PRESETS", "VARIANTS", "bounds_of", "check_fixed", "check_options", "check_params", "check_priors",
-    "default_priors", "domain_of", "free_parameters", "kind_of", "prior_preset",
+    "default_priors", "domain_of", "fitted_parameters", "free_parameters", "kind_of", "prior_preset",
 ]
 
 MAX_BETA = 20.0  # upper bound of inverse temperatures
@@ -199,7 +199,17 @@ def default_priors(variant: str) -> dict[str, torch.distributions.Distribution]:
     return prior_preset("daw2011", variant)
 
 
-def check_options(variant, model, transitions, likelihood):
+def check_options(variant: str, model: str, transitions: str | None, likelihood: str) -> str:
+    """Check a model's options; the transitions it assumes (``None``: the variant's default, "counting" for
+    kool2016, else "fixed").
+
+    Raises
+    ------
+    ValueError
+        For an unknown variant, model (``"hybrid"``, ``"mf"``, ``"mb"``), transitions (``"fixed"``,
+        ``"counting"``) or likelihood (``"both"``, ``"stage1"``).
+    """
+    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
     if model not in ("hybrid", "mf", "mb"):
@@ -208,6 +218,26 @@ def check_options(variant, model, transitions, likelihood):
         raise ValueError(f"transitions must be 'fixed' or 'counting', got {transitions!r}")
     if likelihood not in ("both", "stage1"):
         raise ValueError(f"likelihood must be 'both' or 'stage1', got {likelihood!r}")
+    return transitions
+
+
+def fitted_parameters(variant: str, model: str, fixed: dict | None = None, bounds: dict | str | None = None
+                      ) -> tuple[list[str], dict[str, float], np.ndarray, dict[str, tuple[float, float]]]:
+    """What a fit of ``variant``'s ``model`` estimates: the free parameters not held by ``fixed``, in order; the
+    checked fixed values (:func:`check_fixed`); the estimated ones' bounds ``(K, 2)`` float64; and every
+    parameter's bounds (:func:`bounds_of`).
+
+    Raises
+    ------
+    ValueError
+        As :func:`bounds_of` and :func:`check_fixed`, and when ``fixed`` leaves nothing to fit.
+    """
+    box = bounds_of(variant, bounds)
+    fixed = check_fixed(fixed, free_parameters(variant, model), box, model)
+    names = [k for k in free_parameters(variant, model) if k not in fixed]
+    if not names:
+        raise ValueError(f"fixed= fixes every parameter of {variant} ({model}); leave at least one to fit")
+    return names, fixed, np.array([box[k] for k in names], dtype=float), box
 
 
 def check_params(params, names) -> None:

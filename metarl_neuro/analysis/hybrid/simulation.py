@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from metarl_neuro.analysis.hybrid.model import ChoiceHistory, engine_of, first_stage_logits, q_update
-from metarl_neuro.analysis.hybrid.parameters import DEFAULT_TRANSITIONS, VARIANTS, check_options
+from metarl_neuro.analysis.hybrid.parameters import VARIANTS, check_options
 
 __all__ = ["simulate_hybrid"]
 
@@ -54,8 +54,7 @@ def simulate_hybrid(
     """
     from metarl_neuro.tasks import DriftingRewards, TwoStepTask
 
-    transitions = transitions or DEFAULT_TRANSITIONS.get(variant, "fixed")
-    check_options(variant, "hybrid", transitions, "both")
+    transitions = check_options(variant, "hybrid", transitions, "both")
     names = list(VARIANTS[variant])
     if isinstance(params, pd.DataFrame):
         n_subjects = n_subjects or len(params)

@@ -38,6 +38,20 @@ def _axes(ax, size):
     return ax.figure, ax
 
 
+def _finish(fig, ax, title: str | None = None, xlabel: str | None = None, ylabel: str | None = None,
+            legend: int | None = None):
+    """The end every figure shares: axis labels, a frameless legend of font size ``legend``, the title; the figure."""
+    if xlabel is not None:
+        ax.set_xlabel(xlabel)
+    if ylabel is not None:
+        ax.set_ylabel(ylabel)
+    if legend is not None:
+        ax.legend(frameon=False, fontsize=legend)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def _require(table: pd.DataFrame, cols, what: str) -> None:
     missing = sorted(set(cols) - set(table.columns))
     if missing:
@@ -81,9 +95,7 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
     # below the axes: the bars reach 1 and would hide a legend inside
     ax.legend(frameon=False, title="previous transition", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
               fontsize=8, title_fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "pooled", title: str | None = None):
@@ -125,9 +137,7 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     ax.set_ylabel("regression weight (log odds)")
     ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
               handlelength=4)  # long enough samples to show the dashes of the rare-transition lines
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 
@@ -169,9 +179,7 @@ def plot_decoding(table: pd.DataFrame, ax=None, title: str | None = None):
     ax.set_xlim(min(-0.05, float(table["chance_lo"].min()) - 0.05), 1.02)
     ax.set_xlabel("cross-validated score")
     ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_unit_tuning(units: pd.DataFrame, ax=None, title: str | None = None, bins: int = 20):
@@ -206,9 +214,7 @@ def plot_unit_tuning(units: pd.DataFrame, ax=None, title: str | None = None, bin
     ax.set_xlabel("partial correlation with activity")
     ax.set_ylabel("units")
     ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_rpe_regression(result, ax=None, title: str | None = None, max_points: int = 5000, seed: int = 0):
@@ -253,9 +259,7 @@ def plot_rpe_regression(result, ax=None, title: str | None = None, max_points: i
     ax.set_xlabel("learner's RPE at second-stage state")
     ax.set_ylabel("agent's RPE (TD error)")
     ax.legend(frameon=False, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_population_pca(pca, color: str = "prev_reward", ax=None, title: str | None = None, max_points: int = 5000,
@@ -306,11 +310,7 @@ def plot_population_pca(pca, color: str = "prev_reward", ax=None, title: str | N
     else:
         sc = ax.scatter(scores[:, 0], scores[:, 1], s=4, alpha=0.5, lw=0, c=c, cmap="viridis")
         fig.colorbar(sc, ax=ax, label=color)
-    ax.set_xlabel(f"PC 1 ({evr[0]:.0%} of variance)")
-    ax.set_ylabel(f"PC 2 ({evr[1]:.0%} of variance)")
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title, xlabel=f"PC 1 ({evr[0]:.0%} of variance)", ylabel=f"PC 2 ({evr[1]:.0%} of variance)")
 
 
 def plot_cumulative_regret(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -344,9 +344,7 @@ def plot_cumulative_regret(table: pd.DataFrame, ax=None, title: str | None = Non
     ax.set_xlim(1, float(table["trials"].max()))
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=7, loc="upper left")
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_regret_matrix(matrix: pd.DataFrame, ax=None, title: str | None = None):
@@ -375,9 +373,7 @@ def plot_regret_matrix(matrix: pd.DataFrame, ax=None, title: str | None = None):
     ax.set_xlabel("test variant")
     ax.set_ylabel("training variant")
     fig.colorbar(im, ax=ax, label="cumulative regret at the last trial")
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -419,9 +415,7 @@ def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = No
     ax.set_xticks(sorted(table["trial_number"].unique()))
     if groups[0][0] is not None:
         ax.legend(frameon=False, fontsize=7, title="training", title_fontsize=7, loc="lower right")
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title)
 
 
 def plot_harlow_episode(observations: np.ndarray, rewards: np.ndarray, code_size: int, title: str | None = None):
@@ -546,12 +540,7 @@ def plot_matching(fit, ax=None, title: str | None = None):
     x = np.linspace(ep["log2_reward_ratio"].min(), ep["log2_reward_ratio"].max(), 2)
     ax.plot(x, fit.intercept + fit.slope * x, color="k", label=f"slope {fit.slope:.2f}")
     ax.plot(x, x, color="0.6", ls="--", lw=0.8, label="strict matching")
-    ax.set_xlabel("log2 (rewards right / left)")
-    ax.set_ylabel("log2 (choices right / left)")
-    ax.legend(frameon=False, fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title, xlabel="log2 (rewards right / left)", ylabel="log2 (choices right / left)", legend=8)
 
 
 def plot_choice_regression(coefficients: pd.DataFrame, ax=None, title: str | None = None):
@@ -580,12 +569,7 @@ def plot_choice_regression(coefficients: pd.DataFrame, ax=None, title: str | Non
         ax.errorbar(r["lag"], r["coef"], yerr=[r["coef"] - r["ci_lo"], r["ci_hi"] - r["coef"]], color=color,
                     marker="o", ms=3, capsize=2, label=f"past {reg}s")
     ax.axhline(0, color="0.6", lw=0.8)
-    ax.set_xlabel("trials back")
-    ax.set_ylabel("regression coefficient")
-    ax.legend(frameon=False, fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title, xlabel="trials back", ylabel="regression coefficient", legend=8)
 
 
 def plot_learning_rates(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -616,10 +600,7 @@ def plot_learning_rates(table: pd.DataFrame, ax=None, title: str | None = None):
     colors = ["tab:orange" if b.startswith("Volatile") else "tab:blue" for b in order]
     ax.bar(range(len(order)), mean, yerr=sem, color=colors, capsize=3)
     ax.set_xticks(range(len(order)), order, fontsize=8)
-    ax.set_ylabel("fitted learning rate alpha")
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title, ylabel="fitted learning rate alpha")
 
 
 def plot_reversal_rpe(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -650,12 +631,7 @@ def plot_reversal_rpe(table: pd.DataFrame, ax=None, title: str | None = None):
                     label=f"{'now rewarded' if rew else 'now unrewarded'}, {'experienced' if exp else 'inferred'}")
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xticks(sorted(table["since_reversal"].unique() + 1))
-    ax.set_xlabel("trial after reversal")
-    ax.set_ylabel("RPE at target onset")
-    ax.legend(frameon=False, fontsize=7)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title, xlabel="trial after reversal", ylabel="RPE at target onset", legend=7)
 
 
 def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):
@@ -692,10 +668,7 @@ def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):
     ax.set_xticks(range(len(probs)), [f"p = {p:g}" for p in probs])
     ax.set_ylabel("% risky choices")
     ax.set_ylim(0, 100)
-    ax.legend(frameon=False, fontsize=8)
-    if title:
-        ax.set_title(title)
-    return fig
+    return _finish(fig, ax, title, legend=8)
 
 
 def plot_seed_values(summaries: pd.DataFrame, columns: dict, ylabel: str, title: str | None = None, ylim=None,

@@ -37,6 +37,44 @@ class LogField:
     meaning: str
 
 
+def step_doc(summary: str, action: str, obs: str, reward: str, done: str, log: str = ""):
+    """Decorator giving a task's ``step`` the protocol's docstring, with what is particular to the task.
+
+    Every batched task's ``step(action) -> (obs, reward, done, log)`` documents the same four results and the same
+    error; ``summary``, ``action`` (what the ``(B,)`` int64 actions are), ``obs`` (the observation's shape),
+    ``reward`` and ``done`` (what they mean in this task) and ``log`` (anything added about the log) fill it in.
+    """
+    doc = f"""{summary}
+
+    Parameters
+    ----------
+    action : torch.Tensor
+        ``(B,)`` int64: {action}.
+
+    Returns
+    -------
+    obs : torch.Tensor
+        {obs} float32 next observation (of a new episode where ``done``).
+    reward : torch.Tensor
+        ``(B,)`` float32: {reward}.
+    done : torch.Tensor
+        ``(B,)`` bool: {done} (its slot then starts a new episode).
+    log : dict of str to torch.Tensor
+        ``(B,)`` tensors described by ``log_schema``{log}.
+
+    Raises
+    ------
+    ValueError
+        If ``action`` has the wrong shape, dtype or an out-of-range value.
+    """
+
+    def decorate(step):
+        step.__doc__ = doc
+        return step
+
+    return decorate
+
+
 def make_generator(seed: int, device: torch.device | str) -> torch.Generator:
     """A ``torch.Generator`` on ``device`` seeded with ``seed`` (all of a task's randomness comes from it)."""
     gen = torch.Generator(device=device)

@@ -12,6 +12,7 @@ from metarl_neuro.tasks._protocol import (
     check_actions,
     load_tensor_state,
     make_generator,
+    step_doc,
     tensor_state,
 )
 
@@ -189,30 +190,14 @@ class BanditTask:
         self._new_episodes(torch.ones(self.batch_size, dtype=torch.bool, device=self.device))
         return self._observe()
 
+    @step_doc(
+        summary='Pull one arm in every episode.',
+        action='arm indices in ``range(n_actions)``',
+        obs='``(B, obs_dim)``',
+        reward="Bernoulli 0/1 (two-armed variants) or the arm's payoff (eleven-arm)",
+        done="True at an episode's last trial",
+    )
     def step(self, action: torch.Tensor):
-        """Pull one arm in every episode.
-
-        Parameters
-        ----------
-        action : torch.Tensor
-            ``(B,)`` int64 arm indices in ``range(n_actions)``.
-
-        Returns
-        -------
-        obs : torch.Tensor
-            ``(B, obs_dim)`` float32 next observation (of a new episode where ``done``).
-        reward : torch.Tensor
-            ``(B,)`` float32: Bernoulli 0/1 (two-armed variants) or the arm's payoff (eleven-arm).
-        done : torch.Tensor
-            ``(B,)`` bool, True at an episode's last trial (its slot then starts a new episode).
-        log : dict of str to torch.Tensor
-            ``(B,)`` tensors described by ``log_schema``.
-
-        Raises
-        ------
-        ValueError
-            If ``action`` has the wrong shape, dtype or an out-of-range value.
-        """
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
         B, dev, gen = self.batch_size, self.device, self.generator
         # Drawn whatever the action, so that different policies on the same seed meet the same episodes.

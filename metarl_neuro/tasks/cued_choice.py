@@ -42,6 +42,7 @@ from metarl_neuro.tasks._protocol import (
     check_actions,
     load_tensor_state,
     make_generator,
+    step_doc,
     tensor_state,
 )
 
@@ -186,31 +187,15 @@ class CuedChoiceTask:
         self._start(which)
         return self._observe()
 
+    @step_doc(
+        summary='One step of every episode.',
+        action=':class:`CuedAction` values',
+        obs='``(B, 3)``',
+        reward="the choice's payoff at the outcome step, else 0",
+        done="True at an episode's last step",
+        log="; the task's own fields hold their values during the trial (before a choice is paid)",
+    )
     def step(self, action: torch.Tensor):
-        """One step of every episode.
-
-        Parameters
-        ----------
-        action : torch.Tensor
-            ``(B,)`` int64 :class:`CuedAction` values.
-
-        Returns
-        -------
-        obs : torch.Tensor
-            ``(B, 3)`` float32 next observation (of a new episode where ``done``).
-        reward : torch.Tensor
-            ``(B,)`` float32.
-        done : torch.Tensor
-            ``(B,)`` bool, True at an episode's last step (its slot then starts a new episode).
-        log : dict of str to torch.Tensor
-            ``(B,)`` tensors described by ``log_schema``; the task's own fields hold their values during the
-            trial (before a choice is paid).
-
-        Raises
-        ------
-        ValueError
-            If ``action`` has the wrong shape, dtype or an out-of-range value.
-        """
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
         fixation = self.phase == 0
         side = (action - 1).clamp(min=0)

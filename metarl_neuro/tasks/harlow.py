@@ -12,6 +12,7 @@ from metarl_neuro.tasks._protocol import (
     check_actions,
     load_tensor_state,
     make_generator,
+    step_doc,
     tensor_state,
 )
 
@@ -212,30 +213,14 @@ class HarlowTask:
         self._new_episodes(torch.ones(self.batch_size, dtype=torch.bool, device=self.device))
         return self._observe()
 
+    @step_doc(
+        summary='Move every gaze by one cell.',
+        action=':class:`HarlowAction` values',
+        obs='``(B, obs_dim)``',
+        reward='fixation, correct or incorrect reward, else 0',
+        done="the episode's last trial ended or ``max_steps`` was reached",
+    )
     def step(self, action: torch.Tensor):
-        """Move every gaze by one cell.
-
-        Parameters
-        ----------
-        action : torch.Tensor
-            ``(B,)`` int64, :class:`HarlowAction`.
-
-        Returns
-        -------
-        obs : torch.Tensor
-            ``(B, obs_dim)`` float32 (of a new episode where ``done``).
-        reward : torch.Tensor
-            ``(B,)`` float32: fixation, correct or incorrect reward, else 0.
-        done : torch.Tensor
-            ``(B,)`` bool: the episode's last trial ended or ``max_steps`` was reached.
-        log : dict of str to torch.Tensor
-            ``(B,)`` tensors described by ``log_schema``.
-
-        Raises
-        ------
-        ValueError
-            If ``action`` has the wrong shape, dtype or an out-of-range value.
-        """
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
         fix_r, good_r, bad_r = self.rewards
         phase = self.phase

@@ -37,6 +37,7 @@ from metarl_neuro.tasks._protocol import (
     check_actions,
     load_tensor_state,
     make_generator,
+    step_doc,
     tensor_state,
 )
 
@@ -545,25 +546,14 @@ class HarlowPixelTask:
             self.other = torch.where(w, other, self.other)
         return self._observe()
 
+    @step_doc(
+        summary="Repeat every slot's action for ``action_repeat`` frames (0 stay; see ``look_units``).",
+        action='values in ``range(n_actions)``',
+        obs='``(B, 3, view, view)``',
+        reward="summed over the step's frames",
+        done='True where the step ended the episode',
+    )
     def step(self, action: torch.Tensor):
-        """Repeat every slot's action for ``action_repeat`` frames (0 stay; see ``look_units``).
-
-        Returns
-        -------
-        obs : torch.Tensor
-            ``(B, 3, view, view)`` float32 (of a new episode where ``done``).
-        reward : torch.Tensor
-            ``(B,)`` float32, summed over the step's frames.
-        done : torch.Tensor
-            ``(B,)`` bool.
-        log : dict of str to torch.Tensor
-            ``(B,)`` tensors described by ``log_schema``.
-
-        Raises
-        ------
-        ValueError
-            If ``action`` has the wrong shape, dtype or an out-of-range value.
-        """
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
         g, B, dev = self.geometry, self.batch_size, self.device
         fix_r, good_r, bad_r = self.rewards

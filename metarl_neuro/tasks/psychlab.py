@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from metarl_neuro.tasks._protocol import LogField, check_actions
+from metarl_neuro.tasks._protocol import LogField, check_actions, step_doc
 from metarl_neuro.tasks.harlow_pixels import look_actions
 
 __all__ = ["LEVEL_NAME", "LevelRecord", "PsychLabHarlow", "check_dataset_path", "parse_trial_data", "play_scripted",
@@ -262,25 +262,14 @@ class PsychLabHarlow:
             self._reset_slot(b)
         return self._frames()
 
+    @step_doc(
+        summary='One agent step (``action_repeat`` frames) in every slot.',
+        action='values in ``range(n_actions)``',
+        obs='``(B, 3, height, width)``',
+        reward="the level's rewards summed over the step's frames",
+        done='True where the step ended the episode',
+    )
     def step(self, action: torch.Tensor):
-        """One agent step (``action_repeat`` frames) in every slot.
-
-        Returns
-        -------
-        obs : torch.Tensor
-            ``(B, 3, height, width)`` float32 (of a new episode where ``done``).
-        reward : torch.Tensor
-            ``(B,)`` float32, the level's rewards summed over the step's frames.
-        done : torch.Tensor
-            ``(B,)`` bool.
-        log : dict of str to torch.Tensor
-            ``(B,)`` tensors described by ``log_schema``.
-
-        Raises
-        ------
-        ValueError
-            If ``action`` has the wrong shape, dtype or an out-of-range value.
-        """
         check_actions(action, self.batch_size, self.n_actions)
         acts = action.cpu().numpy()
         B = self.batch_size

@@ -21,6 +21,7 @@ from metarl_neuro.tasks._protocol import (
     check_actions,
     load_tensor_state,
     make_generator,
+    step_doc,
     tensor_state,
 )
 
@@ -371,31 +372,16 @@ class TwoStepTask:
         self._new_state(torch.ones(self.batch_size, dtype=torch.bool, device=self.device))
         return self._observe()
 
+    @step_doc(
+        summary='Advance every episode by one agent step.',
+        action='values in ``range(n_actions)`` (:class:`TwoStepAction`)',
+        obs='``(B, 4)``',
+        reward="for this step's action: the trial's outcome (0/1) at the step that ends a trial, "
+               '``wrong_action_reward`` for a wrong action, else 0',
+        done='True where this step ended the episode',
+        log=', all about the step just taken',
+    )
     def step(self, action: torch.Tensor):
-        """Advance every episode by one agent step.
-
-        Parameters
-        ----------
-        action : torch.Tensor
-            ``(B,)`` int64, values in ``range(n_actions)`` (:class:`TwoStepAction`).
-
-        Returns
-        -------
-        obs : torch.Tensor
-            ``(B, 4)`` float32 next observation (of a new episode where ``done``).
-        reward : torch.Tensor
-            ``(B,)`` float32 reward for this step's action: the trial's outcome (0/1) at the step that ends
-            a trial, ``wrong_action_reward`` for a wrong action, else 0.
-        done : torch.Tensor
-            ``(B,)`` bool, True where this step ended the episode (its slot then starts a new one).
-        log : dict of str to torch.Tensor
-            ``(B,)`` tensors described by ``log_schema``, all about the step just taken.
-
-        Raises
-        ------
-        ValueError
-            If ``action`` has the wrong shape, dtype or an out-of-range value.
-        """
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
         action = action.long()  # int32 actions are accepted; the log's integer fields are int64 (log_schema)
         if self.structure == "compressed" and self.rewards.n_options == 1:

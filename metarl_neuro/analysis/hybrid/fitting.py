@@ -65,8 +65,9 @@ def fit_hybrid(
     ``starts="adaptive"`` therefore runs, for every subject:
 
     1. ``n_starts`` random starts, starts at the corners of the unit-interval parameters, and starts from the
-       *profile*: the objective on a grid of the learning rates and lambda (levels 0, 0.03, 0.1, 0.25, 0.5,
-       0.75, 0.9, 1 of their range), each grid point with the other parameters at their optimum, which is unique
+       *profile*: the objective on a grid of the learning rates and lambda (levels 0, 0.005, 0.03, 0.1, 0.25,
+       0.5, 0.75, 0.9, 1 of their range; the level 0.005 reaches Kool et al. 2016's subject whose optimum lies at
+       alpha 0.0045, missed by the coarser grid), each grid point with the other parameters at their optimum, which is unique
        because at fixed rates the logits are linear in ``beta*w``, ``beta*(1-w)``, ``beta*p`` (every variant);
        the 8 best of the grid's local minima seed full fits; then a second grid, through the best point found,
        seeds 8 more. These reach optima whose basins are too small for random starts
@@ -74,8 +75,9 @@ def fit_hybrid(
     2. while Boender & Rinnooy Kan (1987)'s Bayesian estimate of the optima not yet found by the random starts
        (from ``W`` distinct optima in ``N`` starts: ``W (N - 1) / (N - W - 2) - W``) is at least 0.5, a
        further round that doubles its starts: the "edges" of its best point (each parameter in turn moved near
-       either bound) and random ones (at least ``n_starts``), up to about ``max_starts``. These reach optima
-       closer together than the grid's spacing;
+       either bound) and random ones (at least ``n_starts``), up to about ``max_starts`` (default 20: in
+       practice only for the variants with few corners; step 1 already gives daw2011 and kool2016 fits 20 or
+       more). On the benchmarks these rounds found no optimum that the finer profile did not (issue 26);
     3. exploratory starts stop after 150 iterations; each subject's 3 best distinct ends are then run to
        convergence at tight tolerances.
 
@@ -97,8 +99,9 @@ def fit_hybrid(
     starts : {"adaptive", "random"}
         The start strategy (above).
     max_starts : int, optional
-        Most starts per subject with ``starts="adaptive"`` (>= ``n_starts``); default ``max(50, n_starts)``
-        (``benchmarks/fit_starts.py``: 50 left no subject short of 300 random starts, 100 or 300 none either).
+        Most starts per subject with ``starts="adaptive"`` (>= ``n_starts``); default ``max(20, n_starts)``
+        (``benchmarks/fit_starts.py``: with the profile's level 0.005, 20 left no subject short of 300 random
+        starts on the simulated, hBayesDM and Kool et al. 2016 data; on Kool's, 50 none either, in 1.45x the time).
     priors : dict or str, optional
         Parameter -> ``torch.distributions.Distribution`` (float64) for ``method="map"`` (a parameter absent
         has a flat prior), or a published preset of :data:`PRIOR_PRESETS`: ``"daw2011"`` (the default),
@@ -187,8 +190,10 @@ _AGREE = 1e-3  # nats: starts that end within this of a subject's best objective
 _DISTINCT = 1e-3  # nats: objectives of two starts' ends further apart than this are distinct optima
 _EXPLORE_ITER = 150  # L-BFGS-B iterations of an exploratory start; the best ones are then run to convergence
 _N_SEEDS = 8  # starts per subject from the profile's grid
-_MAX_STARTS = 50  # default most starts per subject of the adaptive strategy
-_PROFILE_LEVELS = (0.0, 0.03, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)  # grid of the learning rates and lambda (of their range)
+_POLISHED = 3  # each subject's best distinct ends run to convergence at tight tolerances
+_MAX_STARTS = 20  # default most starts per subject of the adaptive strategy
+#: grid of the learning rates and lambda (fractions of their range)
+_PROFILE_LEVELS = (0.0, 0.005, 0.03, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
 class FitProblem:
@@ -490,8 +495,8 @@ def multistart(problem: FitProblem, rng: np.random.Generator, n_starts: int, sta
         edges = np.concatenate([problem.edges(pool.X[pool.best(s)]) for s in todo])
         subj = np.concatenate([np.repeat(todo, n_new), np.repeat(todo, 2 * problem.K)])
         pool.add(problem.solve(subj, np.concatenate([problem.random_starts(rng, int(n_new.sum())), edges]), explore))
-    # run each subject's 3 best distinct ends to convergence at tight tolerances; keep the best
-    top = np.concatenate([pool.top(s, 3) for s in range(S)])
+    # run each subject's best distinct ends to convergence at tight tolerances; keep the best
+    top = np.concatenate([pool.top(s, _POLISHED) for s in range(S)])
     tight = problem.solve(pool.subject[top], pool.X[top], maxiter, factr=10.0, pgtol=1e-9)
     better = tight["obj"] < pool.obj[top]
     for k in ("X", "obj", "nll", "success", "message"):

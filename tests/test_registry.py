@@ -59,6 +59,22 @@ def test_no_module_imports_one_above_it():
     assert not bad, bad
 
 
+def test_no_import_circle():
+    """No module imports, through any chain of imports (inside functions too), a module that imports it back; a
+    package imports what its ``__init__`` names."""
+    import graphlib
+
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        me = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts) or "metarl_neuro"
+        graph.setdefault(me, set()).update(t for t, _ in _imports(path) if t != me)
+    try:
+        list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as err:
+        raise AssertionError(f"import circle: {' -> '.join(err.args[1])}") from None
+
+
 def test_every_registered_experiment_is_complete():
     assert len(EXPERIMENTS) == len(REGISTRY)
     for name, exp in EXPERIMENTS.items():

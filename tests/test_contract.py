@@ -146,7 +146,7 @@ def test_train_test_report_and_summary(name, tmp_path, capsys):
     exp = EXPERIMENTS[name]
     batch = 4
     config = exp.config(**{**exp.reproduce_defaults, "device": "cpu", "episodes": 2 * batch, "batch": batch,
-                           "eval_episodes": 4})
+                           "eval_episodes": 8})  # behrens' decoding needs 5 episodes (5-fold CV)
     run = Run.load(exp.simulate(config, tmp_path / name, progress=False))
     assert run.config == config and len(run.training) >= 1 and len(run.trials)
     if {"choice1", "state2", "choice2"} <= set(run.trials.columns):

@@ -150,9 +150,18 @@ def rpe_regression(
 
     Examples
     --------
+    On a run of ``simulate two-step --structure paper`` (the Run reads the folder; this function reads none):
+
     >>> from metarl_neuro.run import Run                                  # doctest: +SKIP
-    >>> run = Run.load("runs/two-step/seed0")                              # doctest: +SKIP
+    >>> run = Run.load("runs/paper/seed0")                                 # doctest: +SKIP
     >>> rpe_regression(run.trials, run.activations).table                  # doctest: +SKIP
+
+    A path is refused, with the call to make instead:
+
+    >>> rpe_regression("runs/paper/seed0")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    TypeError: rpe_regression takes data, not a path: pass Run.load('runs/paper/seed0') (metarl_neuro.run), ...
     """
     if isinstance(trials, (str, os.PathLike)):
         raise TypeError(f"rpe_regression takes data, not a path: pass Run.load({str(trials)!r}) (metarl_neuro.run), "

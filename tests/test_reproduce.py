@@ -28,7 +28,8 @@ TINY = {"episodes": 128, "eval_every": 64, "until": "", "eval_episodes": 40, "ch
 @pytest.fixture(scope="module")
 def cluster():
     """A real local Ray cluster with 2 worker CPUs, shut down after the module's tests."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # address="local": a cluster of its own even where another runs, or where a dead one left its address file
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 

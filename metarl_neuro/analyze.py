@@ -12,11 +12,19 @@ one-back and lagged stay regressions and the hybrid-model fit, with ``stay_proba
     python -m metarl_neuro.analyze runs/two-step/seed0
     python -m metarl_neuro.analyze runs/two-step/seed0 --hidden   # also the LSTM analyses (Figs. 2e, 5f, 1e)
     python -m metarl_neuro.analyze ts_exampleData.txt --format hbayesdm --sep '\t'
+    python -m metarl_neuro.analyze ts_exampleData.txt --format hbayesdm --sep '\t' --bayes ts_par4,ts_par6
+
+``--bayes MODEL[,MODEL...]`` fits each named model of :data:`metarl_neuro.analysis.hybrid.MODELS` to a data file
+by hierarchical Bayesian inference (:func:`metarl_neuro.analysis.fit_bayesian`, hBayesDM's hierarchy) instead of
+the report: it prints each posterior's group parameters and convergence checks, and the LOO table, and writes
+``<file>_<model>.nc`` (the InferenceData, ``arviz.from_netcdf`` reads it) and ``<file>_<model>_ppc.png`` (the
+posterior predictive check) next to the file unless ``--figures DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -94,6 +102,19 @@ def _check_args(args) -> str:
         return "--jobs must not be 0 (a number of processes, or -1 for all cores)"
     if not args.path.exists():
         return f"no run folder or data file at {args.path}"
+    if args.bayes is not None:
+        from metarl_neuro.analysis.hybrid import MODELS
+
+        unknown = [m for m in args.bayes.split(",") if m not in MODELS]
+        if unknown or not args.bayes:
+            return f"--bayes: unknown model(s) {unknown or [args.bayes]}; choose from {sorted(MODELS)}"
+        if args.path.is_dir():
+            return "--bayes fits a data file of people's choices (CSV/TSV), not a run folder"
+        if args.cores is not None and args.cores < 1:
+            return f"--cores must be >= 1, got {args.cores}"
+        for name in ("draws", "warmup", "chains"):
+            if getattr(args, name) < 1:
+                return f"--{name} must be >= 1, got {getattr(args, name)}"
     if args.figures is not None and args.figures.exists() and not args.figures.is_dir():
         return f"--figures {args.figures} is a file; name a folder (it is created if missing)"
     return ""
@@ -121,6 +142,15 @@ def make_parser() -> argparse.ArgumentParser:
                          "default); random: --starts random starts only (faster)")
     ap.add_argument("--permutations", type=int, default=100, help="label permutations of the decoding chance level")
     ap.add_argument("--jobs", type=int, default=None, help="parallel jobs of the decoding permutations")
+    ap.add_argument("--bayes", metavar="MODEL[,MODEL...]", default=None,
+                    help="data files: hierarchical Bayesian fits of these named models (analysis.fit_bayesian; "
+                         "e.g. ts_par4,ts_par6,ts_par7) instead of the report")
+    ap.add_argument("--draws", type=int, default=3000, help="--bayes: draws per chain after warm-up (hBayesDM's)")
+    ap.add_argument("--warmup", type=int, default=1000, help="--bayes: warm-up iterations per chain (hBayesDM's)")
+    ap.add_argument("--chains", type=int, default=4, help="--bayes: chains (hBayesDM's)")
+    ap.add_argument("--seed", type=int, default=0, help="--bayes: seed of the sampler")
+    ap.add_argument("--cores", type=int, default=None,
+                    help="--bayes: chains sampled at once (default: one per CPU core, at most --chains)")
     return ap
 
 
@@ -145,7 +175,17 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    options = {k: v for k, v in vars(args).items() if k not in ("path", "figures", "format", "sep", "experiment")}
+    if args.bayes is not None:
+        try:
+            sep = "\t" if args.sep in ("\\t", "tab") else args.sep
+            return bayes_report(load_trials(args.path, args.format, sep), args.bayes.split(","),
+                                args.figures or args.path.parent, args.path.stem, args)
+        except (ValueError, FileNotFoundError, TypeError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    not_report = ("path", "figures", "format", "sep", "experiment", "bayes", "draws", "warmup", "chains", "seed",
+                  "cores")
+    options = {k: v for k, v in vars(args).items() if k not in not_report}
     options.update(starts=args.start_strategy, n_starts=args.starts)
     del options["start_strategy"]
     try:
@@ -160,6 +200,60 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, TypeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    return 0
+
+
+def bayes_report(trials: pd.DataFrame, models: list[str], folder: Path, stem: str, args) -> int:
+    """``--bayes``: fit each model, print its group posterior and checks, the LOO table; write the posteriors
+    (NetCDF) and the posterior predictive figures."""
+    import warnings
+
+    from metarl_neuro.analysis.bayesian import (
+        SamplingWarning,
+        bayesian_diagnostics,
+        compare_bayesian,
+        fit_bayesian,
+        plot_posterior_predictive,
+        posterior_predictive,
+    )
+    from metarl_neuro.run import atomic_write, save_figures
+
+    common_prob = args.common_prob or 0.7
+    fits = {}
+    for m in models:
+        print(f"\n== {m}: NUTS, {args.chains} chains x {args.draws} draws after {args.warmup} warm-up", flush=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SamplingWarning)
+            idata = fit_bayesian(trials, m, draws=args.draws, warmup=args.warmup, chains=args.chains, seed=args.seed,
+                                 common_prob=common_prob, cores=args.cores or min(args.chains, os.cpu_count() or 1))
+        table = bayesian_diagnostics(idata, warn=False)
+        group = table[[not i.startswith(tuple(f"{v}[" for v in idata.posterior["parameter"].values)) or
+                       i.startswith("sigma[") for i in table.index]]
+        print(group.round(3).to_string())
+        st = idata.sample_stats.attrs
+        print(f"divergent transitions {st['n_divergent']}, lowest E-BFMI {st['min_bfmi']:.2f}, largest R-hat "
+              f"{st['max_rhat']:.3f}, lowest bulk / tail ESS {st['min_ess_bulk']:.0f} / {st['min_ess_tail']:.0f}; "
+              f"{idata.posterior.attrs['sampling_time']:.0f} s")
+        for w in caught:
+            print(f"WARNING: {w.message}")
+        path = atomic_write(folder / f"{stem}_{m}.nc", idata.to_netcdf)
+        print(f"posterior: {path}")
+        ppc = posterior_predictive(idata, trials)
+        print("posterior predictive check, P(stay) by previous outcome x transition (95% intervals over draws):")
+        print(ppc.stay.round(3).to_string(index=False))
+        save_figures(folder, [(f"{stem}_{m}_ppc", plot_posterior_predictive(ppc, title=f"{stem}: {m}"))])
+        fits[m] = idata
+    print("\n== PSIS-LOO over subjects (LOOIC, deviance scale; warning: Pareto k above 0.7)")
+    if len(fits) > 1:
+        print(compare_bayesian(fits).round(2).to_string())
+    else:
+        import arviz as az
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            loo = az.loo(next(iter(fits.values())), scale="deviance")
+        print(f"{models[0]}: LOOIC {loo['elpd_loo']:.2f} (SE {loo['se']:.2f}), p_loo {loo['p_loo']:.2f}, "
+              f"Pareto k above 0.7 in {int((loo['pareto_k'] > 0.7).sum())} subject(s)")
     return 0
 
 

@@ -80,8 +80,14 @@ class Engine:
     lam_after_update: bool  # hBayesDM's order of updates
 
 
-def engine_of(variant: str, prm: dict[str, torch.Tensor], model: str) -> Engine:
-    one, zero = torch.ones_like(next(iter(prm.values()))), torch.zeros_like(next(iter(prm.values())))
+def engine_of(variant: str, prm: dict, model: str) -> Engine:
+    """The common form of ``variant``'s parameters ``prm`` (name -> ``(N,)`` array) under ``model``.
+
+    Array-library neutral (arithmetic only): the torch likelihood and the JAX one of
+    :mod:`~metarl_neuro.analysis.hybrid.jax_model` share it, and :func:`q_update`.
+    """
+    zero = next(iter(prm.values())) * 0  # parameters are finite (checked at the boundary)
+    one = zero + 1
     w = prm.get("w", one)
     if model == "mf":
         w = zero

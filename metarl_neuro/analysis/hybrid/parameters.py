@@ -178,8 +178,9 @@ def _kool_models() -> dict[str, dict]:
     return out
 
 
-#: named models: Kool et al. 2016's 12 (``"hybrid+st+respst"`` ... ``"mf"``) and Daw et al. 2011's nested ones
-#: (hybrid, model-based, model-free, and the TD(0) / TD(1) model-free learners with lambda fixed); each entry is
+#: named models: Kool et al. 2016's 12 (``"hybrid+st+respst"`` ... ``"mf"``), Daw et al. 2011's nested ones
+#: (hybrid, model-based, model-free, and the TD(0) / TD(1) model-free learners with lambda fixed) and hBayesDM's
+#: ``ts_par4`` / ``ts_par6`` / ``ts_par7``; each entry is
 #: the keyword arguments of :func:`fit_hybrid`, e.g. ``fit_hybrid(trials, **MODELS["mf+st"])``
 MODELS: dict[str, dict] = {
     **_kool_models(),
@@ -188,6 +189,10 @@ MODELS: dict[str, dict] = {
     "daw2011_mf": {"variant": "daw2011", "model": "mf", "fixed": {}},
     "daw2011_td0": {"variant": "daw2011", "model": "mf", "fixed": {"lam": 0.0}},
     "daw2011_td1": {"variant": "daw2011", "model": "mf", "fixed": {"lam": 1.0}},
+    # hBayesDM 1.1.1's two-step models (Ahn, Haines & Zhang 2017), under their own names
+    "ts_par4": {"variant": "hbayesdm_par4", "model": "hybrid", "fixed": {}},
+    "ts_par6": {"variant": "hbayesdm_par6", "model": "hybrid", "fixed": {}},
+    "ts_par7": {"variant": "hbayesdm_par7", "model": "hybrid", "fixed": {}},
 }
 
 

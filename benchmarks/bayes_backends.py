@@ -8,8 +8,9 @@ per second of the group means (the smallest of ``mu_a, mu_beta, mu_pi, mu_w``), 
 
     python benchmarks/bayes_backends.py [--chains 2] [--warmup 500] [--draws 500]
 
-Measured on 2026-12-05 (2 CPU cores, nothing else running; numpyro 0.22.0 / jax 0.10.2, pymc 5.28.5 / pytensor
-2.38.3), 2 chains x (500 + 500): see the closing note of issue 27 and ``docs``; fit_bayesian uses NumPyro.
+First measured on 2026-12-05 (numpyro 0.22.0 / jax 0.10.2, pymc 5.28.5 / pytensor 2.38.3), on a 2-core machine
+that was running other work, ``--chains 1 --warmup 30 --draws 30``: NumPyro 47 s wall, PyMC 127 s wall (57 s of it
+sampling); so fit_bayesian uses NumPyro. The default setting is to be measured on an idle machine (issue 27).
 """
 
 from __future__ import annotations

@@ -34,9 +34,9 @@ def compare(model: str, idata) -> tuple[pd.DataFrame, dict]:
     for k in spec.out_names:
         mu = post[f"mu_{k}"]
         r = ref.loc[f"mu_{k}"]
-        mean, mcse = float(mu.mean()), float(az.mcse(mu.values, method="mean"))
+        mean, mcse = float(mu.mean()), float(np.squeeze(az.mcse(mu.values, method="mean")))
         lo, hi = float(mu.quantile(0.025)), float(mu.quantile(0.975))
-        mlo, mhi = (float(az.mcse(mu.values, method="quantile", prob=q)) for q in (0.025, 0.975))
+        mlo, mhi = (float(np.squeeze(az.mcse(mu.values, method="quantile", prob=q))) for q in (0.025, 0.975))
         subj = post[k].mean(("chain", "draw")).values
         ids = sorted(pd.read_csv(ROOT / "hbayesdm" / "ts_exampleData.txt", sep="\t")["subjID"].unique())
         pos = {str(s): i + 1 for i, s in enumerate(ids)}  # Stan's index: hBayesDM numbers the sorted subjIDs
@@ -47,7 +47,8 @@ def compare(model: str, idata) -> tuple[pd.DataFrame, dict]:
                      "z_lo": (lo - r["q2.5"]) / np.hypot(mlo, r["mcse_q2.5"]),
                      "z_hi": (hi - r["q97.5"]) / np.hypot(mhi, r["mcse_q97.5"]),
                      "r_subjects": np.corrcoef(subj, stan_subj)[0, 1]})
-    loo_ref = pd.read_csv(ROOT / "hbayesdm_stan" / "loo.csv")
+    path = ROOT / "hbayesdm_stan" / "loo.csv"
+    loo_ref = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["model", "log_lik"])
     loo_ref = loo_ref[loo_ref["model"] == model].set_index("log_lik")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -67,20 +68,30 @@ def main(argv=None):
     ap.add_argument("--chains", type=int, default=4)
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--reuse", action="store_true", help="compare the posteriors the last run kept (bayes_parity_*.nc)")
     args = ap.parse_args(argv)
     trials = from_hbayesdm(pd.read_csv(ROOT / "hbayesdm" / "ts_exampleData.txt", sep="\t"))
-    timing = pd.read_csv(ROOT / "hbayesdm_stan" / "timing.csv").set_index("model")
+    path = ROOT / "hbayesdm_stan" / "timing.csv"
+    timing = pd.read_csv(path).set_index("model") if path.exists() else pd.DataFrame()
     tables, loos = [], []
     for m in args.models.split(","):
         t = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SamplingWarning)
-            idata = fit_bayesian(trials, m, draws=args.draws, warmup=args.warmup, chains=args.chains, seed=args.seed,
-                                 cores=args.cores)
+            if args.reuse:
+                import arviz as az
+
+                idata = az.from_netcdf(f"bayes_parity_{m}.nc")
+            else:
+                idata = fit_bayesian(trials, m, draws=args.draws, warmup=args.warmup, chains=args.chains,
+                                     seed=args.seed, cores=args.cores)
         wall = time.perf_counter() - t
+        if not args.reuse:
+            idata.to_netcdf(f"bayes_parity_{m}.nc")  # kept, so that the comparison can be made again (--reuse)
         table, loo = compare(m, idata)
         st = idata.sample_stats.attrs
-        loo.update({"ours_wall_s": wall, "stan_wall_s": timing.loc[m, "wall_s"] if m in timing.index else np.nan,
+        loo.update({"ours_sampling_s": idata.posterior.attrs["sampling_time"], "ours_total_s": wall,
+                    "stan_wall_s": timing.loc[m, "wall_s"] if m in timing.index else np.nan,
                     "ours_divergent": st["n_divergent"], "ours_max_rhat": st["max_rhat"],
                     "ours_warnings": len(caught)})
         tables.append(table)

@@ -1,9 +1,14 @@
+import os
 import signal
 import subprocess
 import sys
 import time
 
 import pytest
+
+# JAX's CPU device count is fixed at its first computation: two, so that fit_bayesian(cores=2) samples two chains at
+# once in the tests too (JAX is imported by the tests only)
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
 
 
 @pytest.fixture(autouse=True)

@@ -11,28 +11,12 @@ rstan_options(boost_lib = "/usr/include")  # Debian's r-cran-bh keeps Boost ther
 args <- commandArgs(trailingOnly = TRUE)
 out_file <- if (length(args) >= 1) args[1] else "tests/reference/hbayesdm_stan/loglik_points.csv"
 here <- "tests/reference/hbayesdm_stan"
-raw <- read.delim("tests/reference/hbayesdm/ts_exampleData.txt")
-subjs <- sort(unique(raw$subjID))
-N <- length(subjs)
-Tsubj <- sapply(subjs, function(s) sum(raw$subjID == s))
-Tmax <- max(Tsubj)
-l1 <- matrix(1L, N, Tmax); l2 <- matrix(1L, N, Tmax); rw <- matrix(0L, N, Tmax)
-for (i in seq_len(N)) {
-  d <- raw[raw$subjID == subjs[i], ]
-  l1[i, seq_len(Tsubj[i])] <- d$level1_choice
-  l2[i, seq_len(Tsubj[i])] <- d$level2_choice
-  rw[i, seq_len(Tsubj[i])] <- d$reward
-}
-data <- list(N = N, T = Tmax, Tsubj = as.integer(Tsubj), level1_choice = l1, level2_choice = l2, reward = rw,
-             trans_prob = 0.7)
-subject_pars <- list(ts_par4 = c("a", "beta", "pi", "w"),
-                     ts_par6 = c("a1", "beta1", "a2", "beta2", "pi", "w"),
-                     ts_par7 = c("a1", "beta1", "a2", "beta2", "pi", "w", "lambda"))
+source(file.path(here, "hbayesdm_data.R"))  # data, subjs, N, subject_pars, ts_par4_update
 stan_dir <- file.path(tempdir(), "stan")
 dir.create(file.path(stan_dir, "pre"), showWarnings = FALSE, recursive = TRUE)
 file.copy(file.path(here, "stan", "pre", "license.stan"), file.path(stan_dir, "pre"), overwrite = TRUE)
 src <- readLines(file.path(here, "stan", "ts_par4.stan"))
-upd <- grep("v_mf\\[level1_choice\\[i,t\\]\\] \\+= a\\[i\\]\\*\\(v_mf\\[2\\+ level2_choice", src)
+upd <- grep(ts_par4_update, src)
 stopifnot(length(upd) == 3)
 writeLines(src[-upd[3]], file.path(stan_dir, "ts_par4.stan"))
 file.copy(file.path(here, "stan", "ts_par4.stan"), file.path(stan_dir, "ts_par4_as_published.stan"), overwrite = TRUE)

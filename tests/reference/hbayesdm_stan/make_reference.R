@@ -15,28 +15,15 @@ warmup <- if (length(args) >= 4) as.integer(args[4]) else 1000L
 here <- "tests/reference/hbayesdm_stan"
 out_dir <- if (length(args) >= 5) args[5] else here
 
-# hBayesDM's preprocessing (hbayesdm/preprocess_funcs.py, ts_preprocess_func): subjects in sorted order, each
-# subject's rows in file order, padded with level1_choice = level2_choice = 1 and reward = 0 past Tsubj
-raw <- read.delim("tests/reference/hbayesdm/ts_exampleData.txt")
-subjs <- sort(unique(raw$subjID))
-N <- length(subjs)
-Tsubj <- sapply(subjs, function(s) sum(raw$subjID == s))
-Tmax <- max(Tsubj)
-l1 <- matrix(1L, N, Tmax); l2 <- matrix(1L, N, Tmax); rw <- matrix(0L, N, Tmax)
-for (i in seq_len(N)) {
-  d <- raw[raw$subjID == subjs[i], ]
-  l1[i, seq_len(Tsubj[i])] <- d$level1_choice
-  l2[i, seq_len(Tsubj[i])] <- d$level2_choice
-  rw[i, seq_len(Tsubj[i])] <- d$reward
+source(file.path(here, "hbayesdm_data.R"))  # data, subjs, N, subject_pars, ts_par4_update
+# rows of models not run now are kept
+keep <- function(file) {
+  if (!file.exists(file)) return(NULL)
+  old <- read.csv(file)
+  old[!old$model %in% models, ]
 }
-data <- list(N = N, T = Tmax, Tsubj = as.integer(Tsubj), level1_choice = l1, level2_choice = l2, reward = rw,
-             trans_prob = 0.7)
-
-subject_pars <- list(ts_par4 = c("a", "beta", "pi", "w"),
-                     ts_par6 = c("a1", "beta1", "a2", "beta2", "pi", "w"),
-                     ts_par7 = c("a1", "beta1", "a2", "beta2", "pi", "w", "lambda"))
-loo_rows <- NULL
-time_rows <- NULL
+loo_rows <- keep(file.path(out_dir, "loo.csv"))
+time_rows <- keep(file.path(out_dir, "timing.csv"))
 for (m in models) {
   sm <- stan_model(stanc_ret = stanc(file.path(here, "stan", paste0(m, ".stan")), isystem = file.path(here, "stan")))
   t0 <- Sys.time()
@@ -65,7 +52,7 @@ for (m in models) {
     # it gives the same draws (checked below), and its log_lik is the model's. (rstan 2.21's gqs() refuses the
     # draws of a model with transformed parameters.)
     src <- readLines(file.path(here, "stan", "ts_par4.stan"))
-    upd <- grep("v_mf\\[level1_choice\\[i,t\\]\\] \\+= a\\[i\\]\\*\\(v_mf\\[2\\+ level2_choice", src)
+    upd <- grep(ts_par4_update, src)
     stopifnot(length(upd) == 3)
     fixed_dir <- file.path(tempdir(), "stan")
     dir.create(file.path(fixed_dir, "pre"), showWarnings = FALSE, recursive = TRUE)

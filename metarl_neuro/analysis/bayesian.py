@@ -481,6 +481,10 @@ def posterior_predictive(idata, trials: pd.DataFrame, n_draws: int = 200, seed: 
     --------
     >>> ppc = posterior_predictive(idata, trials)  # doctest: +SKIP
     >>> ppc.stay  # doctest: +SKIP
+    >>> posterior_predictive(None, None, n_draws=0)  # checked before anything is read
+    Traceback (most recent call last):
+    ...
+    ValueError: n_draws must be an integer >= 1, got 0
     """
     import jax
     import jax.numpy as jnp

@@ -143,14 +143,15 @@ def _numpyro_model(spec: BayesianSpec, data, likelihood: str):
 
 
 def _assemble(parts, stick):
-    """``sigma`` ``(K,)`` in parameter order from the probit / exp kinds' part and the stickiness part."""
+    """``sigma`` ``(..., K)`` in parameter order from the probit / exp kinds' part and the stickiness part (in that
+    order; either may be absent)."""
     import jax.numpy as jnp
 
     if len(parts) == 1:
         return parts[0]
-    out = jnp.zeros(len(stick))
-    out = out.at[np.flatnonzero(~stick)].set(parts[0])
-    return out.at[np.flatnonzero(stick)].set(parts[1])
+    out = jnp.zeros(parts[0].shape[:-1] + (len(stick),), dtype=parts[0].dtype)
+    out = out.at[..., np.flatnonzero(~stick)].set(parts[0])
+    return out.at[..., np.flatnonzero(stick)].set(parts[1])
 
 
 def fit_bayesian(
@@ -325,11 +326,7 @@ def _inference_data(smp: dict, ex: dict, spec: BayesianSpec, jd, subjects: list,
 
     C, D = smp["mu_pr"].shape[:2]
     stick = np.array([k == "stick" for k in spec.kinds])
-    sigma = np.zeros((C, D, len(spec.names)))
-    if (~stick).any():
-        sigma[..., ~stick] = np.asarray(smp["sigma_probit"])
-    if stick.any():
-        sigma[..., stick] = np.asarray(smp["sigma_stick"])
+    sigma = np.asarray(_assemble([jnp.asarray(smp[k]) for k in ("sigma_probit", "sigma_stick") if k in smp], stick))
     mu_pr, raw = np.asarray(smp["mu_pr"]), np.asarray(smp["raw"])  # (C, D, K), (C, D, S, K)
     x = mu_pr[:, :, None, :] + sigma[:, :, None, :] * raw
     posterior: dict[str, np.ndarray] = {}

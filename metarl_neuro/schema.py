@@ -27,12 +27,20 @@ TWO_STEP_COLUMNS: dict[str, tuple[str, str]] = {
     "state2": ("int64", "second-stage state reached, 0 or 1 (state 0 is commonly reached from choice 0; -1 if missed)"),
     "common": ("bool", "True if the transition was the common one (False on a missed trial)"),
     "choice2": ("int64", "second-stage option chosen (0 where the state has one option; -1 if missed)"),
-    "reward": ("float64", "reward of the trial (rewarded: > 0; NaN on a missed trial)"),
+    "reward": ("float64", "reward of the trial (rewarded: > 0; NaN on a missed trial, and on an episode's last "
+                          "trial whose outcome was not recorded)"),
 }
 
 #: Optional column: True where the subject made no valid response. Missed trials are kept (so that "previous
 #: trial" keeps its meaning) and every analysis says how it treats them. Absent means no trial was missed.
 MISSED_COLUMN = ("missed", "bool", "True where the trial was missed (no valid response); its values are not used")
+
+#: Optional column: the first-stage choice (0/1) as recorded, also on a missed trial whose first stage was answered
+#: (-1 where it was not). Only ``start_values="reset"`` of the hybrid fits reads it, on the trials before
+#: ``start_trial``: Nussenbaum et al. 2020 (``mbmf_driver.m``) carry trial 9's first-stage choice (8's if 9 had
+#: none) into the stickiness of the first modelled trial, whether or not its second stage was answered.
+RECORDED_CHOICE1_COLUMN = ("choice1_recorded", "int64", "first-stage choice as recorded, 0/1 (-1: none), also on "
+                           "a missed trial")
 
 _BINARY = ("choice1", "state2", "choice2")
 _FILL = {"choice1": -1, "state2": -1, "choice2": -1, "common": False, "reward": np.nan}
@@ -145,7 +153,10 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
 
     Rows flagged in an optional boolean ``missed`` column are kept but not checked: their ``choice1``,
     ``state2``, ``choice2`` become -1, ``common`` False and ``reward`` NaN. The returned table always has a
-    ``missed`` column (all False where the input had none).
+    ``missed`` column (all False where the input had none). ``reward`` may also be NaN on the last trial of an
+    episode that is not missed: its outcome went unrecorded (a session that ended at the choice: one subject of
+    Decker et al. 2016), and no analysis reads the last trial's reward (it is no trial's previous outcome, and
+    a model's update after it predicts nothing).
 
     Parameters
     ----------
@@ -187,10 +198,19 @@ def validate_trials(df: pd.DataFrame, columns: Iterable[str] = tuple(TWO_STEP_CO
     if "reward" in columns:
         out.loc[~valid, "reward"] = np.nan
         out["reward"] = as_float_column(out, "reward")
+    unrecorded = pd.Series(False, index=out.index)
+    if "reward" in columns and out.loc[valid, "reward"].isna().any():
+        keys = [c for c in ("subject", "episode") if c in out.columns]
+        if "trial" in out.columns and keys:
+            trial = as_int_column(out, "trial")
+            last = trial == trial.groupby([out[k] for k in keys]).transform("max")
+            unrecorded = valid & out["reward"].isna() & last
     for col in columns:
-        if out.loc[valid, col].isna().any():
-            n = int(out.loc[valid, col].isna().sum())
-            raise ValueError(f"column {col!r} has {n} missing (NaN) value(s) on trials not flagged 'missed'")
+        nan = valid & out[col].isna() & ~(unrecorded if col == "reward" else False)
+        if nan.any():
+            last = " (only an episode's last trial may have an unrecorded reward)" if col == "reward" else ""
+            raise ValueError(f"column {col!r} has {int(nan.sum())} missing (NaN) value(s) on trials not flagged "
+                             f"'missed'{last}")
     for col in (c for c in columns if c in _BINARY):
         bad = valid & ~out[col].isin([0, 1])
         if bad.any():

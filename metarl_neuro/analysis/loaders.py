@@ -265,17 +265,37 @@ def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
     Decker et al. 2016).
 
     Columns ``subject_id``, ``trial`` (1-based), ``choice_1`` and ``choice_2`` in {1, 2} with 0 for a missed
-    choice, ``state`` in {2, 3} (2: the planet commonly reached from choice 1), ``reward``. A trial with either
-    choice missed is a missed trial. Their analyses drop trials 1-9 (Decker et al. 2016); this loader keeps
-    every trial, so the choice a later trial's stickiness refers to is there: fit with ``start_trial=9,
-    start_values="reset"`` (:func:`~metarl_neuro.analysis.fit_hybrid`) and count stays with ``min_trial=9``
+    choice, ``state`` in {2, 3} (2: the planet commonly reached from choice 1), ``reward``. The authors' files
+    are read as they are (``online_data_for_matlab.txt`` of github.com/hartleylabnyu/online_two_step_replication,
+    and Decker et al. 2016's ``choice1``, ``choice2``, ``state`` and ``money`` in this layout), with the
+    authors' conventions (``mbmf_driver.m``):
+
+    - a trial is missed where either choice is 0 (or NaN) or ``state`` is 0: their fits drop ``choice1 == 0 |
+      choice2 == 0 | state == 0``; 25 rows of the online file have both choices and state 0;
+    - ``choice1_recorded`` keeps the first-stage choice of a trial missed only later (-1 where there was none):
+      the authors carry trial 9's first-stage choice (8's if 9 had none) into the stickiness of the first
+      modelled trial whether or not trial 9 was completed, and ``start_values="reset"`` of the hybrid fits
+      reads it;
+    - a NaN ``reward`` on a subject's last trial, with both choices made, is a completed choice whose outcome
+      went unrecorded (Decker et al. 2016's subject 1895): its choices enter the likelihood, as in the
+      authors' fits, and no analysis reads its reward.
+
+    Their analyses drop trials 1-9 (Decker et al. 2016); this loader keeps every trial, so the choice a later
+    trial's stickiness refers to is there: fit with ``start_trial=9, start_values="reset"``
+    (:func:`~metarl_neuro.analysis.fit_hybrid`), and count stays as their ``stay`` column does, from trial 10
+    and across missed trials, with ``stay_probability(trials, min_trial=9, bridge_missed=True)``
     (:func:`~metarl_neuro.analysis.stay_probability`).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per trial, every trial of each subject (a missed one with choice 0).
 
     Returns
     -------
     pandas.DataFrame
         Validated trial table (0-based ``trial``, ``choice1``, ``state2``, ``choice2``; ``common`` =
-        ``choice1 == state2``; ``missed``).
+        ``choice1 == state2``; ``missed``; ``choice1_recorded``).
 
     Raises
     ------
@@ -283,8 +303,28 @@ def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
         If ``df`` is not a DataFrame.
     ValueError
         If the frame has no rows, a column is missing, ``trial`` is not a positive integer, repeats or skips a
-        number within a subject, or a choice or state lies outside its codes on a trial not missed (the message
-        names the column).
+        number within a subject, a choice or state lies outside its codes on a trial not missed, or a reward is
+        NaN on a completed trial that is not its subject's last (the message names the column).
+
+    References
+    ----------
+    Decker, J. H., Otto, A. R., Daw, N. D. & Hartley, C. A. (2016). From creatures of habit to goal-directed
+    learners. Psychological Science 27:848-858.
+
+    Nussenbaum, K., Scheuplein, M., Phaneuf, C. V., Evans, M. D. & Hartley, C. A. (2020). Moving developmental
+    research online. Collabra: Psychology 6:17.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from metarl_neuro.analysis import from_nussenbaum2020
+    >>> raw = pd.DataFrame({"subject_id": "sub1", "trial": [1, 2, 3], "choice_1": [1, 2, 2],
+    ...                     "choice_2": [2, 0, 1], "state": [2, 3, 0], "reward": [1, 0, 1]})
+    >>> from_nussenbaum2020(raw)[["trial", "choice1", "missed", "choice1_recorded"]]
+       trial  choice1  missed  choice1_recorded
+    0      0        0   False                 0
+    1      1       -1    True                 1
+    2      2       -1    True                 1
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
@@ -304,14 +344,18 @@ def from_nussenbaum2020(df: pd.DataFrame) -> pd.DataFrame:
             k = gaps[0]
             raise ValueError(f"subject {subj!r}: 'trial' skips from {srt[k]} to {srt[k + 1]}; the layout holds every "
                              "trial, a missed one with choice 0: check the file")
-    missed = (df["choice_1"] == 0) | (df["choice_2"] == 0)
+    none = lambda col: df[col].isna() | (df[col] == 0)
+    missed = none("choice_1") | none("choice_2") | none("state")  # mbmf_driver.m: choice1, choice2 or state 0
     for col, allowed in (("choice_1", [1, 2]), ("choice_2", [1, 2]), ("state", [2, 3])):
-        bad = ~missed & ~df[col].isin(allowed)
+        bad = ~none(col) & ~df[col].isin(allowed)
         if bad.any():
-            raise ValueError(f"column {col!r} must be in {allowed} on trials not missed (a choice of 0); found "
+            raise ValueError(f"column {col!r} must be in {allowed} (0 where missed); found "
                              f"{sorted(pd.unique(df.loc[bad, col]).tolist())[:5]}")
     d = df.assign(trial0=trial - 1, c1=np.where(missed, 0, df["choice_1"]), c2=np.where(missed, 0, df["choice_2"]),
                   s2=np.where(missed, 0, df["state"]))
-    return to_trials(d, {"subject": "subject_id", "trial": "trial0", "choice1": "c1", "state2": "s2",
-                         "choice2": "c2", "reward": "reward"},
-                     codes={"choice1": {1: 0, 2: 1}, "choice2": {1: 0, 2: 1}, "state2": {2: 0, 3: 1}}, missed=(0,))
+    out = to_trials(d, {"subject": "subject_id", "trial": "trial0", "choice1": "c1", "state2": "s2",
+                        "choice2": "c2", "reward": "reward"},
+                    codes={"choice1": {1: 0, 2: 1}, "choice2": {1: 0, 2: 1}, "state2": {2: 0, 3: 1}}, missed=(0,))
+    recorded = pd.DataFrame({"subject": df["subject_id"].astype(str).to_numpy(), "trial": (trial - 1).to_numpy(),
+                             "choice1_recorded": np.where(none("choice_1"), 0, df["choice_1"]).astype(np.int64) - 1})
+    return out.merge(recorded, on=["subject", "trial"], how="left", validate="one_to_one")

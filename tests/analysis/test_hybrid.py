@@ -248,7 +248,8 @@ def test_bounds_and_priors_presets():
     from metarl_neuro.analysis.hybrid import bounds_of
 
     assert bounds_of("kool2016", "kool2016")["st"] == (-20.0, 20.0) and bounds_of("kool2016")["st"] == (-5.0, 5.0)
-    assert bounds_of("otto2013", "nussenbaum2020")["beta_mb"] == (0.0, 30.0)
+    assert bounds_of("otto2013", "nussenbaum2020")["beta_mb"] == (1e-6, 30.0)  # mbmf_driver.m's Fit.LB, Fit.UB
+    assert bounds_of("otto2013", "nussenbaum2020")["alpha"] == (1e-6, 1.0)
     assert bounds_of("daw2011", {"beta1": (0, 30)})["beta1"] == (0.0, 30.0)
     kool = prior_preset("kool2016", "kool2016")
     assert set(kool) == {"beta", "st", "respst"}  # learning rate, lambda and w flat
@@ -508,3 +509,38 @@ def test_the_private_lbfgsb_core_is_the_one_minimize_uses():
         _lbfgsb._private_core = real
         _lbfgsb.check_scipy.cache_clear()
     _lbfgsb.check_scipy()
+
+
+def test_objective_and_gradient_are_right_at_the_bounds():
+    """At a learning rate of exactly 0 every value stays tied, and autograd's gradient of the max over tied values
+    is not the one-sided derivative (it once had the wrong sign, so fits stopped at alpha 0; Kool et al. 2016's
+    subjects 108 and 141, model 11): the fits' objective has the one-sided derivative there. Under a prior whose
+    density is 0 at a bound (Beta(1.1, 1.1) at 0) that bound is never a finite point of the objective."""
+    from metarl_neuro.analysis.hybrid.fitting import FitProblem
+    from metarl_neuro.analysis.hybrid.model import prepare_trials
+    from metarl_neuro.analysis.hybrid.parameters import fitted_parameters
+
+    df = simulate_hybrid({"alpha": 0.3, "beta": 4.0, "lam": 0.5, "w": 1.0, "st": 0.2, "respst": 0.1}, n_subjects=1,
+                         n_trials=120, variant="kool2016", seed=21)
+    names, fixed, bounds, _ = fitted_parameters("kool2016", "mb", {}, "kool2016")
+    base = prepare_trials(df, 0, True, "counting", 0.7)
+    at = {"alpha": 0.0, "beta": 3.0, "lam": 0.5, "st": 0.2, "respst": 0.1}
+    x0 = np.array([[at[k] for k in names]])
+    ia = names.index("alpha")
+    for prior in (None, prior_preset("kool2016", "kool2016")):
+        problem = FitProblem(base, "kool2016", "mb", "both", names, fixed, prior, bounds)
+        x = torch.tensor(x0, requires_grad=True)
+        obj, _ = problem.objective(np.array([0]), x)
+        obj.sum().backward()
+        step = x0.copy()
+        step[0, ia] = 1e-7
+        with torch.no_grad():
+            ahead = problem.objective(np.array([0]), torch.tensor(step))[0]
+        one_sided = float(ahead - obj.detach()) / 1e-7
+        assert abs(one_sided) > 1 and float(x.grad[0, ia]) == pytest.approx(one_sided, rel=1e-3)
+    # Beta(1.1, 1.1) has density 0 at alpha = 0: an infinite objective there, and a search that stays inside
+    daw = prior_preset("daw2011", "kool2016") | {"beta": prior_preset("kool2016", "kool2016")["beta"]}
+    problem = FitProblem(base, "kool2016", "mb", "both", names, fixed, {"alpha": daw["alpha"]}, bounds)
+    with torch.no_grad():
+        assert np.isinf(float(problem.objective(np.array([0]), torch.tensor(x0))[0]))
+    assert problem.search_bounds[ia, 0] == pytest.approx(1e-9) and problem.bounds[ia, 0] == 0

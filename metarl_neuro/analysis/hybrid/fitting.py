@@ -116,7 +116,10 @@ def fit_hybrid(
         columns and do not count in ``n_params``.
     bounds : dict or str, optional
         Parameter -> ``(lower, upper)``, or a published preset of :data:`BOUNDS_PRESETS` (``"kool2016"``:
-        inverse temperature <= 20, stickiness +-20; ``"nussenbaum2020"``: 30, +-30); default :data:`VARIANTS`'.
+        inverse temperature <= 20, stickiness +-20; ``"nussenbaum2020"``: their ``Fit.LB`` / ``Fit.UB``, rates in
+        [1e-6, 1], inverse temperatures in [1e-6, 30], stickiness +-30); default :data:`VARIANTS`'. Where a
+        prior's density is 0 at an end (Beta(1.1, 1.1) at a rate of 0), the search stays 1e-9 of the range
+        inside it, so that the objective and its gradient are finite and right wherever they are evaluated.
 
     Returns
     -------
@@ -192,6 +195,9 @@ _EXPLORE_ITER = 150  # L-BFGS-B iterations of an exploratory start; the best one
 _N_SEEDS = 8  # starts per subject from the profile's grid
 _POLISHED = 3  # each subject's best distinct ends run to convergence at tight tolerances
 _MAX_STARTS = 20  # default most starts per subject of the adaptive strategy
+#: the least learning rate the fits' objective uses (:meth:`FitProblem.params`)
+_RATE_FLOOR = 1e-12
+
 #: grid of the learning rates and lambda (fractions of their range)
 _PROFILE_LEVELS = (0.0, 0.005, 0.03, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
@@ -204,6 +210,16 @@ class FitProblem:
         self.base, self.variant, self.model, self.likelihood = base, variant, model, likelihood
         self.names, self.fixed, self.prior, self.bounds = names, fixed, prior, bounds
         self.S, self.K = len(base.subjects), len(names)
+        # the bounds the optimiser searches: an end where the prior's density is 0 (Beta(1.1, 1.1) at a rate of 0,
+        # a Gamma with shape > 1 at an inverse temperature of 0) moves in by 1e-9 of the range, so that every point
+        # searched has a finite objective with its true gradient; the optimum is never that close to such an end
+        self.search_bounds = bounds.astype(float).copy()
+        if prior is not None:
+            for i, k in enumerate(names):
+                if k in prior:
+                    ends = torch.tensor(bounds[i], dtype=torch.float64)
+                    dead = ~torch.isfinite(prior[k].log_prob(ends)).numpy()
+                    self.search_bounds[i] += np.where(dead, [1e-9, -1e-9], 0.0) * (bounds[i, 1] - bounds[i, 0])
         sub = base.seq_subject.numpy()
         self.order = np.argsort(sub, kind="stable")  # sequences grouped by subject
         self.count = np.bincount(sub, minlength=self.S)
@@ -227,7 +243,13 @@ class FitProblem:
 
     def params(self, x: torch.Tensor, at: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-sequence parameters (free from ``x`` ``(R, K)``, rows ``at``; and the fixed ones)."""
-        prm = {k: x[:, i][at] for i, k in enumerate(self.names)}
+        # a learning rate is used at no less than 1e-12 (straight through: its gradient is kept): at a rate of
+        # exactly 0 every value stays tied, and the gradient of the max over tied second-stage values is not the
+        # one-sided derivative (Kool et al. 2016's subjects 108 and 141 once stopped at alpha 0, 0.006 and 0.013 nats
+        # worse than the published alpha 0.001-0.002); the objective moves by less than 1e-10 nats
+        rate = [kind_of(k) == "rate" for k in self.names]
+        cols = [x[:, i] + (_RATE_FLOOR - x[:, i]).clamp(min=0).detach() if r else x[:, i] for i, r in enumerate(rate)]
+        prm = {k: c[at] for k, c in zip(self.names, cols)}
         prm.update({k: torch.full((len(at),), v, dtype=torch.float64) for k, v in self.fixed.items()})
         return prm
 
@@ -235,10 +257,9 @@ class FitProblem:
         """Log prior density ``(R,)`` at ``x`` ``(R, K)`` (0 for ML fits and flat parameters)."""
         out = torch.zeros(len(x), dtype=torch.float64)
         if self.prior is not None:
-            lo, hi = self.bounds[:, 0], self.bounds[:, 1]
             for i, k in enumerate(self.names):
-                if k in self.prior:  # absent: flat
-                    out = out + self.prior[k].log_prob(x[:, i].clamp(lo[i] + 1e-6, hi[i] - 1e-6))
+                if k in self.prior:  # absent: flat. Where the density is 0 the objective is infinite (never searched)
+                    out = out + self.prior[k].log_prob(x[:, i])
         return out
 
     def objective(self, subj: np.ndarray, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -269,7 +290,8 @@ class FitProblem:
         rate = np.flatnonzero(self.kinds == "rate")
         lo, hi = self.bounds[rate, 0], self.bounds[rate, 1]
         S, d, L = self.S, len(rate), len(levels)
-        axes = np.tile(lo[:, None] + levels[None] * (hi - lo)[:, None], (S, 1, 1))  # (S, d, L)
+        axes = lo[:, None] + levels[None] * (hi - lo)[:, None]  # (d, L); an end the search avoids: moved inside
+        axes = np.tile(np.clip(axes, self.search_bounds[rate, :1], self.search_bounds[rate, 1:]), (S, 1, 1))
         todo = np.ones((S, L ** d), bool)
         if centre is not None:  # insert each subject's centre into each axis, at position ins (S, d)
             c = centre[:, rate]
@@ -339,7 +361,7 @@ class FitProblem:
         x = x0.copy()
         if not other.size:  # nothing to optimise
             return evaluate(np.arange(len(subj)), np.zeros((len(subj), 0)))[0], x
-        res = minimize_lockstep(evaluate, x0[:, other], self.bounds[other], _EXPLORE_ITER)
+        res = minimize_lockstep(evaluate, x0[:, other], self.search_bounds[other], _EXPLORE_ITER)
         x[:, other] = np.stack([r.x for r in res])
         return np.array([r.fun for r in res]), x
 
@@ -375,7 +397,7 @@ class FitProblem:
         ``success`` and ``message``. ``objective(subj, x) -> (obj, nll)`` and ``bounds`` ``(K, 2)`` replace
         :meth:`objective` and the parameters' bounds (the hierarchical fit's transformed space)."""
         objective = objective or self.objective
-        bounds = self.bounds if bounds is None else bounds
+        bounds = self.search_bounds if bounds is None else bounds
 
         def evaluate(rows, X):
             x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
@@ -398,8 +420,11 @@ class FitProblem:
         """Starts at the corners of the unit-interval parameters (learning rates, lambda, w at 0.05 / 0.95; at
         most ``limit`` of them, drawn at random beyond), the others mid-range: where the likelihood is flat
         (a learning rate or lambda near 0 or 1, w at 0 or 1) random starts rarely reach the optimum."""
-        unit = np.flatnonzero(np.isin(self.kinds, ["rate", "w"]) & (self.bounds[:, 0] == 0) & (self.bounds[:, 1] == 1))
+        unit = np.flatnonzero(np.isin(self.kinds, ["rate", "w"]) & (self.bounds[:, 0] <= 0.05)
+                              & (self.bounds[:, 1] >= 0.95))
         mid = np.where(self.kinds == "beta", 3.0, (self.init_lo + self.init_hi) / 2)
+        if not unit.size:  # e.g. bounds={"alpha": (0.2, 0.4)}
+            return mid[None]
         grid = np.array(np.meshgrid(*[[0.05, 0.95]] * len(unit), indexing="ij")).reshape(len(unit), -1).T
         if len(grid) > limit:
             grid = grid[rng.choice(len(grid), limit, replace=False)]

@@ -56,7 +56,7 @@ from metarl_neuro.analysis.hybrid.parameters import (
     check_params,
     free_parameters,
 )
-from metarl_neuro.schema import check_int, validate_trials
+from metarl_neuro.schema import RECORDED_CHOICE1_COLUMN, check_int, validate_trials
 
 __all__ = [
     "ChoiceHistory", "Engine", "TrialData", "engine_of", "first_stage_logits", "hybrid_nll", "hybrid_values",
@@ -230,6 +230,11 @@ def prepare_trials(
         bad = ~df["missed"] & ~df["stim_left"].isin([0, 1])
         if bad.any():
             raise ValueError("column 'stim_left' must be 0 or 1 on trials not flagged 'missed'")
+    rec_col = RECORDED_CHOICE1_COLUMN[0]
+    if start_values == "reset" and rec_col in df.columns and not df[rec_col].isin([-1, 0, 1]).all():
+        bad = df.loc[~df[rec_col].isin([-1, 0, 1]), rec_col]
+        raise ValueError(f"column {rec_col!r} must be 0 or 1 (a recorded first-stage choice) or -1 (none); found "
+                         f"{sorted(map(repr, pd.unique(bad)))[:5]}")
     counted = df[~df["missed"] & (df["trial"] >= start_trial)]
     n_valid = counted.groupby("subject").size().reindex(pd.unique(df["subject"]), fill_value=0)
     need = max(min_trials, 1)
@@ -262,10 +267,17 @@ def prepare_trials(
     # nor count transitions, as if deleted, but the first modelled trial's stickiness refers to the last
     # earlier valid choice (and key)
     learns = valid & (trial >= start_trial) if start_values == "reset" else valid
+    # and, as Nussenbaum et al. 2020's mbmf_driver.m, that choice is the last first-stage choice recorded before
+    # start_trial (choice1_recorded), whether or not its trial was completed
+    chosen, c1_seen = valid, c1
+    if start_values == "reset" and rec_col in df.columns:
+        rec = pad(rec_col, -1, np.int64)
+        early = ~valid & (trial >= 0) & (trial < start_trial) & np.isin(rec, [0, 1])
+        chosen, c1_seen = valid | early, np.where(early, rec, c1)
     for t in range(T):
         sl = None if stim_left is None else stim_left[:, t]
         rep[:, t], resp[:, t], p_same[:, t] = hist.features(transitions, common_prob, sl)
-        hist.observe(c1[:, t], s2[:, t], valid[:, t], sl, learns[:, t])
+        hist.observe(c1_seen[:, t], s2[:, t], chosen[:, t], sl, learns[:, t])
     v = learns[..., None].astype(float)
     onehot = lambda x, k: np.eye(k)[np.clip(x, 0, None)]
     hit1 = onehot(c1, 2) * v
@@ -357,8 +369,11 @@ def hybrid_nll(
         ``"learn"``: the trials before ``start_trial`` update the values (and the transition counts).
         ``"reset"``: the convention of Decker et al. 2016 and Nussenbaum et al. 2020, who delete trials 1-9
         before fitting: values start at 0 at ``start_trial`` and those trials count no transition, but the
-        stickiness of the first modelled trial refers to the last earlier valid choice (trial 9's, or 8's if
-        9 was missed).
+        stickiness of the first modelled trial refers to the last earlier first-stage choice: the last
+        valid trial's, or, where the table has a ``choice1_recorded`` column
+        (:func:`~metarl_neuro.analysis.from_nussenbaum2020`), the last one recorded, as the authors' code
+        carries in trial 9's first-stage choice (8's if 9 had none) even where trial 9's second stage was
+        missed.
 
     Returns
     -------

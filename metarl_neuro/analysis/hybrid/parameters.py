@@ -81,9 +81,9 @@ BOUNDS_PRESETS: dict[str, dict[str, tuple[float, float]]] = {
     "default": {},
     # Kool, Cushman & Gershman 2016, github.com/wkool/tradeoffs, data/daw paradigm/set_opts.m
     "kool2016": {"beta": (0.0, 20.0), "stick": (-20.0, 20.0)},
-    # Nussenbaum et al. 2020 (Collabra: Psychology 6:17), model-fitting code: inverse temperatures to 30,
-    # stickiness +-30
-    "nussenbaum2020": {"beta": (0.0, 30.0), "stick": (-30.0, 30.0)},
+    # Nussenbaum et al. 2020 (Collabra: Psychology 6:17), mbmf_driver.m: Fit.LB = [1e-6 1e-6 1e-6 1e-6 1e-6 -30],
+    # Fit.UB = [1 30 30 30 1 30] (alpha, beta_mb, beta_mf, beta, lambda, stickiness)
+    "nussenbaum2020": {"rate": (1e-6, 1.0), "beta": (1e-6, 30.0), "stick": (-30.0, 30.0)},
 }
 
 #: published priors (``priors=`` of :func:`fit_hybrid` with ``method="map"``): preset -> kind -> (family,

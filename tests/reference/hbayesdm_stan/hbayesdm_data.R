@@ -1,7 +1,9 @@
 # The hBayesDM two-step example as hBayesDM hands it to Stan (hbayesdm/preprocess_funcs.py, ts_preprocess_func):
 # subjects in sorted order, each subject's rows in file order, padded with level1_choice = level2_choice = 1 and
 # reward = 0 past Tsubj; trans_prob 0.7. Sourced by make_reference.R and loglik_points.R (from the repository root).
-raw <- read.delim("tests/reference/hbayesdm/ts_exampleData.txt")
+# (a script may set data_file first to prepare another file in the example's layout: benchmarks/bayes_speed.py)
+if (!exists("data_file")) data_file <- "tests/reference/hbayesdm/ts_exampleData.txt"
+raw <- read.delim(data_file)
 subjs <- sort(unique(raw$subjID))
 N <- length(subjs)
 Tsubj <- sapply(subjs, function(s) sum(raw$subjID == s))

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from metarl_neuro.analysis import from_hbayesdm, to_trials
+from metarl_neuro.analysis import from_hbayesdm, from_kool2016, from_nussenbaum2020, to_trials
 from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.run import Run
@@ -66,7 +66,9 @@ def read_table(path: Path, sep: str = ",") -> pd.DataFrame:
 
 
 def load_trials(path: Path, fmt: str, sep: str) -> pd.DataFrame:
-    """The trial table of the data file ``path`` (``fmt``: ``"hbayesdm"`` or ``"generic"``).
+    """The trial table of the data file ``path`` (``fmt``: ``"hbayesdm"``, ``"kool2016"``, ``"nussenbaum2020"``
+    (the layouts of :func:`~metarl_neuro.analysis.from_hbayesdm`, :func:`~metarl_neuro.analysis.from_kool2016`,
+    :func:`~metarl_neuro.analysis.from_nussenbaum2020`) or ``"generic"``).
 
     Raises
     ------
@@ -81,6 +83,10 @@ def load_trials(path: Path, fmt: str, sep: str) -> pd.DataFrame:
     raw = read_table(path, sep)
     if fmt == "hbayesdm":
         trials = from_hbayesdm(raw)
+    elif fmt == "kool2016":
+        trials = from_kool2016(raw)
+    elif fmt == "nussenbaum2020":
+        trials = from_nussenbaum2020(raw)
     else:
         cols = [c for c in ("subject", "episode", "trial", "choice1", "state2", "choice2", "reward", "common")
                 if c in raw.columns]
@@ -115,9 +121,39 @@ def _check_args(args) -> str:
         for name in ("draws", "warmup", "chains"):
             if getattr(args, name) < 1:
                 return f"--{name} must be >= 1, got {getattr(args, name)}"
+        try:
+            args.priors = parse_priors(args.prior or [])
+            from metarl_neuro.analysis import group_priors
+
+            for m in args.bayes.split(","):
+                group_priors(m, args.priors)
+        except (TypeError, ValueError) as e:
+            return f"--prior: {e}"
     if args.figures is not None and args.figures.exists() and not args.figures.is_dir():
         return f"--figures {args.figures} is a file; name a folder (it is created if missing)"
     return ""
+
+
+def parse_priors(items: list[str]) -> dict:
+    """``--prior NAME=MU_LOC,MU_SCALE,SIGMA_SCALE`` options as ``fit_bayesian``'s ``priors=``.
+
+    Raises
+    ------
+    ValueError
+        For an option not of that form (the message quotes it).
+    """
+    out = {}
+    for item in items:
+        name, eq, rest = item.partition("=")
+        values = rest.split(",")
+        try:
+            numbers = [float(v) for v in values]
+        except ValueError:
+            numbers = []
+        if not eq or not name or len(numbers) != 3:
+            raise ValueError(f"{item!r} is not NAME=MU_LOC,MU_SCALE,SIGMA_SCALE (e.g. beta=0,1,0.2)")
+        out[name] = dict(zip(("mu_loc", "mu_scale", "sigma_scale"), numbers))
+    return out
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -128,9 +164,11 @@ def make_parser() -> argparse.ArgumentParser:
     data = [name for name, exp in EXPERIMENTS.items() if exp.report_data is not None]
     ap.add_argument("--experiment", choices=data, default=data[0] if data else None,
                     help="data files: the experiment whose task the file's trials come from (default: %(default)s)")
-    ap.add_argument("--format", choices=("hbayesdm", "generic"), default="generic",
-                    help="CSV format: hbayesdm (subjID, level1_choice, level2_choice, reward) or generic "
-                         "(the trial-table columns: subject, choice1, state2, choice2, reward, ...)")
+    ap.add_argument("--format", choices=("hbayesdm", "kool2016", "nussenbaum2020", "generic"), default="generic",
+                    help="CSV format: hbayesdm (subjID, level1_choice, level2_choice, reward), kool2016 (Kool et "
+                         "al. 2016: subject, choice1, choice2, state2, win, stim_1_left), nussenbaum2020 "
+                         "(subject_id, trial, choice_1, choice_2, state, reward) or generic (the trial-table "
+                         "columns: subject, choice1, state2, choice2, reward, ...)")
     ap.add_argument("--sep", default=",", help="CSV field separator (use '\\t' for tab-separated files)")
     ap.add_argument("--common-prob", type=float, default=None,
                     help="common-transition probability for the hybrid fit (default: the run's, or 0.7)")
@@ -148,6 +186,10 @@ def make_parser() -> argparse.ArgumentParser:
     ap.add_argument("--draws", type=int, default=3000, help="--bayes: draws per chain after warm-up (hBayesDM's)")
     ap.add_argument("--warmup", type=int, default=1000, help="--bayes: warm-up iterations per chain (hBayesDM's)")
     ap.add_argument("--chains", type=int, default=4, help="--bayes: chains (hBayesDM's)")
+    ap.add_argument("--prior", action="append", metavar="NAME=MU_LOC,MU_SCALE,SIGMA_SCALE", default=None,
+                    help="--bayes: a group prior other than hBayesDM's, on the unconstrained scale: mu_pr ~ "
+                         "Normal(MU_LOC, MU_SCALE), sigma ~ HalfNormal(SIGMA_SCALE) (HalfCauchy for stickiness); "
+                         "repeatable, e.g. --prior beta=0,1,0.5")
     ap.add_argument("--seed", type=int, default=0, help="--bayes: seed of the sampler")
     ap.add_argument("--cores", type=int, default=None,
                     help="--bayes: chains sampled at once (default: one per CPU core, at most --chains)")
@@ -225,7 +267,8 @@ def bayes_report(trials: pd.DataFrame, models: list[str], folder: Path, stem: st
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", SamplingWarning)
             idata = fit_bayesian(trials, m, draws=args.draws, warmup=args.warmup, chains=args.chains, seed=args.seed,
-                                 common_prob=common_prob, cores=args.cores or min(args.chains, os.cpu_count() or 1))
+                                 common_prob=common_prob, cores=args.cores or min(args.chains, os.cpu_count() or 1),
+                                 priors=getattr(args, "priors", None) or None)
         table = bayesian_diagnostics(idata, warn=False)
         group = table[[not i.startswith(tuple(f"{v}[" for v in idata.posterior["parameter"].values)) or
                        i.startswith("sigma[") for i in table.index]]
@@ -246,6 +289,9 @@ def bayes_report(trials: pd.DataFrame, models: list[str], folder: Path, stem: st
     print("\n== PSIS-LOO over subjects (LOOIC, deviance scale; warning: Pareto k above 0.7)")
     if len(fits) > 1:
         print(compare_bayesian(fits).round(2).to_string())
+        print("\n== beside them, the same models by Huys et al. 2011's EM (fit_hierarchical): integrated BIC, and "
+              "random-effects model selection over subjects (group_model_selection of their log p(D_i | group))")
+        print(hierarchical_comparison(trials, models, common_prob).round(3).to_string(index=False))
     else:
         import arviz as az
 
@@ -255,6 +301,20 @@ def bayes_report(trials: pd.DataFrame, models: list[str], folder: Path, stem: st
         print(f"{models[0]}: LOOIC {loo['elpd_loo']:.2f} (SE {loo['se']:.2f}), p_loo {loo['p_loo']:.2f}, "
               f"Pareto k above 0.7 in {int((loo['pareto_k'] > 0.7).sum())} subject(s)")
     return 0
+
+
+def hierarchical_comparison(trials: pd.DataFrame, models: list[str], common_prob: float) -> pd.DataFrame:
+    """iBIC (``fit_hierarchical``) and random-effects BMS (``group_model_selection``) of the named ``models``
+    (:data:`~metarl_neuro.analysis.hybrid.MODELS`), one row per model: ``ibic``, the model's expected frequency
+    and its protected exceedance probability."""
+    from metarl_neuro.analysis import fit_hierarchical, group_model_selection
+    from metarl_neuro.analysis.hybrid import MODELS
+
+    fits = {m: fit_hierarchical(trials, common_prob=common_prob, **MODELS[m]) for m in models}
+    bms = group_model_selection(fits).table.set_index("model")
+    return pd.DataFrame({"model": models, "ibic": [fits[m].ibic for m in models],
+                         "bms_frequency": [bms.loc[m, "frequency_mean"] for m in models],
+                         "protected_exceedance": [bms.loc[m, "protected_exceedance"] for m in models]})
 
 
 if __name__ == "__main__":

@@ -86,3 +86,18 @@ def test_analyze_refuses_bad_options_and_names_unreadable_files(tmp_path, capsys
     latin.write_bytes("subject,choice1\nJos\xe9,1\n".encode("latin-1"))
     assert main([str(latin)]) == 2 and "is not UTF-8 text" in capsys.readouterr().err
     assert main([str(tsv), "--figures", str(tsv)]) == 2 and "is a file" in capsys.readouterr().err
+
+
+def test_data_files_in_the_published_layouts(tmp_path):
+    """--format kool2016 and nussenbaum2020 read the labs' own layouts (the loaders' conventions)."""
+    from metarl_neuro.analyze import load_trials
+
+    nus = Path(__file__).parent / "data" / "nussenbaum2020" / "online_data_for_matlab_excerpt.txt"
+    trials = load_trials(nus, "nussenbaum2020", ",")
+    assert set(trials["subject"]) == {"sub100", "sub102"} and "choice1_recorded" in trials
+    kool = pd.DataFrame({"subject": "s1", "choice1": [1, 2, -1, 2], "choice2": [2, 1, -1, 2], "state2": [1, 2, 1, 1],
+                         "win": [1, 0, 0, 1], "stim_1_left": [1, 2, 2, 1]})
+    kool.to_csv(tmp_path / "kool.csv", index=False)
+    trials = load_trials(tmp_path / "kool.csv", "kool2016", ",")
+    assert trials["missed"].tolist() == [False, False, True, False] and trials["stim_left"].tolist()[:2] == [0, 1]
+    assert main([str(tmp_path / "kool.csv"), "--format", "kool", "--bayes", "mb"]) == 2  # not a format: argparse

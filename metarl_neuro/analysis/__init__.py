@@ -12,6 +12,7 @@ from metarl_neuro.analysis.bayesian import (
     bayesian_diagnostics,
     compare_bayesian,
     fit_bayesian,
+    group_priors,
     plot_posterior_predictive,
     posterior_predictive,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "decode_hidden",
     "default_priors",
     "fit_bayesian",
+    "group_priors",
     "fit_hierarchical",
     "fit_hybrid",
     "fit_rescorla_wagner",

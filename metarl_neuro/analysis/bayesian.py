@@ -38,7 +38,7 @@ from metarl_neuro.schema import check_int
 
 __all__ = [
     "BayesianSpec", "PosteriorPredictive", "SamplingWarning", "bayesian_diagnostics", "bayesian_spec",
-    "compare_bayesian", "fit_bayesian", "plot_posterior_predictive", "posterior_predictive",
+    "compare_bayesian", "fit_bayesian", "group_priors", "plot_posterior_predictive", "posterior_predictive",
 ]
 
 #: hBayesDM's names for parameters the toolkit names otherwise (ts_par7's ``lambda``)
@@ -112,8 +112,71 @@ def _transform(kind: str, x):
     return _phi_approx(x)  # learning rates, lambda, w
 
 
-def _numpyro_model(spec: BayesianSpec, data, likelihood: str):
-    """The NumPyro model of ``spec`` (module docstring) over the trials ``data`` (:class:`JaxTrials`)."""
+def group_priors(spec: BayesianSpec | str, priors: dict | None = None) -> pd.DataFrame:
+    """The group-level priors of :func:`fit_bayesian` for ``spec``'s parameters: hBayesDM's, changed by ``priors``.
+
+    hBayesDM's (its .stan files): ``mu_pr ~ Normal(0, 1)``, ``sigma ~ HalfNormal(0.2)``; for a signed stickiness,
+    which no ts_par model has, hBayesDM's prior of an unbounded parameter (``gng_m2.stan``'s go bias):
+    ``mu_pr ~ Normal(0, 10)``, ``sigma ~ HalfCauchy(1)``.
+
+    Parameters
+    ----------
+    spec : BayesianSpec or str
+        The model (:func:`bayesian_spec`, or its name).
+    priors : dict, optional
+        Output name (``spec.out_names``, e.g. ``"beta"``) -> ``{"mu_loc": float, "mu_scale": float,
+        "sigma_scale": float}`` (any of the three keys): the normal prior of ``mu_pr`` and the scale of the half
+        normal (half Cauchy for stickiness) prior of ``sigma``, on the unconstrained scale.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter (index: output name): ``mu_loc``, ``mu_scale``, ``sigma_family``, ``sigma_scale``.
+
+    Raises
+    ------
+    ValueError
+        For a parameter the model does not estimate (the message lists those it does), an unknown key, or a
+        location that is not finite or a scale that is not a positive finite number.
+
+    Examples
+    --------
+    >>> group_priors("ts_par4", {"beta": {"sigma_scale": 0.5}}).loc["beta"].tolist()
+    [0.0, 1.0, 'halfnormal', 0.5]
+    """
+    if not isinstance(spec, BayesianSpec):
+        spec = bayesian_spec(spec)
+    stick = [k == "stick" for k in spec.kinds]
+    table = pd.DataFrame({"mu_loc": 0.0, "mu_scale": [10.0 if s else 1.0 for s in stick],
+                          "sigma_family": ["halfcauchy" if s else "halfnormal" for s in stick],
+                          "sigma_scale": [1.0 if s else 0.2 for s in stick]}, index=list(spec.out_names))
+    if priors is None:
+        return table
+    if not isinstance(priors, dict):
+        raise TypeError(f"priors must be a dict of parameter -> {{'mu_loc', 'mu_scale', 'sigma_scale'}}, got "
+                        f"{type(priors).__name__}")
+    for name, spec_k in priors.items():
+        if name not in table.index:
+            raise ValueError(f"priors: model {spec.name!r} has no parameter {name!r}; it estimates "
+                             f"{list(spec.out_names)}")
+        if not isinstance(spec_k, dict):
+            raise TypeError(f"priors[{name!r}] must be a dict with keys mu_loc, mu_scale, sigma_scale, got "
+                            f"{type(spec_k).__name__}")
+        for key, value in spec_k.items():
+            if key not in ("mu_loc", "mu_scale", "sigma_scale"):
+                raise ValueError(f"priors[{name!r}]: unknown key {key!r}; use mu_loc, mu_scale, sigma_scale")
+            ok = not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
+                and np.isfinite(value) and (key == "mu_loc" or value > 0)
+            if not ok:
+                need = "a finite number" if key == "mu_loc" else "a positive finite number"
+                raise ValueError(f"priors[{name!r}][{key!r}] must be {need}, got {value!r}")
+            table.loc[name, key] = float(value)
+    return table
+
+
+def _numpyro_model(spec: BayesianSpec, data, likelihood: str, prior: pd.DataFrame):
+    """The NumPyro model of ``spec`` (module docstring) over the trials ``data`` (:class:`JaxTrials`), with the
+    group priors ``prior`` (:func:`group_priors`)."""
     import jax.numpy as jnp
     import numpyro
     import numpyro.distributions as dist
@@ -122,16 +185,17 @@ def _numpyro_model(spec: BayesianSpec, data, likelihood: str):
 
     K, S = len(spec.names), data.n_subjects
     stick = np.array([k == "stick" for k in spec.kinds])
-    mu_scale = jnp.asarray(np.where(stick, 10.0, 1.0))
+    mu_loc, mu_scale = jnp.asarray(prior["mu_loc"].to_numpy(float)), jnp.asarray(prior["mu_scale"].to_numpy(float))
+    sigma_scale = prior["sigma_scale"].to_numpy(float)
 
     def model():
-        mu_pr = numpyro.sample("mu_pr", dist.Normal(jnp.zeros(K), mu_scale).to_event(1))
+        mu_pr = numpyro.sample("mu_pr", dist.Normal(mu_loc, mu_scale).to_event(1))
         parts = []
         if (~stick).any():
-            scale = 0.2 * jnp.ones(int((~stick).sum()))
+            scale = jnp.asarray(sigma_scale[~stick])
             parts.append(numpyro.sample("sigma_probit", dist.HalfNormal(scale).to_event(1)))
         if stick.any():
-            parts.append(numpyro.sample("sigma_stick", dist.HalfCauchy(jnp.ones(int(stick.sum()))).to_event(1)))
+            parts.append(numpyro.sample("sigma_stick", dist.HalfCauchy(jnp.asarray(sigma_scale[stick])).to_event(1)))
         sigma = _assemble(parts, stick)
         raw = numpyro.sample("raw", dist.Normal(jnp.zeros((S, K)), 1.0).to_event(2))
         x = mu_pr + sigma * raw  # (S, K)
@@ -169,6 +233,7 @@ def fit_bayesian(
     target_accept: float = 0.95,
     max_tree_depth: int = 10,
     cores: int = 1,
+    priors: dict | None = None,
     progress_bar: bool = False,
     verbose: bool = False,
 ):
@@ -201,6 +266,10 @@ def fit_bayesian(
         than ``"vectorized"``). JAX's CPU device count can only be set before JAX's first computation in the
         process: if JAX already runs with fewer devices, only those are used. The draws depend on the seed and on
         the number of cores used (floating-point order), not on anything else.
+    priors : dict, optional
+        Group-level priors to change, by parameter (output name): ``{"beta": {"mu_loc": 0, "mu_scale": 1,
+        "sigma_scale": 0.2}}``; default hBayesDM's (:func:`group_priors`). They are stored in the posterior's
+        attributes.
     progress_bar, verbose : bool
         Show NumPyro's progress bars; print the diagnostics table.
 
@@ -227,7 +296,8 @@ def fit_bayesian(
     ------
     ValueError
         Before any sampling: an unknown model or option, ``draws`` / ``warmup`` below 1, ``chains`` below 1,
-        ``target_accept`` outside (0, 1), bad trials (as :func:`~metarl_neuro.analysis.hybrid_nll`).
+        ``target_accept`` outside (0, 1), a prior for a parameter the model does not estimate or with a bad
+        value (:func:`group_priors`), bad trials (as :func:`~metarl_neuro.analysis.hybrid_nll`).
 
     References
     ----------
@@ -255,6 +325,7 @@ def fit_bayesian(
         raise ValueError(f"target_accept must be a probability in (0, 1) (hBayesDM's adapt_delta: 0.95), got "
                          f"{target_accept!r}")
     cores = min(check_int(cores, "cores", 1), chains)
+    prior = group_priors(spec, priors)
     transitions = check_options(spec.variant, spec.model, transitions, likelihood)
     data = prepare_trials(trials, start_trial, spec.variant == "kool2016", transitions, common_prob,
                           start_values=start_values)
@@ -269,7 +340,7 @@ def fit_bayesian(
     from metarl_neuro.analysis.hybrid.jax_model import jax_trials
 
     jd = jax_trials(data)
-    kernel = NUTS(_numpyro_model(spec, jd, likelihood), target_accept_prob=float(target_accept),
+    kernel = NUTS(_numpyro_model(spec, jd, likelihood, prior), target_accept_prob=float(target_accept),
                   max_tree_depth=max_tree_depth, init_strategy=init_to_uniform(radius=2))
     extra = ("diverging", "energy", "num_steps", "accept_prob", "potential_energy", "adapt_state.step_size")
 
@@ -296,6 +367,8 @@ def fit_bayesian(
         "start_values": start_values, "inference_library": "numpyro",
         "inference_library_version": numpyro.__version__, "sampling_time": seconds,
         "fixed": ", ".join(f"{k}={v:g}" for k, v in spec.fixed.items()),
+        "group_priors": "; ".join(f"{k}: mu_pr ~ Normal({r.mu_loc:g}, {r.mu_scale:g}), sigma ~ {r.sigma_family}"
+                                  f"({r.sigma_scale:g})" for k, r in prior.iterrows()),
     })
     table = bayesian_diagnostics(idata)
     if verbose:

@@ -40,13 +40,15 @@ def compare(model: str, idata) -> tuple[pd.DataFrame, dict]:
         subj = post[k].mean(("chain", "draw")).values
         ids = sorted(pd.read_csv(ROOT / "hbayesdm" / "ts_exampleData.txt", sep="\t")["subjID"].unique())
         pos = {str(s): i + 1 for i, s in enumerate(ids)}  # Stan's index: hBayesDM numbers the sorted subjIDs
-        stan_subj = ref.loc[[f"{k}[{pos[str(s)]}]" for s in post["subject"].values], "mean"].to_numpy()
+        stan_rows = ref.loc[[f"{k}[{pos[str(s)]}]" for s in post["subject"].values]]
+        stan_subj = stan_rows["mean"].to_numpy()
+        z_subj = (subj - stan_subj) / np.hypot(az.mcse(post[k], method="mean")[k].values, stan_rows["mcse"].to_numpy())
         rows.append({"model": model, "parameter": f"mu_{k}", "stan_mean": r["mean"], "ours_mean": mean,
                      "z_mean": (mean - r["mean"]) / np.hypot(mcse, r["mcse"]),
                      "stan_95": f"[{r['q2.5']:.3f}, {r['q97.5']:.3f}]", "ours_95": f"[{lo:.3f}, {hi:.3f}]",
                      "z_lo": (lo - r["q2.5"]) / np.hypot(mlo, r["mcse_q2.5"]),
                      "z_hi": (hi - r["q97.5"]) / np.hypot(mhi, r["mcse_q97.5"]),
-                     "r_subjects": np.corrcoef(subj, stan_subj)[0, 1]})
+                     "r_subjects": np.corrcoef(subj, stan_subj)[0, 1], "max_abs_z_subjects": np.abs(z_subj).max()})
     path = ROOT / "hbayesdm_stan" / "loo.csv"
     loo_ref = pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["model", "log_lik"])
     loo_ref = loo_ref[loo_ref["model"] == model].set_index("log_lik")

@@ -112,11 +112,42 @@ def test_specs_use_hbayesdm_names_and_fixed_values():
     ({"target_accept": 1.0}, "target_accept must be a probability"),
     ({"cores": 0}, "cores must be an integer >= 1"),
     ({"likelihood": "stage2"}, "likelihood must be"),
+    ({"priors": {"lambda": {"mu_loc": 0.0}}}, r"model 'ts_par4' has no parameter 'lambda'; it estimates \['a'"),
+    ({"priors": {"beta": {"mu_scale": 0.0}}}, r"priors\['beta'\]\['mu_scale'\] must be a positive finite number"),
+    ({"priors": {"beta": {"loc": 0.0}}}, "unknown key 'loc'"),
 ])
 def test_bad_arguments_are_refused_before_sampling(kw, match):
     df = _table("hbayesdm_par4", n_subjects=2, n_trials=15)
     with pytest.raises(ValueError, match=match):
         fit_bayesian(df, **kw)
+
+
+def test_group_priors_enter_the_model():
+    """A changed group prior changes the model's log density by exactly the difference of the two priors' log
+    densities at the same point (hBayesDM's: mu_pr ~ N(0, 1), sigma ~ HalfNormal(0.2))."""
+    import jax
+    import jax.numpy as jnp
+    from numpyro.infer.util import log_density
+    from scipy import stats
+
+    from metarl_neuro.analysis import group_priors
+    from metarl_neuro.analysis.bayesian import _numpyro_model
+    from metarl_neuro.analysis.hybrid.jax_model import jax_trials
+    from metarl_neuro.analysis.hybrid.model import prepare_trials
+
+    jax.config.update("jax_enable_x64", True)
+    spec = bayesian_spec("ts_par4")
+    data = jax_trials(prepare_trials(_table("hbayesdm_par4", n_subjects=2, n_trials=15), 0, False, "fixed", 0.7))
+    point = {"mu_pr": jnp.array([0.1, 0.5, -0.3, 0.2]), "sigma_probit": jnp.array([0.3, 0.2, 0.1, 0.4]),
+             "raw": jnp.zeros((2, 4))}
+    default = group_priors(spec)
+    changed = group_priors(spec, {"beta": {"mu_loc": 1.0, "mu_scale": 2.0, "sigma_scale": 0.5}})
+    lp = [float(log_density(_numpyro_model(spec, data, "both", p), (), {}, point)[0]) for p in (default, changed)]
+    want = (stats.norm.logpdf(0.5, 1.0, 2.0) - stats.norm.logpdf(0.5, 0.0, 1.0)
+            + stats.halfnorm.logpdf(0.2, scale=0.5) - stats.halfnorm.logpdf(0.2, scale=0.2))
+    assert lp[1] - lp[0] == pytest.approx(want, abs=1e-10)
+    assert changed.loc["beta", "mu_loc"] == 1.0 and (changed.drop("beta") == default.drop("beta")).all().all()
+    assert group_priors("hybrid+st").loc["st"].tolist() == [0.0, 10.0, "halfcauchy", 1.0]
 
 
 def test_a_table_without_a_column_is_refused():
@@ -184,11 +215,12 @@ def _stan_index(subjects) -> list[int]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model", ["ts_par4"])  # ts_par6 / ts_par7: their rstan reference is still to be made
+@pytest.mark.parametrize("model", ["ts_par4", "ts_par6", "ts_par7"])
 def test_posteriors_equal_hbayesdm_stan_fits(model):
     """Against rstan running hBayesDM 1.1.1's own .stan file (tests/reference/hbayesdm_stan/, 4 x 3,000 draws).
     Each group mean, and each end of its 95% interval, differs from Stan's by less than 4 combined Monte Carlo SEs
-    (ours and Stan's, in quadrature); per-subject posterior means correlate >= 0.99; LOOIC agrees within its SE."""
+    (ours and Stan's, in quadrature); each subject's posterior mean by less than 5, and the subjects' means
+    correlate >= 0.99; LOOIC agrees within its SE."""
     import arviz as az
 
     ref = pd.read_csv(REF / "hbayesdm_stan" / f"{model}_summary.csv").set_index("parameter")
@@ -209,8 +241,14 @@ def test_posteriors_equal_hbayesdm_stan_fits(model):
             mcse_q = float(np.squeeze(az.mcse(mu.values, method="quantile", prob=q)))
             assert abs(ours - r[col]) < 4 * np.hypot(mcse_q, r[f"mcse_{col}"]), (k, q, ours, r[col])
         ours_subj = post[k].mean(("chain", "draw")).values
-        stan_subj = ref.loc[[f"{k}[{i}]" for i in _stan_index(post["subject"].values)], "mean"].to_numpy()
-        assert np.corrcoef(ours_subj, stan_subj)[0, 1] >= 0.99, k
+        ours_mcse = az.mcse(post[k], method="mean")[k].values
+        stan = ref.loc[[f"{k}[{i}]" for i in _stan_index(post["subject"].values)]]
+        z = (ours_subj - stan["mean"].to_numpy()) / np.hypot(ours_mcse, stan["mcse"].to_numpy())
+        assert np.abs(z).max() < 5, (k, z)  # every subject (up to 7 x 11 comparisons per model)
+        # the correlation, where the subjects' means spread well beyond their Monte Carlo error (ts_par7's lambda is
+        # shrunk to an SD of 0.004 around 0.91, with MCSEs of 0.001: its r, 0.988, measures the noise)
+        if ours_subj.std() > 10 * np.median(ours_mcse):
+            assert np.corrcoef(ours_subj, stan["mean"])[0, 1] >= 0.99, k
     with_warn = pytest.warns(UserWarning) if loo_ref["max_pareto_k"] > 0.7 else _nothing()
     with with_warn:
         loo = az.loo(idata, scale="deviance")
@@ -230,6 +268,9 @@ class _nothing:
     (["--bayes", "ts_par4,ts_par5"], "unknown model"),
     (["--bayes", "ts_par4", "--draws", "0"], "--draws must be >= 1"),
     (["--bayes", "ts_par4", "--chains", "0"], "--chains must be >= 1"),
+    (["--bayes", "ts_par4,ts_par7", "--prior", "lambda=0,1,0.2"], "model 'ts_par4' has no parameter 'lambda'"),
+    (["--bayes", "ts_par4", "--prior", "beta=0,1"], "'beta=0,1' is not NAME=MU_LOC,MU_SCALE,SIGMA_SCALE"),
+    (["--bayes", "ts_par4", "--prior", "beta=0,-1,0.2"], "must be a positive finite number"),
 ])
 def test_the_cli_refuses_bad_bayes_options_before_sampling(extra, match, capsys):
     from metarl_neuro.analyze import main

@@ -141,8 +141,9 @@ def group_priors(spec: BayesianSpec | str, priors: dict | None = None) -> pd.Dat
 
     Examples
     --------
-    >>> group_priors("ts_par4", {"beta": {"sigma_scale": 0.5}}).loc["beta"].tolist()
-    [0.0, 1.0, 'halfnormal', 0.5]
+    >>> p = group_priors("ts_par4", {"beta": {"sigma_scale": 0.5}})
+    >>> float(p.loc["beta", "sigma_scale"]), float(p.loc["a", "sigma_scale"]), p.loc["beta", "sigma_family"]
+    (0.5, 0.2, 'halfnormal')
     """
     if not isinstance(spec, BayesianSpec):
         spec = bayesian_spec(spec)

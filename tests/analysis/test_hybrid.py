@@ -202,6 +202,7 @@ def test_a_fit_that_does_not_converge_is_reported_not_dropped():
 
 
 # ----------------------------------------------------------------- restricted models, bounds and priors (issue 15)
+@pytest.mark.slow  # about 10 s: the default suite keeps within its 5 minutes
 def test_fixed_parameters_are_held_and_the_likelihood_is_that_of_the_full_model_there():
     df = simulate_hybrid(DAW, n_subjects=3, n_trials=80, seed=11)
     fit = fit_hybrid(df, n_starts=3, starts="random", fixed={"lam": 1.0, "p": 0})
@@ -214,6 +215,7 @@ def test_fixed_parameters_are_held_and_the_likelihood_is_that_of_the_full_model_
     assert (free["nll"] <= fit["nll"] + 1e-6).all()  # the nested model cannot fit better
 
 
+@pytest.mark.slow  # about 6 s: the default suite keeps within its 5 minutes
 def test_kool2016_twelve_models_by_name():
     from metarl_neuro.analysis.hybrid import MODELS
 
@@ -410,7 +412,8 @@ def test_adaptive_starts_reach_the_optimum_of_300_random_starts_including_a_need
 
 
 @pytest.mark.parametrize("variant,method,rates", [
-    ("daw2011", "mle", {"alpha1": 0.2, "alpha2": 0.7, "lam": 0.2}),
+    # slow: the default suite keeps the other two cases within its 5 minutes
+    pytest.param("daw2011", "mle", {"alpha1": 0.2, "alpha2": 0.7, "lam": 0.2}, marks=pytest.mark.slow),
     ("kool2016", "mle", {"alpha": 0.7, "lam": 0.2}),
     ("daw2011", "map", {"alpha1": 0.7, "alpha2": 0.2, "lam": 0.7}),
 ])

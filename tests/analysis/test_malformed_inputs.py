@@ -168,9 +168,14 @@ def test_every_corruption_of_every_function_is_named(capsys):
                         if corruption != "drop":
                             bad.iloc[row, bad.columns.get_loc(column)] = BAD[corruption][kind]
                         tried += 1
+                        # a two-step table's last row is an episode's last trial, whose reward may be unrecorded
+                        # (NaN: schema.validate_trials; Decker et al. 2016's subject 1895): no error to expect
+                        allowed = (column == "reward" and corruption == "nan" and row == len(table) - 1
+                                   and "state2" in table.columns)
                         try:
                             call(bad)
-                            unclear.append((name, column, corruption, row, "no error"))
+                            if not allowed:
+                                unclear.append((name, column, corruption, row, "no error"))
                         except (ValueError, TypeError) as err:
                             if column not in str(err):
                                 unclear.append((name, column, corruption, row, str(err)[:100]))

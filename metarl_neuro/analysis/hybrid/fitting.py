@@ -247,8 +247,8 @@ class FitProblem:
         # exactly 0 every value stays tied, and the gradient of the max over tied second-stage values is not the
         # one-sided derivative (Kool et al. 2016's subjects 108 and 141 once stopped at alpha 0, 0.006 and 0.013 nats
         # worse than the published alpha 0.001-0.002); the objective moves by less than 1e-10 nats
-        rate = [kind_of(k) == "rate" for k in self.names]
-        cols = [x[:, i] + (_RATE_FLOOR - x[:, i]).clamp(min=0).detach() if r else x[:, i] for i, r in enumerate(rate)]
+        cols = [x[:, i] + (_RATE_FLOOR - x[:, i]).clamp(min=0).detach() if kind == "rate" else x[:, i]
+                for i, kind in enumerate(self.kinds)]
         prm = {k: c[at] for k, c in zip(self.names, cols)}
         prm.update({k: torch.full((len(at),), v, dtype=torch.float64) for k, v in self.fixed.items()})
         return prm

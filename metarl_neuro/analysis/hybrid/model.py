@@ -231,8 +231,8 @@ def prepare_trials(
         if bad.any():
             raise ValueError("column 'stim_left' must be 0 or 1 on trials not flagged 'missed'")
     rec_col = RECORDED_CHOICE1_COLUMN[0]
-    if start_values == "reset" and rec_col in df.columns and not df[rec_col].isin([-1, 0, 1]).all():
-        bad = df.loc[~df[rec_col].isin([-1, 0, 1]), rec_col]
+    bad = df.loc[~df[rec_col].isin([-1, 0, 1]), rec_col] if start_values == "reset" and rec_col in df.columns else ()
+    if len(bad):
         raise ValueError(f"column {rec_col!r} must be 0 or 1 (a recorded first-stage choice) or -1 (none); found "
                          f"{sorted(map(repr, pd.unique(bad)))[:5]}")
     counted = df[~df["missed"] & (df["trial"] >= start_trial)]

@@ -97,7 +97,8 @@ def test_incomplete_folder_is_named(run_dir, tmp_path):
 
 def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
     args = ["two-step", "--episodes", "1600", "--batch", "16", "--eval-episodes", "12", "--no-progress",
-            "--device", "cpu", "--checkpoint-every-s", "0", "--eval-every", "320"]
+            "--device", "cpu", "--checkpoint-every-s", "0", "--eval-every", "320", "--lr-final", "0",
+            "--entropy-final", "0.01"]  # annealed: the schedule resumes where it was
     killed = tmp_path / "killed"
     kill_after_checkpoint(args, killed)
     ckpt = torch.load(killed / "checkpoint.pt", weights_only=False)
@@ -110,8 +111,9 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
     xr.testing.assert_equal(a["h"], b["h"])
     a.close()
     b.close()
-    cols = ["update", "episodes", "steps", "mean_episode_reward", "loss"]
-    pd.testing.assert_frame_equal(pd.read_csv(killed / "training.csv")[cols], pd.read_csv(straight / "training.csv")[cols])
+    cols = ["update", "episodes", "steps", "mean_episode_reward", "loss", "lr", "entropy_coef"]
+    pd.testing.assert_frame_equal(pd.read_csv(killed / "training.csv")[cols],
+                                  pd.read_csv(straight / "training.csv")[cols])
     # the learning curve too: the same tests at the same points, with the same results (wall_s aside)
     curve = Run(killed).evaluations.drop(columns="wall_s")
     assert len(curve) == 5

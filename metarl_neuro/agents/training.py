@@ -15,7 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import torch
@@ -72,6 +72,24 @@ class A2CSettings:
     max_grad_norm: float
     #: act without autograd, then recompute the unroll for the loss in one pass (:func:`collect_rollout`)
     recompute: bool = True
+    #: the optimiser's starting learning rate, read where ``lr_final`` anneals it
+    lr: float = math.nan
+    #: anneal the learning rate linearly from ``lr`` to this at the episode budget (-1: constant)
+    lr_final: float = -1.0
+    #: anneal the entropy weight linearly from ``entropy_coef`` to this at the episode budget (-1: constant)
+    entropy_final: float = -1.0
+
+    def at(self, fraction: float) -> tuple[A2CSettings, float | None]:
+        """The settings and learning rate ``fraction`` (0-1) of the way through the episode budget.
+
+        Linear annealing from the start values to ``lr_final`` / ``entropy_final`` (Mnih et al. 2016 anneal the
+        learning rate linearly to 0 over training); ``None`` for the learning rate when it stays constant.
+        """
+        f = min(max(fraction, 0.0), 1.0)
+        lr = self.lr + (self.lr_final - self.lr) * f if self.lr_final >= 0 else None
+        if self.entropy_final < 0:
+            return self, lr
+        return replace(self, entropy_coef=self.entropy_coef + (self.entropy_final - self.entropy_coef) * f), lr
 
 
 class Carry(NamedTuple):
@@ -383,7 +401,9 @@ def train(
     agent, task, optimizer
         The network, a batched task (see DESIGN.md) and its optimiser.
     settings : A2CSettings
-        Unroll length (steps) and loss settings.
+        Unroll length (steps) and loss settings; where ``lr_final`` or ``entropy_final`` is set, the learning rate
+        (every parameter group's) or the entropy weight is annealed linearly over ``episodes``
+        (:meth:`A2CSettings.at`; the values used go to ``rows`` as ``lr`` and ``entropy_coef``).
     episodes : int
         Training episodes in all (episodes ended across the batch).
     sampler : torch.Generator
@@ -430,8 +450,16 @@ def train(
     last_ckpt = time.monotonic()
     while state.episodes < episodes and not state.stopped:
         t0 = time.perf_counter()
+        now, lr = settings.at(state.episodes / episodes if episodes else 1.0)
+        if lr is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
         rollout, state.carry = collect_rollout(agent, task, state.carry, settings.unroll, sampler, settings.recompute)
-        losses = a2c_update(agent, optimizer, rollout, settings, state.update + 1)
+        losses = a2c_update(agent, optimizer, rollout, now, state.update + 1)
+        if lr is not None:
+            losses["lr"] = lr
+        if now is not settings:
+            losses["entropy_coef"] = now.entropy_coef
         n_done = int(rollout.dones.sum())
         mean_return = float(rollout.finished_returns.sum()) / n_done if n_done else float("nan")
         steps = rollout.rewards.numel()

@@ -189,6 +189,8 @@ _KINDS = {"bool": bool, "int": int, "float": float, "str": str}
 LEARNING_RATE = pd.Interval(0.0, 1.0, closed="right")
 #: a gradient-norm clip: positive, inf for none (a negative clip flips the gradient's sign in torch)
 CLIP = pd.Interval(0.0, math.inf, closed="right")
+#: an annealing target: -1 switches it off, otherwise >= 0 (``TrainingConfig.__post_init__`` refuses (-1, 0))
+OFF_OR_NON_NEGATIVE = pd.Interval(-1.0, math.inf, closed="left")
 
 
 @functools.cache  # config classes are fixed at import; every config construction asks for every field
@@ -267,6 +269,10 @@ class TrainingConfig:
     gamma: float = option(0.9, "discount factor per step (W18 Methods)", domain=UNIT_INTERVAL)
     value_coef: float = option(0.05, "weight beta_V of the value loss (W18 Methods)", domain=NON_NEGATIVE)
     entropy_coef: float = option(0.05, "weight beta_e of the entropy bonus (W18 Methods)", domain=NON_NEGATIVE)
+    lr_final: float = option(-1.0, "anneal the learning rate linearly from --lr to this value at --episodes (Mnih et "
+                         "al. 2016 anneal to 0); -1: constant (W18)", domain=OFF_OR_NON_NEGATIVE)
+    entropy_final: float = option(-1.0, "anneal the entropy weight linearly from --entropy-coef to this value at "
+                              "--episodes; -1: constant (W18)", domain=OFF_OR_NON_NEGATIVE)
     unroll: int = option(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)",
                      domain=AT_LEAST_ONE)
     gae_lambda: float = option(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)", domain=UNIT_INTERVAL)
@@ -287,6 +293,12 @@ class TrainingConfig:
 
     def __post_init__(self):
         check_config(self)
+        for name in ("lr_final", "entropy_final"):
+            value = getattr(self, name)
+            if value != -1 and value < 0:
+                raise ValueError(f"{name} must be >= 0, or -1 for no annealing; got {value}")
+        if self.lr_final > LEARNING_RATE.right:
+            raise ValueError(f"lr_final must be in the learning rate's domain {LEARNING_RATE}, got {self.lr_final}")
         if self.until:
             if not self.eval_every:
                 raise ValueError(f"--until {self.until!r} needs evaluations during training: pass --eval-every")
@@ -361,7 +373,8 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
 def a2c_settings(config: TrainingConfig) -> A2CSettings:
     """The A2C update settings (unroll and loss weights) of a config."""
     return A2CSettings(
-        config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm
+        config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm,
+        lr=config.lr, lr_final=config.lr_final, entropy_final=config.entropy_final,
     )
 
 

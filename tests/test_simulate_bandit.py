@@ -78,3 +78,25 @@ def test_help_documents_every_bandit_option(capsys):
 def test_bad_config_is_a_clear_error(capsys):
     assert main(["bandit", "--n-trials", "-1", "--no-progress"]) == 2
     assert "n_trials must be an integer >= 0" in capsys.readouterr().err
+
+
+def test_correlated_arms_experiment_summarises_fig1(tmp_path, capsys):
+    """Wang 2018 Fig. 1 (issue 24): the bandit-correlated experiment trains on p_R = 1 - p_L, and its summary holds
+    the share of better-arm choices on trials 2-10 per policy and the PC1 ordering by p_L."""
+    from metarl_neuro.experiments import get
+
+    exp = get("bandit-correlated")
+    cfg = exp.config(episodes=32, batch=16, eval_episodes=20, device="cpu")
+    out = exp.simulate(cfg, tmp_path / "corr", progress=False)
+    run = Run.load(out)
+    assert run.meta["experiment"] == "bandit-correlated" and run.activations.attrs["variant"] == "uniform"
+    t = run.trials
+    assert (t["mean_0"] + t["mean_1"]).round(6).eq(1).all()  # correlated arms
+    s = exp.summarize(run)
+    for k in ("better_meta_rl", "better_thompson", "better_bayes_optimal", "pc1_order", "regret_meta_rl"):
+        assert 0 <= s[k] <= (1 if k != "regret_meta_rl" else 100), k
+    # the policies' shares are means of their better-arm choices on trials 2-10
+    mine = t[(t["policy"] == "meta-rl") & t["trial"].between(1, 9)]["optimal"].mean()
+    assert s["better_meta_rl"] == pytest.approx(mine)
+    assert analyze_main([str(out)]) == 0
+    assert "Spearman rho" in capsys.readouterr().out and (out / "figures" / "state_pca.png").is_file()

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy import optimize, stats
+from statsmodels.stats.proportion import proportion_confint
 
 from metarl_neuro.schema import check_int, check_level, validate_bandit_trials
 
-__all__ = ["cumulative_regret", "fit_rescorla_wagner", "rescorla_wagner_nll", "suboptimal_pulls"]
+__all__ = [
+    "better_arm_probability", "cumulative_regret", "fit_rescorla_wagner", "rescorla_wagner_nll", "suboptimal_pulls",
+]
 
 
 def _t_ci(sd: pd.Series, n: pd.Series, level: float) -> np.ndarray:
@@ -90,6 +93,52 @@ def suboptimal_pulls(df: pd.DataFrame, by: str | list[str] = "policy", level: fl
     out["ci_lo"], out["ci_hi"] = out["mean"] - half, out["mean"] + half
     out["fraction"] = out.pop("bad") / out.pop("pulls")
     return out
+
+
+def better_arm_probability(df: pd.DataFrame, by: str | list[str] = "policy", level: float = 0.95) -> pd.DataFrame:
+    """P(the better arm is chosen) on each trial, over episodes (Wang et al. 2018, Fig. 1c-d).
+
+    How fast a policy finds the better arm: the share of episodes whose choice on trial ``t`` was the arm with
+    the highest mean. The interval is Wilson's score interval (statsmodels ``proportion_confint``), which stays
+    inside [0, 1].
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Bandit trial table with ``episode``, ``trial``, ``optimal`` and the ``by`` columns.
+    by : str or list of str
+        Grouping columns (default ``"policy"``).
+    level : float
+        Confidence level.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and trial: the ``by`` columns, ``trial`` (0-based), ``p_better`` (float64, 0-1),
+        ``ci_lo``, ``ci_hi``, ``n_episodes``.
+
+    Raises
+    ------
+    ValueError
+        For a missing column, NaN, an ``optimal`` that is not boolean (or 0/1), or ``level`` outside (0, 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"policy": "a", "episode": [0, 0, 1, 1], "trial": [0, 1, 0, 1],
+    ...                    "optimal": [False, True, True, True]})
+    >>> print(better_arm_probability(df)[["trial", "p_better", "n_episodes"]].to_string(index=False))
+     trial  p_better  n_episodes
+         0       0.5           2
+         1       1.0           2
+    """
+    level = check_level(level)
+    by = [by] if isinstance(by, str) else list(by)
+    d = validate_bandit_trials(df, [*dict.fromkeys([*by, "episode", "trial", "optimal"])])
+    out = (d.groupby([*by, "trial"])["optimal"].agg(hits="sum", n_episodes="size").reset_index())
+    out["p_better"] = out["hits"] / out["n_episodes"]
+    out["ci_lo"], out["ci_hi"] = proportion_confint(out["hits"], out["n_episodes"], alpha=1 - level, method="wilson")
+    return out[[*by, "trial", "p_better", "ci_lo", "ci_hi", "n_episodes"]]
 
 
 def _rw_nll(params: np.ndarray, choice: np.ndarray, reward: np.ndarray, valid: np.ndarray) -> float:

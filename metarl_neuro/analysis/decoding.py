@@ -1,4 +1,5 @@
-"""LSTM activations as data: decoding, unit tuning and population PCA (Wang et al. 2018, Figs. 1e-f, 2e, 4c).
+"""LSTM activations as data: decoding, unit tuning, population PCA and its latent-state switches (Wang et al. 2018,
+Figs. 1e-f, 2e, 4c).
 
 Every function takes the activations ``xarray.Dataset`` of a run (``Run.activations``; DESIGN.md, "Activations
 dataset"), or the :class:`~metarl_neuro.run.Run` itself, which reads it; none opens a file. Each reads ``h`` at
@@ -15,8 +16,10 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 import xarray as xr
+from scipy import stats
 from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import silhouette_score
 from sklearn.model_selection import GroupKFold, cross_val_score, permutation_test_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -24,7 +27,10 @@ from statsmodels.stats.multitest import multipletests
 
 from metarl_neuro.schema import check_activations_source
 
-__all__ = ["CHOICE_TARGETS", "CHOICE_TASK_TARGETS", "TWO_STEP_TARGETS", "UnitTuning", "decode_hidden", "population_pca", "trial_states", "unit_tuning"]
+__all__ = [
+    "CHOICE_TARGETS", "CHOICE_TASK_TARGETS", "TWO_STEP_TARGETS", "LatentSwitch", "UnitTuning", "bandit_state_pca",
+    "decode_hidden", "latent_state_switch", "population_pca", "trial_states", "unit_tuning",
+]
 
 #: default decoding targets of the two-step task -> "categorical" or "continuous"
 TWO_STEP_TARGETS = {
@@ -371,4 +377,229 @@ def population_pca(run_or_dataset, at: str = "trial_start", n_components: int = 
         },
         coords={**coords, "component": np.arange(n_components), "unit": np.arange(X.shape[1])},
         attrs={"at": at},
+    )
+
+
+class LatentSwitch(NamedTuple):
+    """Result of :func:`latent_state_switch`.
+
+    ``reversals``: one row per reversal used, ``episode``, ``trial`` (the first trial of the new latent state),
+    ``switch_trial`` (trials after it at which the projection first reaches 0.5; NaN if it never does within
+    the window), ``largest_step`` (the largest change of the projection from one trial to the next),
+    ``total_shift`` (projection ``window`` trials after the reversal minus one trial before it) and
+    ``abruptness`` (``largest_step / total_shift``: 1 when the whole shift happens between two trials, about
+    ``1 / (window + 1)`` when it is spread evenly; NaN where ``total_shift <= 0``).
+    ``trajectory``: per ``since_reversal`` (-1 .. ``window``) the ``mean``, ``q25`` and ``q75`` of the
+    projection over reversals, and ``n``.
+    ``silhouette``: silhouette coefficient of the settled samples' scores, labelled by their latent state
+    (scikit-learn ``silhouette_score``; 1: tight, separate clusters, 0: overlapping).
+    ``n_settled``: settled samples behind the centroids.
+    """
+
+    reversals: pd.DataFrame
+    trajectory: pd.DataFrame
+    silhouette: float
+    n_settled: int
+
+
+def latent_state_switch(pca: xr.Dataset, state: str = "rewarded_side", settle: int = 3, window: int = 5,
+                        silhouette_samples: int = 3000, seed: int = 0) -> LatentSwitch:
+    """How abruptly the population state moves between latent-state clusters after a reversal (Wang 2018 Fig. 4c).
+
+    Wang et al. 2018 (Fig. 4c, Simulation 3) show the PCA of the network's activity forming one cluster per
+    latent state (which target is rewarded), the state jumping from one to the other after a reversal. This
+    puts a number on both. The *settled* samples are those whose latent state has not changed for ``settle``
+    trials (the sample's trial included); their mean scores per state are the two centroids. Each trial's
+    scores are projected on the line between the centroids: ``u = (x - c_old) . (c_new - c_old) /
+    |c_new - c_old|^2``, 0 at the old state's centroid and 1 at the new one's. For every reversal with
+    ``settle`` settled trials before it and ``window`` trials after it (consecutive trials of one episode,
+    without another reversal), the projection is followed from one trial before to ``window`` trials after.
+
+    Parameters
+    ----------
+    pca : xarray.Dataset
+        Output of :func:`population_pca` (``scores`` ``(sample, component)`` with per-sample coordinates
+        ``episode``, ``trial`` and ``state``). The state is read at the step ``pca.attrs["at"]``: at the
+        trial's start the network has not yet seen the reversal trial's outcome, so the switch shows one
+        trial later.
+    state : str
+        Per-sample coordinate holding the latent state, with two values (default ``"rewarded_side"``,
+        Bromberg-Martin et al. 2010's reversal task).
+    settle : int
+        Trials without a change that make a sample settled (>= 1). Default 3 (our choice).
+    window : int
+        Trials followed after a reversal (>= 1). Default 5 (our choice).
+    silhouette_samples : int
+        Settled samples drawn for the silhouette coefficient (its cost grows with their square).
+    seed : int
+        Seed of that draw.
+
+    Returns
+    -------
+    LatentSwitch
+
+    Raises
+    ------
+    ValueError
+        If ``state`` is not a per-sample coordinate with exactly two values, ``settle`` or ``window`` is not an
+        integer >= 1, or no reversal has the trials needed around it.
+
+    Examples
+    --------
+    Two clusters in one dimension, and a state that jumps one trial after each reversal:
+
+    >>> import numpy as np, xarray as xr
+    >>> side = np.repeat([0, 1, 0, 1], 10)
+    >>> x = np.r_[side[:1], side[:-1]].astype(float)  # the network learns the reversal one trial late
+    >>> pca = xr.Dataset({"scores": (("sample", "component"), x[:, None])},
+    ...                  coords={"episode": ("sample", np.zeros(40, int)), "trial": ("sample", np.arange(40)),
+    ...                          "rewarded_side": ("sample", side)})
+    >>> res = latent_state_switch(pca)
+    >>> print(res.reversals[["trial", "switch_trial", "abruptness"]].to_string(index=False))
+     trial  switch_trial  abruptness
+        10           1.0         1.0
+        20           1.0         1.0
+        30           1.0         1.0
+    >>> round(res.silhouette, 2)
+    1.0
+    """
+    from metarl_neuro.domains import AT_LEAST_ONE, check_value
+
+    settle = check_value("settle", settle, int, AT_LEAST_ONE, where="latent_state_switch")
+    window = check_value("window", window, int, AT_LEAST_ONE, where="latent_state_switch")
+    silhouette_samples = check_value("silhouette_samples", silhouette_samples, int, pd.Interval(2, np.inf, "left"),
+                                     where="latent_state_switch")
+    if not isinstance(pca, xr.Dataset) or "scores" not in pca:
+        raise ValueError("latent_state_switch needs the Dataset of population_pca (with 'scores')")
+    if state not in pca.coords or pca[state].dims != ("sample",):
+        known = sorted(k for k in pca.coords if pca[k].dims == ("sample",))
+        raise ValueError(f"state {state!r} is not a per-sample coordinate of the PCA; choose from {known}")
+    df = pd.DataFrame({"episode": pca["episode"].values, "trial": pca["trial"].values,
+                       "state": pca[state].values, "row": np.arange(pca.sizes["sample"])})
+    values = np.unique(df["state"])
+    if len(values) != 2:
+        raise ValueError(f"state {state!r} must take exactly two values (two latent states), got {values.tolist()}")
+    df = df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
+    X = pca["scores"].values[df["row"].to_numpy()].astype(np.float64)
+    ep, tr, st = df["episode"].to_numpy(), df["trial"].to_numpy(), df["state"].to_numpy()
+    follows = np.r_[False, (ep[1:] == ep[:-1]) & (tr[1:] == tr[:-1] + 1)]  # row i is the trial after row i - 1
+    change = np.r_[False, follows[1:] & (st[1:] != st[:-1])]
+    # run: consecutive rows of one state, counted from 1 (a run broken by a gap restarts at 1)
+    run = np.ones(len(df), dtype=np.int64)
+    for i in range(1, len(df)):
+        if follows[i] and not change[i]:
+            run[i] = run[i - 1] + 1
+    settled = run >= settle
+    if not all((settled & (st == v)).any() for v in values):
+        raise ValueError(f"no settled samples ({settle} trials without a change) of both states {values.tolist()}")
+    centre = {v: X[settled & (st == v)].mean(0) for v in values}
+    rows, paths = [], []
+    for i in np.nonzero(change)[0]:
+        lo, hi = i - 1, i + window
+        if hi >= len(df) or run[lo] < settle or not follows[i + 1:hi + 1].all() or change[i + 1:hi + 1].any():
+            continue
+        new, old = st[i], st[lo]
+        axis = centre[new] - centre[old]
+        u = (X[lo:hi + 1] - centre[old]) @ axis / (axis @ axis)
+        reached = np.nonzero(u[1:] >= 0.5)[0]
+        total, largest = float(u[-1] - u[0]), float(np.diff(u).max())
+        rows.append({"episode": ep[i], "trial": int(tr[i]),
+                     "switch_trial": float(reached[0]) if len(reached) else np.nan,
+                     "largest_step": largest, "total_shift": total,
+                     "abruptness": largest / total if total > 0 else np.nan})
+        paths.append(u)
+    if not rows:
+        raise ValueError(f"no reversal has {settle} settled trials before it and {window} trials after it in one "
+                         "episode; lower settle or window")
+    paths = np.stack(paths)
+    trajectory = pd.DataFrame({"since_reversal": np.arange(-1, window + 1), "mean": paths.mean(0),
+                               "q25": np.quantile(paths, 0.25, axis=0), "q75": np.quantile(paths, 0.75, axis=0),
+                               "n": len(paths)})
+    Xs, labels = X[settled], st[settled]
+    sil = float(silhouette_score(Xs, labels, sample_size=min(silhouette_samples, len(Xs)), random_state=seed))
+    return LatentSwitch(pd.DataFrame(rows), trajectory, sil, int(settled.sum()))
+
+
+def bandit_state_pca(run_or_dataset, order_by: str = "mean_0", trial: int = -1, n_components: int = 2) -> xr.Dataset:
+    """PCA of a bandit agent's hidden state, and how the state at one trial orders the episodes (Wang 2018 Fig. 1).
+
+    Wang et al. 2018 (Fig. 1e-f) project the LSTM state of an agent trained on two-armed bandits on its
+    principal components and show that, by the end of the episode, the state is ordered by the arm's reward
+    probability ``p_L``: the network holds its estimate of the bandit in its activity. Here the PCA is fitted to
+    ``h`` on every trial of every episode (scikit-learn ``PCA``); the episodes' scores at ``trial`` are
+    returned, with Spearman's rank correlation between the first component and ``order_by`` (scipy
+    ``spearmanr``). The sign of a component is arbitrary, so ``|rho|`` is what to read.
+
+    Parameters
+    ----------
+    run_or_dataset : xarray.Dataset or Run
+        Activations dataset of a bandit run (``h``, ``active``, ``trial`` and ``order_by`` logged per step:
+        ``simulate bandit``), or its Run.
+    order_by : str
+        Per-step variable that orders the episodes; default ``"mean_0"``, the left arm's reward probability
+        ``p_L`` (constant within an episode except in the restless bandit).
+    trial : int
+        The trial (0-based) whose state is scored; negative counts from each episode's last trial (default -1,
+        trial 100 of Wang 2018's 100-trial episodes).
+    n_components : int
+        Principal components kept (>= 1).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``scores`` ``(sample, component)`` float32, one sample per episode (its state at ``trial``),
+        ``explained_variance_ratio`` ``(component,)``, ``loadings`` ``(component, unit)``; per-sample
+        coordinates ``episode``, ``trial`` and ``order_by``; attributes ``order_by``, ``spearman_rho`` and
+        ``spearman_p`` (PC1 against ``order_by``).
+
+    Raises
+    ------
+    ValueError
+        If a variable is missing, ``n_components`` is not an integer >= 1 or more than the units, or no
+        episode reaches ``trial``.
+
+    Examples
+    --------
+    >>> from metarl_neuro.run import Run                       # doctest: +SKIP
+    >>> pca = bandit_state_pca(Run.load("runs/bandit/uniform/seed0"))  # doctest: +SKIP
+    >>> abs(pca.attrs["spearman_rho"])                          # doctest: +SKIP
+    """
+    from metarl_neuro.domains import AT_LEAST_ONE, check_value
+
+    check_activations_source(run_or_dataset, "bandit_state_pca")
+    ds = run_or_dataset if isinstance(run_or_dataset, xr.Dataset) else run_or_dataset.activations
+    missing = [k for k in ("h", "active", "trial", order_by) if k not in ds.variables]
+    if missing:
+        raise ValueError(f"activations dataset lacks {missing}; bandit_state_pca needs a bandit run's activations "
+                         "(simulate bandit)")
+    n_components = check_value("n_components", n_components, int, AT_LEAST_ONE, where="bandit_state_pca")
+    trial = check_value("trial", trial, int, where="bandit_state_pca")
+    h = ds["h"].values
+    if n_components > h.shape[-1]:
+        raise ValueError(f"n_components={n_components} is more than the {h.shape[-1]} units")
+    active = ds["active"].values.astype(bool)
+    trials = np.where(active, ds["trial"].values, -1)
+    last = trials.max(axis=1)
+    want = last + 1 + trial if trial < 0 else np.full_like(last, trial)
+    e, s = np.nonzero((trials == want[:, None]) & active)
+    e, first = np.unique(e, return_index=True)  # the trial's first step (one step per trial in the bandits)
+    s = s[first]
+    if len(e) < 3:
+        raise ValueError(f"only {len(e)} episodes reach trial {trial}; need at least 3")
+    pca = PCA(n_components=n_components).fit(h[active])
+    scores = pca.transform(h[e, s])
+    key = ds[order_by].values[e, s].astype(np.float64)
+    if np.ptp(scores[:, 0]) == 0 or np.ptp(key) == 0:  # e.g. trial 0, before any input differs: no ordering
+        rho, p = np.nan, np.nan
+    else:
+        rho, p = stats.spearmanr(scores[:, 0], key)
+    return xr.Dataset(
+        {
+            "scores": (("sample", "component"), scores.astype(np.float32)),
+            "explained_variance_ratio": ("component", pca.explained_variance_ratio_),
+            "loadings": (("component", "unit"), pca.components_),
+        },
+        coords={"episode": ("sample", ds["episode"].values[e]), "trial": ("sample", trials[e, s].astype(np.int64)),
+                order_by: ("sample", key), "component": np.arange(n_components), "unit": np.arange(h.shape[-1])},
+        attrs={"order_by": order_by, "spearman_rho": float(rho), "spearman_p": float(p), "at": f"trial {trial}"},
     )

@@ -17,6 +17,7 @@ __all__ = [
     "plot_harlow_episode",
     "plot_harlow_performance",
     "plot_lagged_regression",
+    "plot_latent_switch",
     "plot_learning_rates",
     "plot_matching",
     "plot_population_pca",
@@ -632,6 +633,44 @@ def plot_reversal_rpe(table: pd.DataFrame, ax=None, title: str | None = None):
     ax.axhline(0, color="0.6", lw=0.8)
     ax.set_xticks(sorted(table["since_reversal"].unique() + 1))
     return _finish(fig, ax, title, xlabel="trial after reversal", ylabel="RPE at target onset", legend=7)
+
+
+def plot_latent_switch(result, ax=None, title: str | None = None):
+    """The population state's path between the latent-state clusters around a reversal (Wang 2018, Fig. 4c).
+
+    Parameters
+    ----------
+    result : LatentSwitch
+        :func:`metarl_neuro.analysis.latent_state_switch` output: its ``trajectory`` (projection on the line
+        between the old state's centroid, 0, and the new one's, 1) is drawn, median band and mean, with the
+        median abruptness and the silhouette coefficient in the legend.
+    ax, title
+        As :func:`plot_matching`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If the trajectory lacks ``since_reversal``, ``mean``, ``q25`` or ``q75``.
+    """
+    traj = result.trajectory
+    _require(traj, ("since_reversal", "mean", "q25", "q75"), "latent-switch trajectory")
+    fig, ax = _axes(ax, (4.0, 3.2))
+    ax.fill_between(traj["since_reversal"], traj["q25"], traj["q75"], color="tab:purple", alpha=0.25, lw=0,
+                    label="25-75% of reversals")
+    abrupt = float(result.reversals["abruptness"].median())
+    ax.plot(traj["since_reversal"], traj["mean"], "o-", color="tab:purple", ms=4,
+            label=f"mean (median abruptness {abrupt:.2f}; silhouette {result.silhouette:.2f})")
+    for y, name in ((0, "old state"), (1, "new state")):
+        ax.axhline(y, color="0.6", lw=0.8, ls="--")
+        ax.annotate(name, (traj["since_reversal"].iloc[-1], y), fontsize=7, color="0.4", ha="right", va="bottom")
+    ax.axvline(-0.5, color="0.8", lw=0.8)
+    ax.set_xticks(traj["since_reversal"])
+    return _finish(fig, ax, title, xlabel="trials since the reversal",
+                   ylabel="position between the state clusters", legend=7)
 
 
 def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):

@@ -47,6 +47,7 @@ from metarl_neuro.experiments.two_step import TwoStepConfig
 REGISTRY = (
     "two_step",
     "bandit",
+    "bandit_correlated",
     "harlow_1d",
     "harlow_pixels",
     "psychlab_harlow",

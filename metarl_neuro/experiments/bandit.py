@@ -229,7 +229,8 @@ def _bandit_evaluate(config: BanditConfig) -> Callable:
 
 
 @one_writer
-def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progress: bool = True) -> Path:
+def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progress: bool = True,
+                    experiment: str = "bandit") -> Path:
     """Train a meta-RL agent on a bandit distribution, test it and the baselines, write the run folder.
 
     The test (``config.test_variant``, default the training variant) runs ``config.eval_episodes`` episodes
@@ -248,6 +249,9 @@ def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progr
         Continue from ``out/checkpoint.pt``.
     progress : bool
         Show the progress bar.
+    experiment : str
+        The registered experiment the run folder belongs to (``"bandit-correlated"`` for Wang 2018 Fig. 1's
+        correlated arms).
 
     Returns
     -------
@@ -259,12 +263,13 @@ def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progr
     FileExistsError, FileNotFoundError
         As :func:`simulate_two_step`.
     """
-    t = train_run(config, "bandit", out, resume, progress, _bandit_evaluate)
+    t = train_run(config, experiment, out, resume, progress, _bandit_evaluate)
     run, config = t.run, t.config
     test_variant = config.test_variant or config.variant
     trials, record = evaluate_bandit(t.agent, config, t.device, test_variant, run.path.name)
     run.save_trials(trials)
-    run.save_activations(activations_dataset(record, config.gamma, {**run_attrs(t, "bandit"), "variant": test_variant}))
+    attrs = {**run_attrs(t, experiment), "variant": test_variant}
+    run.save_activations(activations_dataset(record, config.gamma, attrs))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes; "
           f"trained on {config.variant}, tested on {test_variant})")
     bandit_report(trials, run.path / "figures", f"{config.variant} -> {test_variant}, {run.path.name}")

@@ -106,3 +106,15 @@ def test_silently_wrong_inputs_of_issue_13_are_errors():
         fit_rescorla_wagner(sim.assign(choice=0.5), by="policy")
     with pytest.raises(ValueError, match="n_starts must be an integer"):
         fit_rescorla_wagner(sim, by="policy", n_starts=1.5)
+
+
+def test_better_arm_probability_is_the_share_per_trial_with_an_interval_inside_0_1():
+    from metarl_neuro.analysis import better_arm_probability
+
+    df = pd.DataFrame({"policy": "a", "episode": np.repeat(np.arange(10), 2), "trial": np.tile([0, 1], 10),
+                       "optimal": np.tile([False, True], 10)})
+    out = better_arm_probability(df)
+    assert out["p_better"].tolist() == [0.0, 1.0]
+    assert (out["ci_lo"] >= 0).all() and (out["ci_hi"] <= 1).all() and out["ci_hi"].iloc[0] > 0
+    with pytest.raises(ValueError, match="optimal"):
+        better_arm_probability(df.drop(columns="optimal"))

@@ -173,3 +173,72 @@ def test_a_dataset_missing_a_needed_variable_is_named(analysis, variable, seed):
     ds = synthetic(0.0, n_episodes=6, n_trials=8, seed=seed).drop_vars(variable)
     with pytest.raises(ValueError, match=variable):
         getattr(decoding, analysis)(ds)
+
+
+def _switching_pca(path, n_blocks=6, block=10, state_values=(0, 1)):
+    """A one-component PCA whose score follows ``path`` (per trial since a reversal) between 0 and 1."""
+    side = np.tile(np.repeat([0, 1], block), n_blocks // 2)
+    x = np.empty(len(side))
+    for i in range(len(side)):
+        k = i % block  # trials since the last reversal
+        frac = path[min(k, len(path) - 1)]
+        new, old = side[i], 1 - side[i]
+        x[i] = old + (new - old) * frac if i >= block else new
+    return xr.Dataset({"scores": (("sample", "component"), x[:, None])},
+                      coords={"episode": ("sample", np.zeros(len(side), int)),
+                              "trial": ("sample", np.arange(len(side))),
+                              "rewarded_side": ("sample", np.array(state_values)[side])})
+
+
+def test_latent_state_switch_tells_an_abrupt_switch_from_a_gradual_one():
+    """Wang 2018 Fig. 4c as a number: a jump one trial after the reversal has abruptness 1 and switches at trial 1;
+    a state drifting over 5 trials has abruptness 0.2 and passes half way at trial 3."""
+    from metarl_neuro.analysis import latent_state_switch
+
+    abrupt = latent_state_switch(_switching_pca([0, 1]))
+    assert len(abrupt.reversals) == 5
+    assert np.allclose(abrupt.reversals["abruptness"], 1.0) and (abrupt.reversals["switch_trial"] == 1).all()
+    assert abrupt.trajectory["mean"].round(6).tolist() == [0, 0, 1, 1, 1, 1, 1]
+    gradual = latent_state_switch(_switching_pca([0, 0.2, 0.4, 0.6, 0.8, 1.0]))
+    assert np.allclose(gradual.reversals["abruptness"], 0.2)
+    assert (gradual.reversals["switch_trial"] == 3).all()  # u = 0.6 three trials after the reversal
+    assert abrupt.silhouette > 0.9
+
+
+def test_latent_state_switch_refuses_bad_input():
+    from metarl_neuro.analysis import latent_state_switch
+
+    pca = _switching_pca([0, 1])
+    with pytest.raises(ValueError, match="exactly two values"):
+        latent_state_switch(pca.assign_coords(rewarded_side=("sample", np.arange(pca.sizes["sample"]) % 3)))
+    with pytest.raises(ValueError, match="window"):
+        latent_state_switch(pca, window=0)
+    with pytest.raises(ValueError, match="no reversal has"):
+        latent_state_switch(pca, window=12)
+    with pytest.raises(ValueError, match="not a per-sample coordinate"):
+        latent_state_switch(pca, state="volatile")
+
+
+def test_bandit_state_pca_orders_episodes_by_the_arm_the_state_holds():
+    """Wang 2018 Fig. 1e-f as a number: a state that carries p_L at the last trial ranks the episodes by p_L;
+    trial 0's state, the same in every episode, ranks nothing (NaN, not a warning)."""
+    from metarl_neuro.analysis import bandit_state_pca
+
+    rng = np.random.default_rng(0)
+    E, T, U = 40, 10, 6
+    p = rng.uniform(size=E)
+    h = rng.normal(scale=0.05, size=(E, T, U)).astype(np.float32)
+    h[:, 1:, 0] += 3 * p[:, None]  # from trial 1 on, unit 0 holds p_L
+    h[:, 0] = 0.0
+    ds = xr.Dataset({"h": (("episode", "step", "unit"), h), "active": (("episode", "step"), np.ones((E, T), bool)),
+                     "trial": (("episode", "step"), np.tile(np.arange(T), (E, 1))),
+                     "mean_0": (("episode", "step"), np.repeat(p[:, None], T, 1))},
+                    coords={"episode": np.arange(E)})
+    pca = bandit_state_pca(ds)
+    assert abs(pca.attrs["spearman_rho"]) > 0.99 and pca.sizes["sample"] == E
+    assert (pca["trial"].values == T - 1).all()
+    assert np.isnan(bandit_state_pca(ds, trial=0).attrs["spearman_rho"])
+    with pytest.raises(ValueError, match="mean_1"):
+        bandit_state_pca(ds, order_by="mean_1")
+    with pytest.raises(ValueError, match="n_components"):
+        bandit_state_pca(ds, n_components=7)

@@ -119,6 +119,9 @@ EXPERIMENT = Experiment(
               lambda s: 0 < s["matching_slope"] < 1),
         Claim("reward_lag1", "past rewards raise the chance of repeating a choice, most at lag 1 (Fig. 2f)",
               lambda s: s["reward_lag1"] > 0 and s["reward_lag1"] >= s["reward_lag2"]),
+        Claim("choice_lag1", "past choices enter too: the lag-1 choice coefficient is negative (Fig. 2f's choice "
+              "coefficients; the direction is the task's: the baited schedule favours the arm not just chosen, "
+              "where bait has built up; the paper gives no number)", lambda s: s["choice_lag1"] < 0),
         Claim("units_prev_reward", "units code a_{t-1}, r_{t-1}, their product and v_t (Fig. 2e; shown only: an "
               "untrained network's units correlate with its inputs too)"),
     ),

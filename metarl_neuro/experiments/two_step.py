@@ -352,8 +352,11 @@ def summarize(run: Run) -> dict:
     dict
         ``rc, rr, uc, ur`` (P(stay) after rewarded / unrewarded x common / rare trials) and ``gap``
         (:func:`two_step_metrics`); ``mb_index`` and ``mf_index`` (Miller et al. 2017's indices of the 5-lag stay
-        regression, pooled over episodes) and their z values ``mb_z``, ``mf_z``; and, for ``--structure paper`` runs, ``rpe_r2_mb`` and ``rpe_r2_mf`` (r²
-        of the agent's RPE at the second-stage state on a model-based / model-free learner's, Fig. 5f).
+        regression, pooled over episodes) and their z values ``mb_z``, ``mf_z``; and, for ``--structure paper`` runs,
+        ``rpe_r2_mb`` and ``rpe_r2_mf`` (r² of the agent's RPE at the second-stage state on a model-based /
+        model-free learner's, Fig. 5f), ``rpe_r2_mf_unique`` (what the model-free RPE adds beyond the model-based
+        one) and ``rpe_r2_mf_if_mb`` (the model-free r² of a purely model-based RPE:
+        :func:`~metarl_neuro.analysis.rpe_regression`'s ``shared_r2``).
     """
     out = two_step_metrics(run.trials)
     idx = stay_regression(run.trials, lags=5).indices.set_index(["subject", "index"])
@@ -362,6 +365,8 @@ def summarize(run: Run) -> dict:
     if run.config.structure == "paper":
         table = rpe_regression(run).table.set_index("regressors")
         out["rpe_r2_mb"], out["rpe_r2_mf"] = (float(table.loc[k, "r2"]) for k in ("model-based", "model-free"))
+        out["rpe_r2_mf_unique"] = float(table.loc["model-free", "unique_r2"])
+        out["rpe_r2_mf_if_mb"] = float(table.loc["model-free", "shared_r2"])
     return out
 
 
@@ -393,6 +398,10 @@ EXPERIMENT = Experiment(
               lambda s: s["mf_index"] < s["mb_index"]),
         Claim("rpe_r2_mb", "RPE regression r² 0.89 for the model-based RPE, above the model-free one's (Fig. 5f; "
               "--structure paper runs only)", lambda s: s.get("rpe_r2_mb", np.nan) > s.get("rpe_r2_mf", np.nan)),
+        Claim("rpe_r2_mf_unique", "model-free RPE r² near 0 (Fig. 5f: 5.8e-7), read as what it adds beyond the "
+              "model-based RPE: below 0.05. Alone it explains about as much as it would of a purely model-based RPE "
+              "(rpe_r2_mf_if_mb), because the two learners' errors correlate (--structure paper runs only)",
+              lambda s: s.get("rpe_r2_mf_unique", np.nan) < 0.05),
     ),
     figure=figure, evaluation=_two_step_evaluate, score=score, resources={"num_cpus": 1},
     report_options=_report_options, report_data=report_data,

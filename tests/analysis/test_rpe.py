@@ -64,6 +64,9 @@ def test_rpe_regression_recovers_the_error_the_agent_carries(tmp_path, target):
     this, other = ("model-based", "model-free") if target == "rpe_mb" else ("model-free", "model-based")
     assert t.loc[this, "r2"] > 0.95
     assert t.loc[this, "unique_r2"] > 0.05 and t.loc[other, "unique_r2"] < 0.01
+    # issue 24: the other regressor alone explains what its correlation with the carried error allows
+    assert t.loc[other, "r2"] == pytest.approx(t.loc[other, "shared_r2"], abs=0.01)
+    assert t.loc[other, "shared_r2"] == pytest.approx(t.loc[other, "corr_mb_mf"] ** 2)
     slope = t.loc["both", "slope_mb" if target == "rpe_mb" else "slope_mf"]
     assert slope == pytest.approx(2.0, abs=0.05)
     assert len(res.trials) == 20 * 60 and t.loc["both", "n_trials"] == 20 * 60

@@ -55,6 +55,17 @@ def test_cued_training_update_throughput(benchmark, experiment):
     _bench_update(benchmark, cfg, f"{experiment} training, batch {cfg.batch}")
 
 
+@pytest.mark.parametrize("recompute", [True, False], ids=["recompute", "stepwise"])
+@pytest.mark.parametrize("agent", ["lstm", "rpe-input"])
+@pytest.mark.parametrize("experiment", ["two-step", "tsutsui", "harlow-1d"])
+def test_rpe_input_training_update_throughput(benchmark, experiment, agent, recompute):
+    """Issue 24: the RPE-input network (W18 Sim 6, two LSTMs) against the standard one at the same config, with
+    its sequence pass (value LSTM over the unroll, then policy LSTM) and step-wise."""
+    cfg = EXPERIMENTS[experiment].config(agent=agent)
+    _bench_update(benchmark, cfg, f"{experiment} training, {agent}, {'recompute' if recompute else 'step-wise'}",
+                  recompute)
+
+
 def test_task_step_throughput(benchmark):
     """The task alone: 1024 episodes stepped with random actions."""
     from metarl_neuro.tasks import TwoStepTask

@@ -12,7 +12,7 @@ import itertools
 import torch
 from torch import nn
 
-__all__ = ["A2CLSTM", "ConvA2CLSTM"]
+__all__ = ["A2CLSTM", "ConvA2CLSTM", "lstm_over", "shared_lstm"]
 
 
 class A2CLSTM(nn.Module):
@@ -110,29 +110,41 @@ class A2CLSTM(nn.Module):
             ``(h, c)`` after the last step.
         """
         x = _lstm_input(obs, prev_action, prev_reward, self.n_actions)
-        T = x.shape[0]
-        starts = [0, *(t for t in torch.nonzero(reset[1:].any(1)).flatten().add(1).tolist()), T]
-        h, c = state
-        lstm, outs = self._sequence_lstm(), []
-        for s, e in itertools.pairwise(starts):
-            keep = (~reset[s]).unsqueeze(-1).to(h.dtype)
-            out, (h, c) = lstm(x[s:e], ((h * keep)[None], (c * keep)[None]))
-            h, c = h[0], c[0]
-            outs.append(out)
-        H = torch.cat(outs) if len(outs) > 1 else outs[0]
-        return self.policy(H), self.value(H).squeeze(-1), (h, c)
+        H, state = lstm_over(self._sequence_lstm(), x, state, reset)
+        return self.policy(H), self.value(H).squeeze(-1), state
 
     def _sequence_lstm(self) -> nn.LSTM:
-        """An ``nn.LSTM`` whose parameters are the cell's own (shared, not copied; not a submodule, so the
-        state dict and the optimiser see only the cell)."""
-        lstm = self.__dict__.get("_lstm")
-        if lstm is None or lstm.weight_ih_l0 is not self.cell.weight_ih:
-            lstm = nn.LSTM(self.cell.input_size, self.hidden_size)
-            for mine, cells in (("weight_ih_l0", "weight_ih"), ("weight_hh_l0", "weight_hh"), ("bias_ih_l0", "bias_ih"),
-                                ("bias_hh_l0", "bias_hh")):
-                setattr(lstm, mine, getattr(self.cell, cells))
-            self.__dict__["_lstm"] = lstm
-        return lstm
+        """An ``nn.LSTM`` whose parameters are the cell's own (:func:`shared_lstm`)."""
+        return shared_lstm(self, self.cell, "_lstm")
+
+
+def shared_lstm(owner: nn.Module, cell: nn.LSTMCell, key: str) -> nn.LSTM:
+    """An ``nn.LSTM`` whose parameters are ``cell``'s own: shared, not copied, and not a submodule of ``owner``
+    (kept in its ``__dict__`` under ``key``), so the state dict and the optimiser see only the cell."""
+    lstm = owner.__dict__.get(key)
+    if lstm is None or lstm.weight_ih_l0 is not cell.weight_ih:
+        lstm = nn.LSTM(cell.input_size, cell.hidden_size)
+        for mine, cells in (("weight_ih_l0", "weight_ih"), ("weight_hh_l0", "weight_hh"), ("bias_ih_l0", "bias_ih"),
+                            ("bias_hh_l0", "bias_hh")):
+            setattr(lstm, mine, getattr(cell, cells))
+        owner.__dict__[key] = lstm
+    return lstm
+
+
+def lstm_over(lstm: nn.LSTM, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor], reset: torch.Tensor):
+    """Run ``lstm`` over ``x`` ``(T, B, n_in)`` from ``state`` ``(h, c)`` (each ``(B, H)``), zeroing the state of
+    slot ``b`` before step ``t`` where ``reset[t, b]``: one ``nn.LSTM`` call per stretch without an episode start.
+    Returns the outputs ``(T, B, H)`` and the last ``(h, c)``."""
+    T = x.shape[0]
+    starts = [0, *(t for t in torch.nonzero(reset[1:].any(1)).flatten().add(1).tolist()), T]
+    h, c = state
+    outs = []
+    for s, e in itertools.pairwise(starts):
+        keep = (~reset[s]).unsqueeze(-1).to(h.dtype)
+        out, (h, c) = lstm(x[s:e], ((h * keep)[None], (c * keep)[None]))
+        h, c = h[0], c[0]
+        outs.append(out)
+    return (torch.cat(outs) if len(outs) > 1 else outs[0]), (h, c)
 
 
 def step_sequence(step, x, prev_action, prev_reward, state, reset):

@@ -16,6 +16,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from metarl_neuro.agents.a2c_lstm import lstm_over, shared_lstm
+
 __all__ = ["RPEInputA2C", "rpe_manipulation"]
 
 
@@ -80,6 +82,35 @@ class RPEInputA2C(nn.Module):
         hp, cp = self.policy_cell(torch.cat([obs, onehot, delta.unsqueeze(-1)], -1), (h[:, :H], c[:, :H]))
         new = (torch.cat([hp, hv, delta.unsqueeze(-1)], -1), torch.cat([cp, cv, v.detach().unsqueeze(-1)], -1))
         return self.policy(hp), v, new
+
+    def forward_sequence(self, obs, prev_action, prev_reward, state, reset):
+        """A whole unroll at once: what :meth:`forward` gives step by step, to float rounding (issue 24).
+
+        The value network does not see the policy network, so it runs first over the whole unroll (one
+        ``nn.LSTM`` call per stretch without an episode start); the RPE inputs ``delta_{t-1}`` follow from its
+        values; then the policy network runs over the unroll. Arguments and returns as
+        :meth:`A2CLSTM.forward_sequence` (``state`` packed, see the class).
+        """
+        H = self.units
+        h, c = state
+        keep = (~reset).to(obs.dtype)  # (T, B): 0 where the packed state is zeroed before step t
+        onehot = nn.functional.one_hot(prev_action.clamp(min=0), self.n_actions).to(obs.dtype)
+        started = (prev_action >= 0).to(obs.dtype)
+        onehot = onehot * started.unsqueeze(-1)
+        r = prev_reward.to(obs.dtype)
+        hv_all, (hv, cv) = lstm_over(shared_lstm(self, self.value_cell, "_value_lstm"),
+                                     torch.cat([obs, onehot, r.unsqueeze(-1)], -1), (h[:, H:2 * H], c[:, H:2 * H]),
+                                     reset)
+        v = self.value(hv_all).squeeze(-1)
+        vd = v.detach()
+        v_prev = torch.cat([c[None, :, -1], vd[:-1]]) * keep  # V(s_{t-1}) as the packed state carries it
+        delta = (r + self.gamma * vd - v_prev) * started
+        if self.manipulation is not None:
+            delta = delta + self.manipulation(prev_action, prev_reward).to(delta.dtype) * started
+        hp_all, (hp, cp) = lstm_over(shared_lstm(self, self.policy_cell, "_policy_lstm"),
+                                     torch.cat([obs, onehot, delta.unsqueeze(-1)], -1), (h[:, :H], c[:, :H]), reset)
+        new = (torch.cat([hp, hv, delta[-1].unsqueeze(-1)], -1), torch.cat([cp, cv, vd[-1].unsqueeze(-1)], -1))
+        return self.policy(hp_all), v, new
 
 
 def rpe_manipulation(action: int, offset: float, when: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

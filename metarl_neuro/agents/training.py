@@ -137,7 +137,7 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
     :meth:`A2CLSTM.forward_sequence`), the agent acts without autograd and the logits and values of the whole
     unroll are then recomputed from the stored inputs with gradients: the same actions, and the same loss and
     gradients to float rounding (issue 14; ``tests/agents/test_recompute.py``). Otherwise (``recompute=False``,
-    or a network without a sequence pass, such as the RPE-input network) the step-wise path: the graph is
+    or a network without a sequence pass) the step-wise path: the graph is
     built while acting.
     """
     if not recompute or not hasattr(agent, "forward_sequence"):  # no sequence pass: recomputing would cost more

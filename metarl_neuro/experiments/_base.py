@@ -264,6 +264,8 @@ class TrainingConfig:
     batch: int = option(16, "episodes simulated in parallel per update", domain=AT_LEAST_ONE)
     device: str = option("auto", "device: auto (cuda if available), cpu or cuda", choices=("auto", "cpu", "cuda"))
     hidden_size: int = option(48, "LSTM units (W18 Methods)", domain=AT_LEAST_ONE)
+    agent: str = option("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
+                    "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
     lr: float = option(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see the README, Tuning; "
                    "W18 Methods: 7e-4)", domain=LEARNING_RATE)
     gamma: float = option(0.9, "discount factor per step (W18 Methods)", domain=UNIT_INTERVAL)
@@ -362,7 +364,7 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
     if hasattr(task, "obs_shape"):  # pixels: the conv-LSTM agent
         agent = ConvA2CLSTM(task.obs_shape, task.n_actions, config.hidden_size,
                             stacked=getattr(config, "stacked", False)).to(device)
-    elif getattr(config, "agent", "lstm") == "rpe-input":  # Wang 2018 Sim 6
+    elif config.agent == "rpe-input":  # Wang 2018 Sim 6
         agent = RPEInputA2C(task.obs_dim, task.n_actions, config.hidden_size, gamma=config.gamma).to(device)
     else:
         agent = A2CLSTM(task.obs_dim, task.n_actions, config.hidden_size).to(device)

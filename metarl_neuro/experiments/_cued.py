@@ -41,8 +41,6 @@ CUED_EXPERIMENTS = ("tsutsui", "behrens", "bromberg-martin", "stopper")
 class CuedConfig(TrainingConfig):
     """Fields shared by the fixation / left / right simulations of Wang et al. 2018 (Sims 1, 2, 3, 6)."""
 
-    agent: str = option("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
-                    "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
     fixation_reward: float = option(0.0, "reward of a valid fixation (our choice)", domain=REAL)
     invalid_reward: float = option(-1.0, "reward of an invalid action (W18 Methods)", domain=REAL)
 

@@ -38,6 +38,8 @@ class GazeConfig(TrainingConfig):
 
     batch: int = option(32, "episodes simulated in parallel per update")
     hidden_size: int = option(256, "LSTM units (Wang 2018 Sim 5)")
+    agent: str = option("lstm", "network: the conv-LSTM (Wang 2018 Sim 5; the RPE-input network has no conv form "
+                    "here)", choices=("lstm",))
     lr: float = option(2.5e-4, "RMSProp learning rate (departure from W18's 7e-4: 7e-4 to 1.4e-3 learned to complete "
                    "trials and then fell back to a near-uniform policy; 2.5e-4 kept it, issue 6/17 runs)")
     max_grad_norm: float = option(1.0, "global gradient-norm clip (departure: 50, the small networks' default, let the "

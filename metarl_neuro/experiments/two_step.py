@@ -91,8 +91,6 @@ class TwoStepConfig(TrainingConfig):
     reward_high: float = option(0.9, "higher second-stage reward probability; the other state pays 1 - it (W18 Fig. 5a)", domain=UNIT_INTERVAL)
     swap_prob: float = option(0.025, "probability per trial that the two states swap reward probabilities (W18 Methods)", domain=UNIT_INTERVAL)
     n_trials: int = option(100, "trials per episode (W18 Methods)", domain=AT_LEAST_ONE)
-    agent: str = option("lstm", "network: lstm (A2C-LSTM) or rpe-input (W18 Sim 6: RPE as the policy's input)",
-                    choices=("lstm", "rpe-input"))
 
     #: P(stay) rewarded-common, rewarded-rare, unrewarded-common, unrewarded-rare; the stay-pattern gap
     #: min(rc, ur) - max(rr, uc) (README, Tuning); reward per trial

@@ -41,7 +41,7 @@ def _grads(agent):
     ("two-step", {"unroll": 30}),              # episodes end inside some unrolls, same step in every slot
     ("harlow-1d", {"unroll": 40, "max_steps": 50}),  # episodes end at different steps in different slots
     ("bandit", {"unroll": 20}),
-    ("stopper", {"unroll": 25}),               # the RPE-input network: no sequence pass, so the step-wise path
+    ("stopper", {"unroll": 25}),               # the RPE-input network: value pass, then policy pass (issue 24)
     ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3}),  # conv-LSTM: frames in one batch
     ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3, "stacked": True}),
 ])
@@ -69,10 +69,16 @@ def test_recompute_equals_the_stepwise_reference(experiment, overrides):
     assert ended > 0  # episode starts inside the compared unrolls
 
 
-def test_sequence_resets_the_state_where_an_episode_starts():
-    """forward_sequence with resets at scattered (t, b) equals the step loop that zeroes the state there."""
-    cfg = TwoStepConfig(batch=6, device="cpu")
+@pytest.mark.parametrize("agent_kind", ["lstm", "rpe-input", "rpe-input+stimulation"])
+def test_sequence_resets_the_state_where_an_episode_starts(agent_kind):
+    """forward_sequence with resets at scattered (t, b) equals the step loop that zeroes the state there; for the
+    RPE-input network too, with and without a manipulation of its RPE input."""
+    from metarl_neuro.agents import rpe_manipulation
+
+    cfg = TwoStepConfig(batch=6, device="cpu", agent=agent_kind.split("+")[0])
     agent = build(cfg, torch.device("cpu"), 6)[0]
+    if agent_kind.endswith("stimulation"):
+        agent.manipulation = rpe_manipulation(1, 0.5, "loss")
     g = torch.Generator().manual_seed(1)
     T, B = 17, 6
     obs = torch.rand(T, B, agent.obs_dim, generator=g)

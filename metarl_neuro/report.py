@@ -140,8 +140,13 @@ section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px;
 </style></head><body>
 <h1>metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds</h1>
 <p>{{ headline }}</p>
-<table><tr><th>experiment</th><th>seeds</th><th>paper's effects that hold in every seed</th><th>wall time per seed (s)</th></tr>
-{% for s in sections %}<tr><td><a href="#{{ s.name }}">{{ s.name }}</a></td><td>{{ s.n }}</td><td>{{ s.holds }}</td><td>{{ s.wall }}</td></tr>{% endfor %}
+<h3>Every claim: the seeds in which it holds</h3>{{ claims_table }}
+{% if provenance %}<h3>How it was made</h3><table><tr><th>command</th><th>commit</th><th>date</th><th>wall time (min)</th><th>seeds run / skipped / failed</th></tr>
+{% for p in provenance %}<tr><td><code>{{ p.command }}</code></td><td>{{ p.commit }}</td><td>{{ p.date }}</td><td>{{ "%.1f"|format(p.wall_s / 60) }}</td><td>{{ p.seeds_run }} / {{ p.seeds_skipped }} / {{ p.seeds_failed }}</td></tr>{% endfor %}
+</table>{% endif %}
+<h3>Cost per experiment</h3>
+<table><tr><th>experiment</th><th>seeds</th><th>paper's effects that hold in every seed</th><th>wall time per seed (s)</th><th>CPU-hours</th></tr>
+{% for s in sections %}<tr><td><a href="#{{ s.name }}">{{ s.name }}</a></td><td>{{ s.n }}</td><td>{{ s.holds }}</td><td>{{ s.wall }}</td><td>{{ s.cpu_h }}</td></tr>{% endfor %}
 </table>
 <h3>Environment</h3><table>{% for k, v in env.items() %}<tr><th>{{ k }}</th><td>{{ v }}</td></tr>{% endfor %}</table>
 {% for s in sections %}<section id="{{ s.name }}"><h2>{{ s.name }}: {{ s.paper }}</h2>
@@ -155,6 +160,17 @@ section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px;
 </section>{% endfor %}
 </body></html>
 """
+
+
+def _provenance(out: Path) -> list[dict]:
+    """The sweeps recorded in ``out/reproduce.json`` (:func:`metarl_neuro.reproduce.record_sweep`); [] if none."""
+    path = Path(out) / "reproduce.json"
+    if not path.exists():
+        return []
+    try:
+        return list(json.loads(path.read_text())["sweeps"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise ValueError(f"{path} is not a reproduce provenance file ({err})") from err
 
 
 def write_report(out: Path, experiments: list[str], seeds: list[int], budget: str = "full",
@@ -190,12 +206,14 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     out = Path(out)
     figures = out / "figures"
     env = environment()
+    provenance = _provenance(out)
     sections, md = [], ["# metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds", ""]
+    top = []  # one row per claim: the report's first table
     for name in experiments:
         exp = get_experiment(name)
         agg = aggregate(out, name, seeds)
         if agg is None:
-            sections.append({"name": name, "paper": exp.paper, "n": 0, "holds": "no seed finished", "wall": "",
+            sections.append({"name": name, "paper": exp.paper, "n": 0, "holds": "no seed finished", "wall": "", "cpu_h": "",
                              "budget": "", "missing": seeds, "claims_html": "", "summary_html": "",
                              "per_seed_html": "", "images": [], "config": ""})
             md += [f"## {name}: {exp.paper}", "", f"No seed finished (seeds {seeds}).", ""]
@@ -217,9 +235,15 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         shown_claims = claims.drop(columns="holds") if len(claims) else claims
         why = exp.reduced.get("why", "") if budget == "reduced" else ""
         wall = per_seed["wall_s"]
+        resumed = int(per_seed["resumed"].astype(bool).sum())
+        for _, c in claims.iterrows():
+            top.append({"experiment": name, "claim (paper)": c["paper"], "metric": c["metric"], "ours": c["ours"],
+                        "seeds holding": c["agree"]})
         sections.append({
             "name": name, "paper": exp.paper, "n": len(per_seed), "holds": f"{holds} of {len(tested)}",
             "wall": f"{wall.mean():.0f} (range {wall.min():.0f}-{wall.max():.0f})", "budget": why,
+            "cpu_h": f"{wall.sum() / 3600:.2f}" + (f" ({resumed} seed(s) resumed: their last session only)"
+                                                     if resumed else ""),
             "missing": agg["missing"],
             "claims_html": shown_claims.to_html(index=False, escape=True).replace(
                 "<td>✓", '<td class="agree">✓').replace("<td>✗", '<td class="disagree">✗'),
@@ -238,15 +262,28 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
                f"Wall time per seed: {sections[-1]['wall']} s. Config: `{json.dumps(agg['config'])}`", ""]
     headline = (f"{len(seeds)} seed(s) per experiment ({budget} budget), made {env['date']}"
                 + (f"; this sweep took {sweep_wall_s / 60:.1f} min" if sweep_wall_s is not None else "") + ".")
-    md[1:1] = ["", headline, "", "| experiment | seeds | paper's effects that hold in every seed | wall time per seed (s) |",
-               "|---|---|---|---|", *[f"| {s['name']} | {s['n']} | {s['holds']} | {s['wall']} |" for s in sections],
+    top_table = pd.DataFrame(top, columns=["experiment", "claim (paper)", "metric", "ours", "seeds holding"])
+    made = []
+    if provenance:
+        made = ["How it was made (each invocation of the sweep; `reproduce` skips the seeds already finished):", "",
+                "| command | commit | date | wall time (min) | seeds run / skipped / failed |", "|---|---|---|---|---|",
+                *[f"| `{p['command']}` | {p['commit']} | {p['date']} | {p['wall_s'] / 60:.1f} | {p['seeds_run']} / "
+                  f"{p['seeds_skipped']} / {p['seeds_failed']} |" for p in provenance], ""]
+    md[1:1] = ["", headline, "", "## Every claim: the seeds in which it holds", "",
+               top_table.to_markdown(index=False) if len(top_table) else "(no claim measured)", "", *made,
+               "## Cost per experiment", "", "CPU-hours: the sum of the seeds' wall times, each seed on one core.", "",
+               "| experiment | seeds | paper's effects that hold in every seed | wall time per seed (s) | CPU-hours |",
+               "|---|---|---|---|---|",
+               *[f"| {s['name']} | {s['n']} | {s['holds']} | {s['wall']} | {s['cpu_h']} |" for s in sections],
                "", "Environment: " + ", ".join(f"{k} {v}" for k, v in env.items()), ""]
     # every value is escaped (a config or a claim can hold any text); the tables are pandas' own escaped HTML
     for sec in sections:
         for key in ("claims_html", "summary_html", "per_seed_html"):
             sec[key] = markupsafe.Markup(sec[key])
-    html = jinja2.Environment(autoescape=True).from_string(_HTML).render(sections=sections, env=env,
-                                                                          headline=headline, interval_note=INTERVAL_NOTE)
+    claims_table = markupsafe.Markup(top_table.to_html(index=False, escape=True))
+    html = jinja2.Environment(autoescape=True).from_string(_HTML).render(
+        sections=sections, env=env, headline=headline, interval_note=INTERVAL_NOTE, claims_table=claims_table,
+        provenance=provenance)
     html_path = atomic_write(out / "report.html", lambda p: Path(p).write_text(html, encoding="utf-8"))
     md_path = atomic_write(out / "report.md", lambda p: Path(p).write_text("\n".join(md) + "\n", encoding="utf-8"))
     return html_path, md_path

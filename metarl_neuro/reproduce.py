@@ -22,6 +22,8 @@ import contextlib
 import dataclasses
 import json
 import os
+import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -282,8 +284,46 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
     return results
 
 
+#: the sweeps that made a reproduce root: one entry per invocation (``record_sweep``), read by the report
+PROVENANCE_FILE = "reproduce.json"
+
+
+def source_commit() -> str:
+    """The git commit of the package's source tree (``"<sha>"``, ``"<sha> with uncommitted changes"``), or
+    ``"unknown (not a git checkout)"`` for an installed package."""
+    here = Path(__file__).resolve().parent
+    try:
+        sha = subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                             check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return f"{sha} with uncommitted changes" if dirty else sha
+
+
+def record_sweep(out: Path, command: str, wall_s: float, results: list[dict]) -> dict:
+    """Append this invocation to ``out/reproduce.json`` (command, commit, date, wall time, seeds run and skipped)
+    and return the file's contents; a corrupt file is a ``ValueError`` naming it."""
+    path = Path(out) / PROVENANCE_FILE
+    sweeps = []
+    if path.exists():
+        try:
+            sweeps = json.loads(path.read_text())["sweeps"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"{path} is not a reproduce provenance file ({err}); move it away to start a new one") from err
+    sweeps.append({"command": command, "commit": source_commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
+                   "wall_s": round(wall_s, 1), "seeds_run": sum(r["status"] in ("done", "resumed") for r in results),
+                   "seeds_skipped": sum(r["status"] == "skipped" for r in results),
+                   "seeds_failed": sum(r["status"] == "failed" for r in results)})
+    content = {"sweeps": sweeps}
+    atomic_write(path, lambda p: Path(p).write_text(json.dumps(content, indent=2)))
+    return content
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m metarl_neuro.reproduce``."""
+    command = "python -m metarl_neuro.reproduce " + shlex.join(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.reproduce", description=__doc__.splitlines()[0])
     ap.add_argument("experiments", nargs="*", metavar="EXPERIMENT",
                     help=f"experiments to run (default: all): {', '.join(EXPERIMENTS)}")
@@ -319,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         results = reproduce(names, seeds, args.out, args.budget, overrides, args.address, args.num_cpus,
                             args.cpus_per_task, args.gpus_per_task, not args.no_progress)
         wall = time.perf_counter() - t0
+        record_sweep(args.out, command, wall, results)
         failed = [r for r in results if r["status"] == "failed"]
         print(f"{len(results) - len(failed)} of {len(results)} seeds finished; this sweep {wall:.0f} s", file=sys.stderr)
         if not args.no_report:

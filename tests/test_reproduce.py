@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from metarl_neuro.analysis import across_seeds, curve_across_seeds
-from metarl_neuro.experiments import TwoStepConfig
+from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig
 from metarl_neuro.report import write_report
 from metarl_neuro.reproduce import main as reproduce_main
 from metarl_neuro.reproduce import parse_overrides, plan, reproduce
@@ -95,10 +95,20 @@ def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, ca
     with pytest.raises(ValueError, match="another config"):
         reproduce(["two-step"], [0], tmp_path, overrides={"two-step": {**TINY, "lr": 1e-3}}, progress=False)
 
+    # issue 24: each invocation is recorded with its command and commit, and the report opens with every claim
+    from metarl_neuro.reproduce import record_sweep, source_commit
+
+    record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 2", 12.0, results)
+    record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 2", 3.0, again)
     html, md = write_report(tmp_path, ["two-step"], [0, 1, 2])
     text = md.read_text()
     assert "| two-step | 2 |" in text and "No summary for seed(s) [2]" in text
     assert "model-based index" in text and "of 2 seeds" in text
+    first = text[text.index("## Every claim"):text.index("## Cost per experiment")]
+    assert first.count("| two-step ") == len([c for c in EXPERIMENTS["two-step"].claims if c.metric != "rpe_r2_mb"
+                                              and c.metric != "rpe_r2_mf_unique"])  # compressed: no RPE regression
+    assert "of 2 seeds" in first and "`python -m metarl_neuro.reproduce two-step --seeds 2`" in text
+    assert source_commit().split()[0] in text and "| 2 / 0 / 0 |" in text and "| 1 / 1 / 0 |" in text
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 2  # Fig. 5c from the seeds and the learning curve, embedded
     per_seed = pd.read_csv(tmp_path / "aggregate" / "two-step_seeds.csv")

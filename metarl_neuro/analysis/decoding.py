@@ -29,7 +29,7 @@ from metarl_neuro.schema import check_activations_source
 
 __all__ = [
     "CHOICE_TARGETS", "CHOICE_TASK_TARGETS", "TWO_STEP_TARGETS", "LatentSwitch", "UnitTuning", "bandit_state_pca",
-    "decode_hidden", "latent_state_switch", "population_pca", "trial_states", "unit_tuning",
+    "block_tuning", "decode_hidden", "latent_state_switch", "population_pca", "trial_states", "unit_tuning",
 ]
 
 #: default decoding targets of the two-step task -> "categorical" or "continuous"
@@ -603,3 +603,64 @@ def bandit_state_pca(run_or_dataset, order_by: str = "mean_0", trial: int = -1, 
                 order_by: ("sample", key), "component": np.arange(n_components), "unit": np.arange(h.shape[-1])},
         attrs={"order_by": order_by, "spearman_rho": float(rho), "spearman_p": float(p), "at": f"trial {trial}"},
     )
+
+
+def block_tuning(run_or_dataset, variable: str = "volatile", at: str = "trial_start", alpha: float = 0.05) -> pd.DataFrame:
+    """Units whose mean activity differs between the two conditions of a within-episode block design.
+
+    A single-unit test of the kind used to count "units coding volatility" (Wang 2018 Simulation 2 reports
+    37 +/- 1% of units; the text we have does not state its test): each unit's activity ``h`` at ``at`` is
+    averaged over the trials of each condition of ``variable`` in each episode, and the per-episode difference
+    (condition 1 minus condition 0) is tested against 0 across episodes (one-sample t test, scipy
+    ``ttest_1samp``), uncorrected at ``alpha``. Episodes are the units of replication, so the autocorrelation of
+    trials within a block does not inflate the count (unlike a trial-level correlation).
+
+    Parameters
+    ----------
+    run_or_dataset : xarray.Dataset or Run
+        Activations of a fixation / left / right task that logs ``variable`` (e.g. ``behrens``'s ``volatile``).
+    variable : str
+        Two-valued trial variable of :func:`trial_states` (default ``"volatile"``).
+    at : {"trial_start", "outcome"}
+        Step of each trial (:func:`trial_states`).
+    alpha : float
+        Significance level, uncorrected (default 0.05).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit: ``unit``, ``mean_difference`` (activity in condition 1 minus 0, a.u.), ``t``, ``p``,
+        ``significant`` (bool); ``attrs["fraction_significant"]`` (0-1) and ``attrs["n_episodes"]`` (episodes
+        with both conditions).
+
+    Raises
+    ------
+    ValueError
+        If ``variable`` is not a logged two-valued trial variable, ``alpha`` is not in (0, 1), or fewer than 3
+        episodes hold both conditions.
+    """
+    from metarl_neuro.schema import check_level
+
+    alpha = check_level(alpha, "alpha")
+    X, trials = trial_states(run_or_dataset, at)
+    if variable not in trials.columns:
+        raise ValueError(f"{variable!r} is not a trial variable of these activations; they log "
+                         f"{[c for c in trials.columns if c not in ('episode', 'trial', 'step')]}")
+    values = np.unique(trials[variable])
+    if len(values) != 2:
+        raise ValueError(f"{variable!r} must take two values in the trials, got {values.tolist()}")
+    df = pd.DataFrame(X)
+    df["episode"], df["cond"] = trials["episode"].to_numpy(), trials[variable].to_numpy()
+    means = df.groupby(["episode", "cond"]).mean()
+    hi, lo = means.xs(values[1], level="cond"), means.xs(values[0], level="cond")
+    both = hi.index.intersection(lo.index)
+    if len(both) < 3:
+        raise ValueError(f"only {len(both)} episodes hold both values of {variable!r}; need at least 3")
+    diff = (hi.loc[both] - lo.loc[both]).to_numpy()
+    res = stats.ttest_1samp(diff, 0.0, axis=0)
+    out = pd.DataFrame({"unit": np.arange(diff.shape[1]), "mean_difference": diff.mean(0), "t": res.statistic,
+                        "p": res.pvalue})
+    out["significant"] = out["p"] < alpha
+    out.attrs["fraction_significant"] = float(out["significant"].mean())
+    out.attrs["n_episodes"] = int(len(both))
+    return out

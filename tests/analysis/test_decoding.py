@@ -242,3 +242,30 @@ def test_bandit_state_pca_orders_episodes_by_the_arm_the_state_holds():
         bandit_state_pca(ds, order_by="mean_1")
     with pytest.raises(ValueError, match="n_components"):
         bandit_state_pca(ds, n_components=7)
+
+
+def test_block_tuning_counts_the_units_whose_block_means_differ():
+    """Issue 24 (Sim 2's 37%): a unit that follows the volatile block is counted; noise units mostly are not."""
+    from metarl_neuro.analysis import block_tuning
+
+    rng = np.random.default_rng(1)
+    E, T, U = 30, 40, 20
+    volatile = np.zeros((E, T), bool)
+    first = rng.random(E) < 0.5
+    volatile[:, : T // 2] = first[:, None]
+    volatile[:, T // 2:] = ~first[:, None]
+    h = rng.normal(size=(E, T, U)).astype(np.float32)
+    h[:, :, 0] += 1.0 * volatile
+    step = ("episode", "step")
+    ds = xr.Dataset({"h": (("episode", "step", "unit"), h), "active": (step, np.ones((E, T), bool)),
+                     "trial": (step, np.tile(np.arange(T), (E, 1))), "trial_end": (step, np.ones((E, T), bool)),
+                     "outcome": (step, rng.random((E, T)) < 0.5), "value": (step, np.zeros((E, T))),
+                     "choice": (step, rng.integers(0, 2, (E, T))), "valid": (step, np.ones((E, T), bool)),
+                     "volatile": (step, volatile)}, coords={"episode": np.arange(E)})
+    out = block_tuning(ds)
+    assert out.loc[0, "significant"] and out.loc[0, "mean_difference"] == pytest.approx(1.0, abs=0.2)
+    assert out.attrs["n_episodes"] == E and out["significant"].sum() <= 4
+    with pytest.raises(ValueError, match="alpha"):
+        block_tuning(ds, alpha=1.5)
+    with pytest.raises(ValueError, match="not a trial variable"):
+        block_tuning(ds, variable="p_risky")

@@ -133,8 +133,13 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
         values = {**exp.reproduce_defaults}
         if budget == "reduced":
             values.update({k: v for k, v in exp.reduced.items() if k != "why"})
-        values.update(overrides.get(name, {}))
+        source = exp.frozen_test_of if exp.frozen_test_of in experiments else ""
         for seed in seeds:
+            if source:  # the frozen test of that experiment's seed: its network, not trained here (--set still wins)
+                values = {**values, "episodes": 0, "init_from": str(out / source / f"seed{seed}"),
+                          **overrides.get(name, {})}
+            else:
+                values.update(overrides.get(name, {}))
             config = exp.config(**{**values, "seed": seed})
             folder = out / name / f"seed{seed}"
             state, chash = "new", config_hash(config)
@@ -147,16 +152,18 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
                 summary = read_seed_summary(folder)
                 state = "finished" if summary is not None and summary.get("config_hash") == chash else "resume"
             tasks.append({"experiment": name, "seed": seed, "values": {**values, "seed": seed}, "folder": str(folder),
-                          "config_hash": chash, "state": state, "summary": summary if state == "finished" else None})
+                          "config_hash": chash, "state": state, "summary": summary if state == "finished" else None,
+                          "after": source})
     return tasks
 
 
-def run_seed(experiment: str, values: dict, folder: str, log: str) -> dict:
+def run_seed(experiment: str, values: dict, folder: str, log: str, after=None) -> dict:
     """One (experiment, seed): train and test it into ``folder`` (resumed if a run is there), summarise it.
 
     The body of every Ray task of :func:`reproduce`; it takes and returns only plain values. The simulation's
     printed report goes to the file ``log``. A run folder that is complete but has no summary (killed while
-    summarising) is only summarised.
+    summarising) is only summarised. ``after`` is the result of the task this one waited for (the seed a frozen
+    test tests: :attr:`~metarl_neuro.experiments.Experiment.frozen_test_of`); it is not used.
 
     Returns
     -------
@@ -250,13 +257,18 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
         cluster = ray.cluster_resources()
         remote = ray.remote(run_seed)
         refs, logs, t_start = {}, {}, time.time()
-        # the tasks that need more CPUs first: queued behind one-CPU tasks they wait for two free CPUs at once
-        for t in sorted(todo, key=lambda t: -get_experiment(t["experiment"]).resources.get("num_cpus", 1)):
+        submitted = {}
+        # the tasks that need more CPUs first: queued behind one-CPU tasks they wait for two free CPUs at once; a
+        # frozen test after the seed it tests, whose task it waits for (Ray resolves that argument first)
+        for t in sorted(todo, key=lambda t: (bool(t["after"]),
+                                             -get_experiment(t["experiment"]).resources.get("num_cpus", 1))):
             exp = get_experiment(t["experiment"])
             log = str(out / "logs" / f"{t['experiment']}-seed{t['seed']}.log")
+            after = submitted.get((t["after"], t["seed"]))
             ref = remote.options(**_resources(exp, cpus_per_task, gpus_per_task, cluster), max_retries=0).remote(
-                t["experiment"], t["values"], t["folder"], log)
+                t["experiment"], t["values"], t["folder"], log, after)
             refs[ref], logs[ref] = t, Path(log)
+            submitted[(t["experiment"], t["seed"])] = ref
 
         def running(pending) -> int:  # a task writes its log's first line when it starts
             return sum(1 for r in pending if logs[r].exists() and logs[r].stat().st_mtime >= t_start)

@@ -3,6 +3,7 @@ across-seed statistics."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -72,6 +73,22 @@ def test_overrides_and_plan_fail_before_any_task(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing written
 
 
+def test_psychlab_harlow_is_the_frozen_test_of_the_pixel_seeds(tmp_path):
+    """Issue 24 item 4: with harlow-pixels in the sweep, psychlab-harlow seed k tests seed k's network frozen on the
+    real level (0 training episodes, init_from its folder) and waits for it; alone, it trains as configured."""
+    tasks = plan(["harlow-pixels", "psychlab-harlow"], [0, 3], "full", {}, tmp_path)
+    lab = {t["seed"]: t for t in tasks if t["experiment"] == "psychlab-harlow"}
+    for seed in (0, 3):
+        assert lab[seed]["values"]["episodes"] == 0 and lab[seed]["after"] == "harlow-pixels"
+        assert lab[seed]["values"]["init_from"] == str(tmp_path / "harlow-pixels" / f"seed{seed}")
+    assert all(t["after"] == "" for t in tasks if t["experiment"] == "harlow-pixels")
+    alone = plan(["psychlab-harlow"], [0], "full", {}, tmp_path)[0]
+    assert alone["after"] == "" and "init_from" not in alone["values"]
+    # --set still wins: fine-tune 100 episodes on the level from each seed's network
+    tuned = plan(["harlow-pixels", "psychlab-harlow"], [0], "full", {"psychlab-harlow": {"episodes": 100}}, tmp_path)
+    assert [t["values"]["episodes"] for t in tuned if t["experiment"] == "psychlab-harlow"] == [100]
+
+
 @pytest.mark.slow
 def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, capsys):
     over = {"two-step": TINY}
@@ -121,6 +138,26 @@ def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, ca
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
                         f"--screenshot={shot}", html.as_uri()], check=True, capture_output=True, timeout=120)
         assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+@pytest.mark.deepmind_lab
+def test_the_frozen_test_waits_for_its_seed_and_loads_its_network(cluster, tmp_path):
+    """Issue 24 item 4 on a real cluster and the real level: psychlab-harlow seed 0 runs after harlow-pixels seed 0
+    and tests that network (the checkpoint's SHA-256 is in its config's record), with no training."""
+    pytest.importorskip("deepmind_lab")
+    tiny = {"episodes": 16, "batch": 4, "hidden_size": 16, "eval_episodes": 4, "episode_seconds": 0.5,
+            "checkpoint_every_s": 0.0}
+    over = {"harlow-pixels": {**tiny, "eval_every": 0}, "psychlab-harlow": {"batch": 2, "eval_episodes": 2,
+                                                                            "hidden_size": 16, "episode_seconds": 0.5}}
+    results = reproduce(["harlow-pixels", "psychlab-harlow"], [0], tmp_path, overrides=over, progress=False)
+    assert sorted((r["experiment"], r["status"]) for r in results) == [("harlow-pixels", "done"),
+                                                                       ("psychlab-harlow", "done")]
+    lab = Run.load(tmp_path / "psychlab-harlow" / "seed0")
+    assert lab.config.episodes == 0 and lab.config.init_from == str(tmp_path / "harlow-pixels" / "seed0")
+    ckpt = tmp_path / "harlow-pixels" / "seed0" / "checkpoint.pt"
+    assert lab.meta["init_from_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    assert (tmp_path / "psychlab-harlow" / "seed0" / "config.json").stat().st_mtime > ckpt.stat().st_mtime
 
 
 @pytest.mark.slow

@@ -132,6 +132,10 @@ class Experiment:
         Summary metric (name or glob pattern) -> ``(lower, upper)``: the metrics that are probabilities or
         percentages, whose interval across seeds is the bootstrap one that stays inside them
         (:func:`~metarl_neuro.analysis.across_seeds`).
+    frozen_test_of : str
+        Another experiment whose seed ``k`` this one's seed ``k`` tests frozen when ``reproduce`` runs both: the
+        seed gets ``episodes=0`` and ``init_from`` that seed's run folder, and its task waits for it
+        (``psychlab-harlow`` of ``harlow-pixels``: the surrogate-trained network on the real level). "" for none.
     options, cli : callable or None
         ``options(parser)`` adds experiment-only command-line options; ``cli(config, args) -> Path`` replaces
         the default ``simulate(config, args.out or default_out(config), ...)``.
@@ -158,6 +162,7 @@ class Experiment:
     reproduce_defaults: dict = field(default_factory=dict)
     reduced: dict = field(default_factory=dict)
     bounded: dict = field(default_factory=dict)
+    frozen_test_of: str = ""
     options: Callable[[argparse.ArgumentParser], None] | None = None
     cli: Callable[..., Path] | None = None
     report_options: Callable[[argparse.ArgumentParser], None] | None = None

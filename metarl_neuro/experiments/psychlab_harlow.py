@@ -125,6 +125,7 @@ EXPERIMENT = Experiment(
     summarize=summarize, paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; DeepMind Lab's PsychLab level",
     claims=HARLOW_CLAIMS, figure=figure, resources={"num_cpus": 2, "num_gpus": 0.25},
     reproduce_defaults={"dataset_path": "dummy"},
+    frozen_test_of="harlow-pixels",  # reproduce harlow-pixels psychlab-harlow: each surrogate seed, frozen, on the level
     reduced={"episodes": 0, "eval_episodes": 20, "batch": 10,
              "why": "the untrained network tested on 20 episodes of the real level (dataset dummy): DeepMind Lab "
                     "runs at about 400 agent steps/s here, too slow to train on; the trained network's test is "

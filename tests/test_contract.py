@@ -30,7 +30,8 @@ B, STEPS = 3, 320  # every task ends an episode within 300 random steps (two-ste
 
 def make(name: str, batch: int, seed: int):
     exp = EXPERIMENTS[name]
-    config = exp.config(**{**exp.reproduce_defaults, "device": "cpu"})
+    # the command line's defaults, with the PsychLab level's image set (it has none by default)
+    config = exp.config(**{k: v for k, v in exp.reproduce_defaults.items() if k == "dataset_path"}, device="cpu")
     return config.make_task(batch, seed, "cpu", None)
 
 

@@ -28,7 +28,7 @@ from metarl_neuro.experiments import EXPERIMENTS
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.run import Run, atomic_write, read_seed_summary, save_figures
 
-__all__ = ["aggregate", "environment", "main", "write_report"]
+__all__ = ["PUBLISHED", "aggregate", "environment", "main", "publish", "write_report"]
 
 #: learning-curve metric shown per experiment: the first of these its config measures
 _CURVE_METRICS = ("gap", "correct_2_6", "regret", "reward")
@@ -294,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.report", description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path, help="the reproduce root (runs/reproduce)")
     ap.add_argument("--budget", choices=("full", "reduced"), default="full")
+    ap.add_argument("--publish", type=Path, default=None, metavar="DIR",
+                    help="also copy what a committed reproduction holds into DIR (e.g. docs/reproduction): report.md, "
+                         "report.html, figures/, aggregate/ and reproduce.json; no run folder, checkpoint or log")
     args = ap.parse_args(argv)
     if not args.out.is_dir():
         print(f"error: no reproduce root at {args.out}", file=sys.stderr)
@@ -310,7 +313,51 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"report: {html} and {md}")
+    if args.publish is not None:
+        try:
+            copied = publish(args.out, args.publish)
+        except OSError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"published {len(copied)} files to {args.publish}")
     return 0
+
+
+#: what a committed reproduction holds (issue 24): the report, its figures and tables, how it was made
+PUBLISHED = ("report.md", "report.html", "reproduce.json", "figures/*.png", "aggregate/*.csv")
+
+
+def publish(out: Path, dest: Path) -> list[Path]:
+    """Copy a reproduce root's report, figures, aggregate tables and provenance (:data:`PUBLISHED`) into ``dest``.
+
+    Run folders, checkpoints and logs stay behind: ``dest`` is what a repository commits (``docs/reproduction``).
+    Files of ``dest`` that the root no longer has are removed, so ``dest`` is the root's report and nothing else.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    OSError
+        If a file cannot be read or written (the message names it), or the root has no ``report.md``.
+    """
+    import shutil
+
+    out, dest = Path(out), Path(dest)
+    if not (out / "report.md").is_file():
+        raise FileNotFoundError(f"{out / 'report.md'}: no report to publish (run python -m metarl_neuro.report {out})")
+    wanted = {p.relative_to(out) for pattern in PUBLISHED for p in out.glob(pattern) if p.is_file()}
+    for old in [p for pattern in PUBLISHED for p in dest.glob(pattern) if p.is_file()]:
+        if old.relative_to(dest) not in wanted:
+            old.unlink()
+    written = []
+    for rel in sorted(wanted):
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        written.append(atomic_write(target, lambda p, src=out / rel: shutil.copyfile(src, p)))
+    return written
 
 
 if __name__ == "__main__":

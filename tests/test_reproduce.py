@@ -89,6 +89,26 @@ def test_psychlab_harlow_is_the_frozen_test_of_the_pixel_seeds(tmp_path):
     assert [t["values"]["episodes"] for t in tuned if t["experiment"] == "psychlab-harlow"] == [100]
 
 
+def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path):
+    """Issue 24 item 4: `report OUT --publish docs/reproduction` writes what a repository commits: the report, its
+    figures, the aggregate tables and the provenance; no run folder, checkpoint or log; stale files go."""
+    from metarl_neuro.report import main as report_main
+    from metarl_neuro.reproduce import record_sweep, run_seed
+
+    out, dest = tmp_path / "root", tmp_path / "docs" / "reproduction"
+    values = {"episodes": 64, "batch": 16, "eval_episodes": 20, "until": "", "eval_every": 0, "seed": 0}
+    run_seed("two-step", values, str(out / "two-step" / "seed0"), str(out / "logs" / "seed0.log"))
+    record_sweep(out, "python -m metarl_neuro.reproduce two-step --seeds 1", 5.0, [{"status": "done"}])
+    (dest / "figures").mkdir(parents=True)
+    (dest / "figures" / "gone_seeds.png").write_bytes(b"old")  # an experiment no longer in the root
+    assert report_main([str(out), "--publish", str(dest)]) == 0
+    files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    assert files == ["aggregate/two-step_seeds.csv", "aggregate/two-step_summary.csv", "figures/two-step_seeds.png",
+                     "report.html", "report.md", "reproduce.json"]
+    assert (dest / "report.md").read_text() == (out / "report.md").read_text()
+    assert report_main([str(tmp_path / "nothing"), "--publish", str(dest)]) == 2
+
+
 @pytest.mark.slow
 def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, capsys):
     over = {"two-step": TINY}

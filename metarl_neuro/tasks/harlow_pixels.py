@@ -15,9 +15,10 @@ The level keeps the yaw on a grid of 65,536 steps per turn (0.0055 deg); the sur
 - the fixation trigger (the centre of the cross, +-0.025 of the screen) spans +-2.14 deg; the image buttons
   (half of each 0.4-screen image) span 11.25-24.42 deg left and right;
 - a widget fires on the 4th consecutive frame the gaze is on it, judged from where the gaze was at the end of
-  the previous frame (so the frame after reset never counts); the reward reaches the agent one frame after
-  the frame that fired it (on the same frame when it ends the episode); the cross returns 5 frames after a
-  choice; an episode ends after its 6th choice or after 300 s (18,000 frames).
+  the previous frame (on the first frame of an episode, the start gaze: that frame counts, in a fresh Lab's
+  first episode and in later ones alike; issue 29, ``benchmarks/psychlab_reset_rule.py``); the reward reaches
+  the agent one frame after the frame that fired it (on the same frame when it ends the episode); the cross
+  returns 5 frames after a choice; an episode ends after its 6th choice or after 300 s (18,000 frames).
 """
 
 from __future__ import annotations
@@ -470,7 +471,6 @@ class HarlowPixelTask:
             self.hold, self.gap = z.clone(), z.clone()
             self.where = torch.full((B,), -1, dtype=torch.long, device=dev)
             self.pending = torch.zeros(B, device=dev)
-            self.looked = torch.zeros(B, dtype=torch.bool, device=dev)
             self._texture = torch.zeros(B, 3, self._tex, self._tex, device=dev)
             return
         w = which
@@ -482,12 +482,11 @@ class HarlowPixelTask:
             setattr(self, name, torch.where(w, 0, getattr(self, name)))
         self.where = torch.where(w, -1, self.where)
         self.pending = torch.where(w, 0.0, self.pending)
-        self.looked = self.looked & ~w
 
     def state_dict(self) -> dict:
         """Everything needed to continue the simulation exactly (for checkpoints)."""
         names = ("rewarded", "other", "side_plan", "gaze", "trial", "phase", "frames", "steps", "hold", "gap",
-                 "where", "pending", "looked", "_texture")
+                 "where", "pending", "_texture")
         return tensor_state(self, names)
 
     def load_state_dict(self, state: dict) -> None:
@@ -584,7 +583,6 @@ class HarlowPixelTask:
             on_cross = (self.phase == 0) & (a <= g.cross_half_grid)
             on_button = (self.phase == 1) & (a >= b_in) & (a <= b_out)
             target = torch.where(on_cross, 2, torch.where(on_button, (p > 0).long(), -1))
-            target = torch.where(self.looked, target, -1)
             self.hold = torch.where(target < 0, 0, torch.where(target == self.where, self.hold + 1, 1))
             self.where = target
             fire = live & (self.hold == g.hold_frames)
@@ -604,9 +602,8 @@ class HarlowPixelTask:
             self.where = torch.where(fire, -1, self.where)
             self.hold = torch.where(fire, 0, self.hold)
             self.trial = self.trial + chose.long()
-            # the frame's movement (the view turns all the way round); the lookat exists from now on
+            # the frame's movement (the view turns all the way round)
             self.gaze = torch.remainder(self.gaze + delta + 32768, 65536.0) - 32768
-            self.looked = torch.ones_like(self.looked)
             self.frames = self.frames + 1
             finish = live & ((self.trial >= self.n_trials) | (self.frames >= self.episode_frames))
             reward = reward + self.pending * finish  # the last trial pays on its own frame

@@ -45,16 +45,14 @@ def test_kind_pixels_builds_the_surrogate_with_the_protocol():
         assert log[f.name].shape == (5,) and log[f.name].dtype == f.dtype, f.name
 
 
-def test_fixation_fires_on_the_fourth_frame_judged_one_frame_late_and_pays_a_frame_later():
-    """Start on the cross: frame 1 has no gaze yet, frames 2-5 hold it, the trigger fires on frame 5 (step 2's
-    first frame) and its +1 arrives on frame 6 (step 2)."""
+def test_fixation_fires_on_the_fourth_frame_and_pays_a_frame_later():
+    """Start on the cross: frames 1-4 hold it (the episode's first frame counts, judged at the start gaze, as on
+    the level: issue 29), the trigger fires on frame 4 and its +1 arrives on frame 5 (step 2's first frame)."""
     task = centred()
-    obs, r1, _, log1 = task.step(act(task, STAY))  # frames 1-4: held 3 frames
-    assert (r1 == 0).all() and not log1["fixated"].any()
-    red = obs[:, 0, 41:43, 41:43]
-    assert (red == 1).all() and (obs[:, 1:, 41:43, 41:43] == 0).all()  # the cross under the gaze
-    _, r2, _, log2 = task.step(act(task, STAY))  # frame 5 fires, frame 6 pays
-    assert log2["fixated"].all() and (r2 == 1).all() and (task.phase == 1).all()
+    _, r1, _, log1 = task.step(act(task, STAY))  # frames 1-4: fires on frame 4; the images are shown
+    assert (r1 == 0).all() and log1["fixated"].all() and (task.phase == 1).all()
+    _, r2, _, log2 = task.step(act(task, STAY))  # frame 5 pays
+    assert (r2 == 1).all() and not log2["fixated"].any()
 
 
 def test_reset_observation_shows_an_empty_screen_as_the_level():

@@ -75,6 +75,52 @@ def test_surrogate_agrees_with_the_real_level_step_by_step():
     real.close()
 
 
+@pytest.mark.slow
+def test_surrogate_agrees_on_a_near_random_stream_with_fixations_right_after_reset():
+    """Issue 29: on this stream (90% random actions, 2-s episodes, 4 Labs x 1,500 steps) the level paid a fixation
+    at slot 3, step 781, that the surrogate missed: the gaze started on the cross and the first frame of an
+    episode counts on the level. Every reward, episode end and trial end now agrees."""
+    real = PsychLabHarlow(4, "dummy", seed=123, episode_seconds=2.0)
+    rec = play_scripted(real, 1500, epsilon=0.9, seed=123)
+    real.close()
+    sur = HarlowPixelTask(4, images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5, episode_frames=round(2.0 * 60))
+    rep = replay_on_surrogate(sur, rec)
+    assert rec.reward[781, 3] == 1.0 and rec.done.sum() > 100  # the fixation right after a reset is in the stream
+    for k in ("reward", "done", "trial_end"):
+        np.testing.assert_array_equal(getattr(rep, k), getattr(rec, k), err_msg=k)
+
+
+@pytest.mark.slow
+def test_the_first_frame_of_an_episode_counts_towards_a_fixation_on_both():
+    """Issue 29: with the gaze starting on the cross and held still, the level pays the fixation on the 5th frame
+    of the episode (it fired on the 4th: the first frame counts); the surrogate too. Frame by frame (action_repeat
+    1), 0.2-s episodes, stay 6 frames then saccade away (benchmarks/psychlab_reset_rule.py: a fresh Lab's first
+    episodes alike)."""
+    def frames_to_fixation(task, frames):
+        task.reset()
+        since = np.zeros(task.batch_size, int)
+        start = np.full(task.batch_size, np.nan)
+        out = []
+        for _ in range(frames):
+            _, r, d, log = task.step(torch.as_tensor(np.where(since < 6, 0, 3)))
+            r, g = r.numpy(), log["gaze"].numpy()
+            start = np.where(since == 0, g, start)
+            for b in np.nonzero((r > 0) & (r < 2))[0]:
+                if abs(start[b]) <= 2.0:  # clear of the trigger's edge (2.14 deg)
+                    out.append(int(since[b]) + 1)
+            since = np.where(d.numpy(), 0, since + 1)
+        return out
+
+    real = PsychLabHarlow(4, "dummy", seed=7, action_repeat=1, episode_seconds=0.2)
+    on_level = frames_to_fixation(real, 600)
+    real.close()
+    sur = HarlowPixelTask(4, images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5, action_repeat=1,
+                          episode_frames=12, seed=7)
+    on_surrogate = frames_to_fixation(sur, 600)
+    assert len(on_level) >= 5 and set(on_level) == {5}
+    assert len(on_surrogate) >= 5 and set(on_surrogate) == {5}
+
+
 def test_finished_level_is_reset_and_its_observations_are_not_read():
     task = PsychLabHarlow(2, "dummy", seed=5, episode_seconds=1)  # 60 frames: 15 steps
     task.reset()

@@ -97,6 +97,21 @@ def matching_law(df: pd.DataFrame) -> MatchingFit:
     ------
     ValueError
         For a bad table (:func:`~metarl_neuro.schema.validate_choice_trials`) or fewer than 3 usable episodes.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng, rows = np.random.default_rng(0), []
+    >>> for episode in range(60):  # a soft win-stay lose-shift chooser on a 0.6 / 0.2 bandit
+    ...     p, c = ([0.2, 0.6] if episode % 2 else [0.6, 0.2]), 0
+    ...     for trial in range(80):
+    ...         r = float(rng.random() < p[c])
+    ...         rows.append((episode, trial, c, r))
+    ...         c = c if rng.random() < (0.8 if r else 0.4) else 1 - c
+    >>> df = pd.DataFrame(rows, columns=["episode", "trial", "choice", "reward"])
+    >>> fit = matching_law(df)
+    >>> round(fit.slope, 2), fit.n_episodes  # undermatching: choices track reward ratios less than 1:1
+    (0.26, 60)
     """
     d = validate_choice_trials(df)
     d = d[~d["missed"]].copy()
@@ -152,6 +167,26 @@ def lagged_choice_regression(df: pd.DataFrame, lags: int = 15) -> pd.DataFrame:
     ValueError
         For a bad table, ``lags`` not an integer >= 1 or not shorter than the longest episode (lags reach back
         within an episode only; ``lags=100`` once ran for 6 minutes), or too few trials.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng, rows = np.random.default_rng(0), []
+    >>> for episode in range(60):  # a soft win-stay lose-shift chooser on a 0.6 / 0.2 bandit
+    ...     p, c = ([0.2, 0.6] if episode % 2 else [0.6, 0.2]), 0
+    ...     for trial in range(80):
+    ...         r = float(rng.random() < p[c])
+    ...         rows.append((episode, trial, c, r))
+    ...         c = c if rng.random() < (0.8 if r else 0.4) else 1 - c
+    >>> df = pd.DataFrame(rows, columns=["episode", "trial", "choice", "reward"])
+    >>> reg = lagged_choice_regression(df, lags=2)
+    >>> print(reg[["regressor", "lag", "coef"]].round(2).to_string(index=False))
+    regressor  lag  coef
+         bias    0 -0.02
+       reward    1  1.76
+       reward    2  0.09
+       choice    1 -0.40
+       choice    2  0.01
     """
     check_int(lags, "lags")
     d = validate_choice_trials(df)

@@ -225,6 +225,21 @@ def stay_regression(
         ``coding`` or ``groups``; if no trial has enough history; if the pooled design is rank-deficient (e.g.
         no rewarded trial: its coefficients are not identified). A subject's own rank-deficient fit
         (``groups="subject"``) is recorded as NaN rows with ``converged`` False and the reason in ``warning``.
+
+    Examples
+    --------
+    The one-back regression of a simulated, mostly model-based learner: the reward x transition interaction
+    (the model-based signature, Daw 2011) is positive:
+
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> p = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.6, "beta1": 4.0, "beta2": 4.0, "w": 0.7, "p": 0.1}
+    >>> c = stay_regression(simulate_hybrid(p, n_subjects=1, n_trials=200, seed=1)).coefficients
+    >>> print(c[c["subject"] == "pooled"][["term", "coef"]].round(2).to_string(index=False))
+                 term  coef
+            intercept  0.63
+               reward -0.21
+           transition -0.15
+    reward:transition  0.28
     """
     check_int(lags, "lags")
     if coding not in ("effect", "dummy"):

@@ -387,6 +387,17 @@ def hybrid_nll(
         a learning rate, lambda or w outside [0, 1]; a negative inverse temperature), ``common_prob`` outside
         [0.5, 1], ``start_trial`` not an integer >= 0 or past every subject's last trial, or bad trials (as
         :func:`metarl_neuro.schema.validate_trials`).
+
+    Examples
+    --------
+    The choices of a simulated model-based learner are likelier under its own parameters than under a purely
+    model-free learner's (``w = 0``):
+
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> p = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.6, "beta1": 4.0, "beta2": 4.0, "w": 0.7, "p": 0.1}
+    >>> trials = simulate_hybrid(p, n_subjects=1, n_trials=200, seed=1)
+    >>> round(hybrid_nll(p, trials), 1), round(hybrid_nll({**p, "w": 0.0}, trials), 1)
+    (221.1, 231.6)
     """
     transitions = check_options(variant, model, transitions, likelihood)
     names = free_parameters(variant, model)

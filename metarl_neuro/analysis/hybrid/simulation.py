@@ -51,6 +51,15 @@ def simulate_hybrid(
     ------
     ValueError
         For an unknown variant or a missing parameter.
+
+    Examples
+    --------
+    Two simulated people, 200 trials each, of Daw 2011's hybrid with a mostly model-based weight:
+
+    >>> p = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.6, "beta1": 4.0, "beta2": 4.0, "w": 0.7, "p": 0.1}
+    >>> trials = simulate_hybrid(p, n_subjects=2, n_trials=200, seed=1)
+    >>> trials.shape, trials["subject"].nunique()
+    ((400, 12), 2)
     """
     from metarl_neuro.tasks import DriftingRewards, TwoStepTask
 

@@ -46,6 +46,18 @@ def cumulative_regret(df: pd.DataFrame, by: str | list[str] = "policy", level: f
     ------
     ValueError
         For a missing column, NaN or infinity, a negative regret, or ``level`` outside (0, 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"policy": "greedy", "episode": [0, 0, 0, 1, 1, 1], "trial": [0, 1, 2] * 2,
+    ...                    "regret": [0.3, 0.0, 0.0, 0.5, 0.5, 0.0],
+    ...                    "optimal": [False, True, True, False, False, True]})
+    >>> print(cumulative_regret(df)[["trial", "mean", "n_episodes"]].to_string(index=False))
+     trial  mean  n_episodes
+         0  0.40           2
+         1  0.65           2
+         2  0.65           2
     """
     level = check_level(level)
     by = [by] if isinstance(by, str) else list(by)
@@ -82,6 +94,16 @@ def suboptimal_pulls(df: pd.DataFrame, by: str | list[str] = "policy", level: fl
     ------
     ValueError
         For a missing column, NaN, an ``optimal`` that is not boolean (or 0/1), or ``level`` outside (0, 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"policy": "greedy", "episode": [0, 0, 0, 1, 1, 1], "trial": [0, 1, 2] * 2,
+    ...                    "regret": [0.3, 0.0, 0.0, 0.5, 0.5, 0.0],
+    ...                    "optimal": [False, True, True, False, False, True]})
+    >>> print(suboptimal_pulls(df)[["policy", "mean", "fraction"]].to_string(index=False))
+    policy  mean  fraction
+    greedy   1.5       0.5
     """
     level = check_level(level)
     by = [by] if isinstance(by, str) else list(by)
@@ -205,6 +227,14 @@ def rescorla_wagner_nll(df: pd.DataFrame, alpha: float, beta: float) -> float:
     ValueError
         For a missing column, NaN, a choice other than 0/1, or a parameter outside its domain (NaN, alpha
         outside [0, 1], beta negative or infinite).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"episode": 0, "trial": range(6), "choice": [0, 0, 1, 1, 0, 0],
+    ...                    "reward": [1, 0, 0, 1, 1, 1]})
+    >>> round(rescorla_wagner_nll(df, alpha=0.5, beta=3.0), 3)
+    4.242
     """
     _check_rw_params(alpha, beta)
     d = validate_bandit_trials(df, ["episode", "trial", "choice", "reward"]).sort_values(["episode", "trial"])

@@ -37,6 +37,16 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
         For no rows, a missing column, NaN (in a column read, or in the ``by`` or ``subject`` key), a ``correct``
         value other than True/False/0/1, a negative or non-integer
         episode or trial, a repeated (stage, subject, episode, trial) row, or ``level`` outside (0, 1).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"episode": [0, 0, 0, 1, 1, 1], "trial": [0, 1, 2] * 2, "correct": [1, 1, 1, 0, 1, 1]})
+    >>> print(harlow_performance(df, by=None)[["trial_number", "pct_correct", "n"]].to_string(index=False))
+     trial_number  pct_correct  n
+                1         50.0  2
+                2        100.0  2
+                3        100.0  2
     """
     level = check_level(level)
     if not isinstance(df, pd.DataFrame):

@@ -135,6 +135,23 @@ def to_trials(
         If a required column is not mapped or absent from ``df``, or the recoded values fail
         :func:`metarl_neuro.schema.validate_trials` (e.g. a choice outside {0, 1} that is not a missed code,
         or a NaN reward on a trial not missed).
+
+    Examples
+    --------
+    A lab's 1/2-coded choices and planets, 0 for no response:
+
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"subj": ["s1"] * 4, "stage1": [1, 2, 2, 0], "planet": [1, 1, 2, 0],
+    ...                     "stage2": [2, 1, 1, 0], "coins": [1, 0, 1, 0]})
+    >>> t = to_trials(raw, {"subject": "subj", "choice1": "stage1", "state2": "planet", "choice2": "stage2",
+    ...                     "reward": "coins"}, codes={c: {1: 0, 2: 1} for c in ("choice1", "state2", "choice2")},
+    ...               missed=(0,))
+    >>> print(t[["trial", "choice1", "state2", "common", "choice2", "reward", "missed"]].to_string(index=False))
+     trial  choice1  state2  common  choice2  reward  missed
+         0        0       0    True        1     1.0   False
+         1        1       0   False        0     0.0   False
+         2        1       1    True        0     1.0   False
+         3       -1      -1   False       -1     NaN    True
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame of trials, got {type(df).__name__}")

@@ -141,8 +141,8 @@ section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px;
 <h1>metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds</h1>
 <p>{{ headline }}</p>
 <h3>Every claim: the seeds in which it holds</h3>{{ claims_table }}
-{% if provenance %}<h3>How it was made</h3><table><tr><th>command</th><th>commit</th><th>date</th><th>wall time (min)</th><th>seeds run / skipped / failed</th></tr>
-{% for p in provenance %}<tr><td><code>{{ p.command }}</code></td><td>{{ p.commit }}</td><td>{{ p.date }}</td><td>{{ "%.1f"|format(p.wall_s / 60) }}</td><td>{{ p.seeds_run }} / {{ p.seeds_skipped }} / {{ p.seeds_failed }}</td></tr>{% endfor %}
+{% if provenance %}<h3>How it was made</h3><table><tr><th>command</th><th>commit</th><th>date</th><th>status</th><th>wall time (min)</th><th>seeds run / skipped / failed</th></tr>
+{% for p in provenance %}<tr><td><code>{{ p.command }}</code></td><td>{{ p.commit }}</td><td>{{ p.date }}</td><td>{{ p.status }}</td><td>{{ p.minutes }}</td><td>{{ p.seeds_run }} / {{ p.seeds_skipped }} / {{ p.seeds_failed }}</td></tr>{% endfor %}
 </table>{% endif %}
 <h3>Cost per experiment</h3>
 <table><tr><th>experiment</th><th>seeds</th><th>paper's effects that hold in every seed</th><th>wall time per seed (s)</th><th>CPU-hours</th></tr>
@@ -160,6 +160,10 @@ section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px;
 </section>{% endfor %}
 </body></html>
 """
+
+
+def _minutes(seconds) -> str:
+    return "" if seconds is None else f"{seconds / 60:.1f}"
 
 
 def _provenance(out: Path) -> list[dict]:
@@ -265,10 +269,13 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     top_table = pd.DataFrame(top, columns=["experiment", "claim (paper)", "metric", "ours", "seeds holding"])
     made = []
     if provenance:
-        made = ["How it was made (each invocation of the sweep; `reproduce` skips the seeds already finished):", "",
-                "| command | commit | date | wall time (min) | seeds run / skipped / failed |", "|---|---|---|---|---|",
-                *[f"| `{p['command']}` | {p['commit']} | {p['date']} | {p['wall_s'] / 60:.1f} | {p['seeds_run']} / "
-                  f"{p['seeds_skipped']} / {p['seeds_failed']} |" for p in provenance], ""]
+        made = ["How it was made (each invocation of the sweep; `reproduce` skips the seeds already finished; an "
+                "invocation still `running` was killed without its end being recorded):", "",
+                "| command | commit | date | status | wall time (min) | seeds run / skipped / failed |",
+                "|---|---|---|---|---|---|",
+                *[f"| `{p['command']}` | {p['commit']} | {p['date']} | {p.get('status', 'finished')} | "
+                  f"{_minutes(p['wall_s'])} | {p['seeds_run']} / {p['seeds_skipped']} / {p['seeds_failed']} |"
+                  for p in provenance], ""]
     md[1:1] = ["", headline, "", "## Every claim: the seeds in which it holds", "",
                top_table.to_markdown(index=False) if len(top_table) else "(no claim measured)", "", *made,
                "## Cost per experiment", "", "CPU-hours: the sum of the seeds' wall times, each seed on one core.", "",
@@ -283,7 +290,7 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     claims_table = markupsafe.Markup(top_table.to_html(index=False, escape=True))
     html = jinja2.Environment(autoescape=True).from_string(_HTML).render(
         sections=sections, env=env, headline=headline, interval_note=INTERVAL_NOTE, claims_table=claims_table,
-        provenance=provenance)
+        provenance=[{**p, "status": p.get("status", "finished"), "minutes": _minutes(p["wall_s"])} for p in provenance])
     html_path = atomic_write(out / "report.html", lambda p: Path(p).write_text(html, encoding="utf-8"))
     md_path = atomic_write(out / "report.md", lambda p: Path(p).write_text("\n".join(md) + "\n", encoding="utf-8"))
     return html_path, md_path

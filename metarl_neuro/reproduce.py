@@ -314,9 +314,14 @@ def source_commit() -> str:
     return f"{sha} with uncommitted changes" if dirty else sha
 
 
-def record_sweep(out: Path, command: str, wall_s: float, results: list[dict]) -> dict:
-    """Append this invocation to ``out/reproduce.json`` (command, commit, date, wall time, seeds run and skipped)
-    and return the file's contents; a corrupt file is a ``ValueError`` naming it."""
+def record_sweep(out: Path, command: str, wall_s: float | None, results: list[dict] | None,
+                 index: int | None = None, status: str = "finished") -> dict:
+    """Record an invocation in ``out/reproduce.json`` (command, commit, date, wall time, seeds run, skipped and
+    failed, ``status``) and return the file's contents; a corrupt file is a ``ValueError`` naming it.
+
+    ``index`` None appends an entry (``main`` appends one with ``status="running"`` before any task starts, so a
+    sweep killed with its session still leaves its command and commit); an index updates that entry.
+    """
     path = Path(out) / PROVENANCE_FILE
     sweeps = []
     if path.exists():
@@ -324,10 +329,16 @@ def record_sweep(out: Path, command: str, wall_s: float, results: list[dict]) ->
             sweeps = json.loads(path.read_text())["sweeps"]
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"{path} is not a reproduce provenance file ({err}); move it away to start a new one") from err
-    sweeps.append({"command": command, "commit": source_commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
-                   "wall_s": round(wall_s, 1), "seeds_run": sum(r["status"] in ("done", "resumed") for r in results),
-                   "seeds_skipped": sum(r["status"] == "skipped" for r in results),
-                   "seeds_failed": sum(r["status"] == "failed" for r in results)})
+    results = results or []
+    entry = {"command": command, "commit": source_commit(), "date": time.strftime("%Y-%m-%d %H:%M"),
+             "status": status, "wall_s": None if wall_s is None else round(wall_s, 1),
+             "seeds_run": sum(r["status"] in ("done", "resumed") for r in results),
+             "seeds_skipped": sum(r["status"] == "skipped" for r in results),
+             "seeds_failed": sum(r["status"] == "failed" for r in results)}
+    if index is None:
+        sweeps.append(entry)
+    else:
+        sweeps[index] = {**entry, "date": sweeps[index]["date"]}  # the date the invocation started
     content = {"sweeps": sweeps}
     atomic_write(path, lambda p: Path(p).write_text(json.dumps(content, indent=2)))
     return content
@@ -367,11 +378,17 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--gpus-per-task must be >= 0, got {args.gpus_per_task}")
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
         overrides = parse_overrides(args.set, names)
+        plan(names, seeds, args.budget, overrides, args.out)  # a bad value fails here, before anything is written
+        entry = len(record_sweep(args.out, command, None, None, status="running")["sweeps"]) - 1
         t0 = time.perf_counter()
-        results = reproduce(names, seeds, args.out, args.budget, overrides, args.address, args.num_cpus,
-                            args.cpus_per_task, args.gpus_per_task, not args.no_progress)
+        try:
+            results = reproduce(names, seeds, args.out, args.budget, overrides, args.address, args.num_cpus,
+                                args.cpus_per_task, args.gpus_per_task, not args.no_progress)
+        except KeyboardInterrupt:
+            record_sweep(args.out, command, time.perf_counter() - t0, None, index=entry, status="interrupted")
+            raise
         wall = time.perf_counter() - t0
-        record_sweep(args.out, command, wall, results)
+        record_sweep(args.out, command, wall, results, index=entry)
         failed = [r for r in results if r["status"] == "failed"]
         print(f"{len(results) - len(failed)} of {len(results)} seeds finished; this sweep {wall:.0f} s", file=sys.stderr)
         if not args.no_report:

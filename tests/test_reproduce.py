@@ -145,6 +145,13 @@ def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, ca
     assert first.count("| two-step ") == len(EXPERIMENTS["two-step"].claims)  # the paper's structure: Fig. 5f too
     assert "of 2 seeds" in first and "`python -m metarl_neuro.reproduce two-step --seeds 2`" in text
     assert source_commit().split()[0] in text and "| 2 / 0 / 0 |" in text and "| 1 / 1 / 0 |" in text
+    # an invocation killed with its session keeps its line, marked running; an update rewrites that line only
+    record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 8", None, None, status="running")
+    saved = record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 2", 4.0, again, index=1,
+                         status="interrupted")["sweeps"]
+    assert [s["status"] for s in saved] == ["finished", "interrupted", "running"] and saved[2]["wall_s"] is None
+    html, md = write_report(tmp_path, ["two-step"], [0, 1])
+    assert "| running |  |" in md.read_text() and "interrupted" in html.read_text()
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 2  # Fig. 5c from the seeds and the learning curve, embedded
     per_seed = pd.read_csv(tmp_path / "aggregate" / "two-step_seeds.csv")

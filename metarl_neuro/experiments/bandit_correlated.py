@@ -91,7 +91,7 @@ EXPERIMENT = Experiment(
               lambda s: s["better_meta_rl"] > s.get("better_thompson", np.nan)),
         Claim("regret_meta_rl", "and its regret at trial 100 is below Thompson sampling's (Fig. 1d)",
               lambda s: s["regret_meta_rl"] < s.get("regret_thompson", np.nan)),
-        Claim("pc1_order", "the hidden state at trial 100 is ordered by p_L along PC1: |Spearman rho| >= 0.8 "
+        Claim("pc1_order", "the hidden state at trial 100 is ordered by p_L along PC1: absolute Spearman rho >= 0.8 "
               "(Fig. 1e-f; the paper shows the ordering, no number)", lambda s: s["pc1_order"] >= 0.8),
     ),
     reproduce_defaults={"eval_every": 2000},  # the learning curve in the report

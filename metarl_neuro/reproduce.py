@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -314,13 +315,28 @@ def source_commit() -> str:
     return f"{sha} with uncommitted changes" if dirty else sha
 
 
+def _alive(pid: int | None) -> bool:
+    """Whether a process with this id runs on this host (None: unknown, taken as gone)."""
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def record_sweep(out: Path, command: str, wall_s: float | None, results: list[dict] | None,
                  index: int | None = None, status: str = "finished") -> dict:
     """Record an invocation in ``out/reproduce.json`` (command, commit, date, wall time, seeds run, skipped and
     failed, ``status``) and return the file's contents; a corrupt file is a ``ValueError`` naming it.
 
     ``index`` None appends an entry (``main`` appends one with ``status="running"`` before any task starts, so a
-    sweep killed with its session still leaves its command and commit); an index updates that entry.
+    sweep killed with its session still leaves its command and commit); an index updates that entry. A running
+    entry records its host and process id; when an entry is appended, an earlier ``"running"`` entry of this host
+    whose process is gone (killed without a chance to record, e.g. by ``SIGKILL``) becomes ``"killed"``.
     """
     path = Path(out) / PROVENANCE_FILE
     sweeps = []
@@ -335,7 +351,13 @@ def record_sweep(out: Path, command: str, wall_s: float | None, results: list[di
              "seeds_run": sum(r["status"] in ("done", "resumed") for r in results),
              "seeds_skipped": sum(r["status"] == "skipped" for r in results),
              "seeds_failed": sum(r["status"] == "failed" for r in results)}
+    if status == "running":
+        entry.update(host=socket.gethostname(), pid=os.getpid())
     if index is None:
+        for old in sweeps:
+            if old.get("status") == "running" and old.get("host") in (None, socket.gethostname()) \
+                    and not _alive(old.get("pid")):
+                old["status"] = "killed"
         sweeps.append(entry)
     else:
         sweeps[index] = {**entry, "date": sweeps[index]["date"]}  # the date the invocation started

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -152,6 +154,17 @@ def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, ca
     assert [s["status"] for s in saved] == ["finished", "interrupted", "running"] and saved[2]["wall_s"] is None
     html, md = write_report(tmp_path, ["two-step"], [0, 1])
     assert "| running |  |" in md.read_text() and "interrupted" in html.read_text()
+    # a running entry whose process is gone (a session's SIGKILL) becomes "killed" when the next invocation starts
+    assert saved[2]["pid"] == os.getpid()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    provenance = json.loads((tmp_path / "reproduce.json").read_text())
+    provenance["sweeps"][2]["pid"] = int(gone.stdout)
+    (tmp_path / "reproduce.json").write_text(json.dumps(provenance))
+    saved = record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 8", None, None,
+                         status="running")["sweeps"]
+    assert [s["status"] for s in saved] == ["finished", "interrupted", "killed", "running"]
+    saved = record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 8", 1.0, None, index=3)["sweeps"]
+    assert saved[3]["status"] == "finished" and "pid" not in saved[3]
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 2  # Fig. 5c from the seeds and the learning curve, embedded
     per_seed = pd.read_csv(tmp_path / "aggregate" / "two-step_seeds.csv")

@@ -292,8 +292,8 @@ def unit_tuning(
     -------
     UnitTuning
         ``units``: ``unit``, ``variable``, ``partial_r``, ``p``, ``p_fdr``, ``significant``; ``summary``: one
-        row per variable with ``fraction_significant``, ``median_abs_r`` (median |partial r| over units),
-        ``fraction_abs_r_over_0_2`` (units with |partial r| > 0.2: with tens of thousands of trials even
+        row per variable with ``fraction_significant``, ``median_abs_r`` (median ``|partial r|`` over units),
+        ``fraction_abs_r_over_0_2`` (units with ``|partial r|`` > 0.2: with tens of thousands of trials even
         tiny correlations are significant, so the effect size tells trained from untrained networks) and
         ``n_units``.
 

@@ -269,8 +269,9 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     top_table = pd.DataFrame(top, columns=["experiment", "claim (paper)", "metric", "ours", "seeds holding"])
     made = []
     if provenance:
-        made = ["How it was made (each invocation of the sweep; `reproduce` skips the seeds already finished; an "
-                "invocation still `running` was killed without its end being recorded):", "",
+        made = ["How it was made (each invocation of the sweep; `reproduce` skips the seeds already finished; "
+                "`killed`: stopped without recording its end, found so when the next invocation started; "
+                "`running`: still running, or killed on another host):", "",
                 "| command | commit | date | status | wall time (min) | seeds run / skipped / failed |",
                 "|---|---|---|---|---|---|",
                 *[f"| `{p['command']}` | {p['commit']} | {p['date']} | {p.get('status', 'finished')} | "

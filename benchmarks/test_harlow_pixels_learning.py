@@ -6,7 +6,7 @@ Marked ``slow`` and kept out of every default run: it trains for about 40 minute
 
 It trains the default ``harlow-pixels`` recipe (the level's gaze geometry and timing, fine + saccade actions,
 random start, the level's colours, a 45-deg view, random sides in training; seed 0, one thread, as in the
-README's ladder) and checks, on 200 held-out test episodes with the level's sides, that trials 2-6 are >= 80%
+ladder in docs/measurements.md) and checks, on 200 held-out test episodes with the level's sides, that trials 2-6 are >= 80%
 correct and that the trials where side counting is at chance are too: the agent binds images to reward rather
 than counting sides.
 """

@@ -13,7 +13,7 @@ on 2 cores, which leaves episodes and updates unchanged)::
     python benchmarks/time_to_criterion.py bandit --seeds 0 1 2
     python benchmarks/time_to_criterion.py two-step --set unroll=20 --set lr=5e-3    # any config field
 
-Criteria (issue 14): two-step ``gap>=0.3,rc>=0.95,ur>=0.95`` (the stay-pattern gap of the README, with both
+Criteria (issue 14): two-step ``gap>=0.3,rc>=0.95,ur>=0.95`` (the stay-pattern gap of docs/measurements.md, with both
 model-based stays near 1); Harlow 1-D ``correct_2_6>=90`` (percent correct on trials 2-6 of held-out
 episodes); independent bandit ``regret<thompson_regret`` (mean cumulative regret at trial 100 below Thompson
 sampling's on the same test episodes).

@@ -39,10 +39,24 @@ __all__ = ["main", "parse_overrides", "plan", "ray_session", "reproduce", "run_s
 #: what a finished seed leaves in its run folder, written last
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None):
-    """Ray for ``reproduce`` and ``sweep``: join the cluster at ``address`` on purpose, or else start a private local
-    one of ``num_cpus`` CPUs (default: the machine's; ``address="local"``, so a Ray cluster already running on the
-    machine is neither joined nor disturbed) and shut it down on leaving; an already started Ray in this process
-    is used as it is."""
+    """Ray for ``reproduce`` and ``sweep``, as a context manager.
+
+    Joins the cluster at ``address`` on purpose, or else starts a private local one of ``num_cpus`` CPUs
+    (``address="local"``, so a Ray cluster already running on the machine is neither joined nor disturbed) and
+    shuts it down on leaving; an already started Ray in this process is used as it is.
+
+    Parameters
+    ----------
+    address : str, optional
+        A running cluster's address (e.g. ``"auto"``); None starts a private local cluster.
+    num_cpus : int, optional
+        CPUs of the local cluster (default: the machine's).
+
+    Yields
+    ------
+    module
+        The ``ray`` module, initialised.
+    """
     import ray
 
     started_here = not ray.is_initialized()

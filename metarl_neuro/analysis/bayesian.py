@@ -287,18 +287,18 @@ def fit_bayesian(
         - ``sample_stats``: ``diverging``, ``energy``, ``lp``, ``tree_depth``, ``n_steps``, ``step_size``,
           ``acceptance_rate``; its attributes hold the diagnostics (:func:`bayesian_diagnostics`).
 
-    Warns
-    -----
-    SamplingWarning
-        When a check fails: R-hat above 1.01 or bulk / tail ESS below 100 per chain (naming the parameters), a
-        divergent transition, or an E-BFMI below 0.3 (naming the chains).
-
     Raises
     ------
     ValueError
         Before any sampling: an unknown model or option, ``draws`` / ``warmup`` below 1, ``chains`` below 1,
         ``target_accept`` outside (0, 1), a prior for a parameter the model does not estimate or with a bad
         value (:func:`group_priors`), bad trials (as :func:`~metarl_neuro.analysis.hybrid_nll`).
+
+    Warns
+    -----
+    SamplingWarning
+        When a check fails: R-hat above 1.01 or bulk / tail ESS below 100 per chain (naming the parameters), a
+        divergent transition, or an E-BFMI below 0.3 (naming the chains).
 
     References
     ----------

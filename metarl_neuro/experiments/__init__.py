@@ -5,7 +5,7 @@ are built (``config.make_task``), its trial-table builder, its simulation, its r
 numbers, and its figures) and its per-seed summary for ``reproduce``; :class:`~._base.Experiment` lists the
 fields. The drivers (``simulate``, ``analyze``, ``reproduce``, ``sweep``) are generic over :data:`EXPERIMENTS`.
 
-Adding an experiment is one new module here plus one line in :data:`REGISTRY` (README, "Add an experiment").
+Adding an experiment is one new module here plus one line in :data:`REGISTRY` (docs/tutorials/new_experiment.md).
 """
 
 from __future__ import annotations

@@ -271,7 +271,7 @@ class TrainingConfig:
     hidden_size: int = option(48, "LSTM units (W18 Methods)", domain=AT_LEAST_ONE)
     agent: str = option("lstm", "network: lstm (A2C-LSTM) or rpe-input (Wang 2018 Sim 6: RPE as the policy's input, "
                     "separate value and policy LSTMs)", choices=("lstm", "rpe-input"))
-    lr: float = option(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see the README, Tuning; "
+    lr: float = option(3e-3, "RMSProp learning rate (our choice, tuned on the two-step task, see docs/measurements.md; "
                    "W18 Methods: 7e-4)", domain=LEARNING_RATE)
     gamma: float = option(0.9, "discount factor per step (W18 Methods)", domain=UNIT_INTERVAL)
     value_coef: float = option(0.05, "weight beta_V of the value loss (W18 Methods)", domain=NON_NEGATIVE)
@@ -280,7 +280,7 @@ class TrainingConfig:
                          "al. 2016 anneal to 0); -1: constant (W18)", domain=OFF_OR_NON_NEGATIVE)
     entropy_final: float = option(-1.0, "anneal the entropy weight linearly from --entropy-coef to this value at "
                               "--episodes; -1: constant (W18)", domain=OFF_OR_NON_NEGATIVE)
-    unroll: int = option(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see the README)",
+    unroll: int = option(20, "BPTT unroll in steps per update (our choice; tuned on the bandits, see docs/measurements.md)",
                      domain=AT_LEAST_ONE)
     gae_lambda: float = option(1.0, "GAE lambda; 1 gives the n-step returns of A2C (W18)", domain=UNIT_INTERVAL)
     max_grad_norm: float = option(50.0, "global gradient-norm clip (inf for none)", domain=CLIP)

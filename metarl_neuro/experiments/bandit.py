@@ -63,16 +63,16 @@ class BanditConfig(TrainingConfig):
         "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
         default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
     )
-    batch: int = option(16, "episodes simulated in parallel per update (tuned, see the README, Bandits)")
+    batch: int = option(16, "episodes simulated in parallel per update (tuned, see docs/measurements.md, Bandits)")
     lr: float = option(3e-3, "RMSProp learning rate (our choice: the two-step task's; on the bandits 5e-3 did worse, "
-                   "see the README, Bandits; W18 Methods: 7e-4)")
+                   "see docs/measurements.md, Bandits; W18 Methods: 7e-4)")
     entropy_coef: float = option(
         -1.0,
         "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
         "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
         default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
     )
-    unroll: int = option(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see the README)")
+    unroll: int = option(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see docs/measurements.md)")
     variant: str = option("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)
     test_variant: str = option("", "bandit distribution of the frozen test: " + ", ".join(_BANDIT_VARIANTS),
                            choices=("",) + _BANDIT_VARIANTS, default_help="the training variant", metavar="VARIANT")

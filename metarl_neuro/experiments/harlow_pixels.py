@@ -46,18 +46,20 @@ class GazeConfig(TrainingConfig):
                               "conv agent's policy collapse; 1 kept it, issue 6/17 runs)")
     threads: int = option(2, "torch CPU threads (the conv net uses both cores)")
     fine_look: int = option(5, "look units per frame of the fine gaze step (2.1 deg per 4-frame step, under the 4.3-deg "
-                        "fixation trigger; our choice, see the README's ladder); 0: no fine step", domain=NON_NEGATIVE)
+                        "fixation trigger; our choice, see docs/measurements.md, the ladder); 0: no fine step",
+                        domain=NON_NEGATIVE)
     saccade_look: int = option(36, "look units per frame of the saccade (15.2 deg per step: cross centre to image "
-                           "centre; our choice, see the README's ladder); 0: no saccade", domain=NON_NEGATIVE)
+                           "centre; our choice, see docs/measurements.md, the ladder); 0: no saccade",
+                           domain=NON_NEGATIVE)
     episode_seconds: float = option(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
-                                "is 300 s; our choice, see the README's ladder)", domain=POSITIVE)
+                                "is 300 s; our choice, see docs/measurements.md, the ladder)", domain=POSITIVE)
     stacked: bool = option(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
     init_from: str = option("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
                         "curriculum stage, or the surrogate's network on the real level")
     fov: float = option(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "
                     "frame sees the level's whole 90; 45 is the central 84 x 84 of a 204 x 204 render, so the images "
                     "are 49 px instead of 20; the gaze geometry is the same. At 90 no seed bound the images to "
-                    "reward within 150k episodes; at 45 they did: see the README's ladder)",
+                    "reward within 150k episodes; at 45 they did: see docs/measurements.md, the ladder)",
                     domain=_FOV_DEGREES)
 
     def __post_init__(self):
@@ -76,8 +78,8 @@ class HarlowPixelsConfig(GazeConfig):
     2018, Simulation 5; issue 17)."""
 
     episodes: int = option(60_000, "training episodes (our choice: with the defaults seeds 0-2 bound images to reward by "
-                       "24k and ended at >= 80% on held-out trials 2-6; about 40 min on one core; see the README's "
-                       "ladder)")
+                       "24k and ended at >= 80% on held-out trials 2-6; about 40 min on one core; see "
+                       "docs/measurements.md, the ladder)")
     eval_episodes: int = option(200, "frozen-weight test episodes on held-out images")
     stimuli: str = option("dmlab-dummy", "stimulus images: 'dmlab-dummy' (the level's datasetPath=dummy colours: ids "
                       "1-1000 train, 1001-2000 held out), 'procedural' (576 shapes, 20% held out) or a folder of "
@@ -86,8 +88,8 @@ class HarlowPixelsConfig(GazeConfig):
     start_range: float = option(22.5, "start gaze uniform in +- this many degrees (the level's; 0: start on the cross)", domain=NON_NEGATIVE)
     train_sides: str = option("random", "rewarded sides in training episodes: random (a coin per trial; departure: the "
                           "level's shuffled L L L R R R lets side counting alone reach 72% on trials 2-6, and every "
-                          "run trained on it counted first, one seed still at 189k episodes; see the README's ladder) "
-                          "or level. The tests always use the level's sides", choices=("level", "random"))
+                          "run trained on it counted first, one seed still at 189k episodes; see docs/measurements.md, "
+                          "the ladder) or level. The tests always use the level's sides", choices=("level", "random"))
     view: int = option(84, "side of the rendered view in pixels (Wang 2016: 84)", domain=AT_LEAST_ONE)
     eval_every: int = option(12_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
                          "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "
@@ -119,6 +121,6 @@ EXPERIMENT = Experiment(
     claims=HARLOW_CLAIMS, figure=figure, evaluation=harlow_evaluate, score=score, resources={"num_cpus": 2, "num_gpus": 0.25},
     reduced={"episodes": 3000, "eval_every": 1500, "eval_episodes": 50,
              "why": "3,000 training episodes instead of 60,000 (40-55 min per seed on one core): the pipeline end to "
-                    "end, not the binding, which appears by 24k episodes (README, Harlow on pixels)"},
+                    "end, not the binding, which appears by 24k episodes (docs/guide/harlow.md)"},
     bounded=HARLOW_BOUNDED,
 )

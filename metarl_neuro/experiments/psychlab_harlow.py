@@ -129,6 +129,6 @@ EXPERIMENT = Experiment(
     reduced={"episodes": 0, "eval_episodes": 20, "batch": 10,
              "why": "the untrained network tested on 20 episodes of the real level (dataset dummy): DeepMind Lab "
                     "runs at about 400 agent steps/s here, too slow to train on; the trained network's test is "
-                    "psychlab-harlow --init-from a harlow-pixels run (README)"},
+                    "psychlab-harlow --init-from a harlow-pixels run (docs/guide/harlow.md)"},
     bounded=HARLOW_BOUNDED,
 )

@@ -69,12 +69,12 @@ class TwoStepConfig(TrainingConfig):
     )
     batch: int = option(64, "episodes simulated in parallel per update (departure from our earlier 32, issue 14: with "
                     "gamma 0.5 and lr 7e-3 the default criterion held after 235-407 updates, 15-26k episodes (seeds "
-                    "0-2), against 1,188-1,813 updates at batch 32, lr 3e-3, gamma 0.9; see the README, Speed)")
+                    "0-2), against 1,188-1,813 updates at batch 32, lr 3e-3, gamma 0.9; see docs/measurements.md, Speed)")
     lr: float = option(7e-3, "RMSProp learning rate (our choice, issue 14: best of 5e-3 and 7e-3 at batch 64, 7e-3 and "
                    "1e-2 at batch 128, in updates to the criterion; W18 Methods: 7e-4)")
     gamma: float = option(0.5, "discount factor per step (departure from W18's 0.9: a step is a whole trial here and its "
                       "reward comes at once; at batch 32, 0.5 and 0.3 reached the criterion in 594 updates, 0.9 in "
-                      "1,407 (seed 0); README, Speed)")
+                      "1,407 (seed 0); docs/measurements.md, Speed)")
     eval_every: int = option(1000, "test the frozen network every this many training episodes on the 300 test episodes "
                          "of the final test (evaluations.csv; --until); 0: never")
     until: str = option("gap>=0.3,rc>=0.95,ur>=0.95",
@@ -93,7 +93,7 @@ class TwoStepConfig(TrainingConfig):
     n_trials: int = option(100, "trials per episode (W18 Methods)", domain=AT_LEAST_ONE)
 
     #: P(stay) rewarded-common, rewarded-rare, unrewarded-common, unrewarded-rare; the stay-pattern gap
-    #: min(rc, ur) - max(rr, uc) (README, Tuning); reward per trial
+    #: min(rc, ur) - max(rr, uc) (docs/measurements.md); reward per trial
     METRICS: ClassVar[tuple[str, ...]] = ("gap", "rc", "rr", "uc", "ur", "reward")
 
     def __post_init__(self):
@@ -145,7 +145,7 @@ def two_step_trials(record: EvalRecord, subject: str) -> pd.DataFrame:
 
 def two_step_metrics(trials: pd.DataFrame) -> dict:
     """The stay probabilities ``rc, rr, uc, ur`` (rewarded / unrewarded x common / rare) of a two-step trial
-    table and the stay-pattern gap ``min(rc, ur) - max(rr, uc)`` (README, Tuning; the Bayes-optimal observer's
+    table and the stay-pattern gap ``min(rc, ur) - max(rr, uc)`` (docs/measurements.md; the Bayes-optimal observer's
     is 0.337). A cell without trials is NaN, and so is the gap."""
     p = stay_probability(trials).set_index(["rewarded", "transition"])["p_stay"]
     rc, rr, uc, ur = (float(p.get(k, np.nan)) for k in ((True, "common"), (True, "rare"), (False, "common"),

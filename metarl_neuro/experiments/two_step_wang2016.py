@@ -1,7 +1,7 @@
 """Wang et al. 2016's two-step task: common transitions 0.75 / rare 0.25, and second-stage reward probabilities
 (0.9 in one state, 0.1 in the other) fixed for the whole episode, the rewarded state drawn per episode.
 
-The worked example of the README's "Add an experiment": a config with its own defaults, the two-step task's
+The worked example of docs/tutorials/new_experiment.md: a config with its own defaults, the two-step task's
 simulation, report and summary reused, and one line in ``REGISTRY``.
 """
 

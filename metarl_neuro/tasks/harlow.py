@@ -64,6 +64,7 @@ class HarlowTask:
     seed : int
         Seed of the task's generator (episodes, sides, start gaze).
     device : str or torch.device
+        Where the tensors live (default "cpu").
     check_actions : bool
         Check the actions' range (one host sync per step).
 

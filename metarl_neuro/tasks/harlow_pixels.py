@@ -295,7 +295,7 @@ class HarlowPixelTask:
         Look sizes of the actions (:func:`look_actions`): action 0 stays, ``2k + 1`` / ``2k + 2`` turn left /
         right by ``look_units[k]`` units per frame. Default ``(5, 36)``: a fine step of 2.1 deg (under the
         4.3-deg trigger, so the cross can always be reached) and a saccade of 15.2 deg (cross centre to image
-        centre +-2 deg), per 4-frame step (our choice; see the README's ladder).
+        centre +-2 deg), per 4-frame step (our choice; see docs/measurements.md, the ladder).
     action_repeat : int
         Frames per agent step (4, Wang et al. 2016).
     start_range_deg : float, optional

@@ -140,10 +140,6 @@ class PsychLabHarlow:
         ``"dummy"`` or the folder of the Brady et al. 2008 images (:func:`check_dataset_path`).
     width, height : int
         Observation size in pixels (84 x 84, Wang et al. 2016).
-    fov : float
-        Horizontal field of view of the observation in degrees. The level's camera sees 90 deg at any size; a
-        narrower view is the centre of a larger render (``render_size``): e.g. 45 deg at 84 px is the central
-        84 x 84 of a 204 x 204 render (44.8 deg exactly). Default 90: the whole frame.
     fps : int
         Frames per second of the level (60).
     look_units : tuple of int
@@ -153,6 +149,10 @@ class PsychLabHarlow:
         Frames per agent step (4).
     episode_seconds : float
         The level's ``episodeLengthSeconds`` (300 by default, the level's).
+    fov : float
+        Horizontal field of view of the observation in degrees. The level's camera sees 90 deg at any size; a
+        narrower view is the centre of a larger render (``render_size``): e.g. 45 deg at 84 px is the central
+        84 x 84 of a 204 x 204 render (44.8 deg exactly). Default 90: the whole frame.
     seed : int
         Seeds of the slots' episodes: slot ``b``'s ``k``-th episode uses ``seed + b + k * batch_size``.
     device : str or torch.device

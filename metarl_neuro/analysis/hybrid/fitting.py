@@ -82,26 +82,22 @@ def fit_hybrid(
        convergence at tight tolerances.
 
     Subjects with one clear optimum stop after the first round; rugged ones get more starts. Measured in
-    ``benchmarks/fit_starts.py`` (the README gives the figures). ``starts="random"`` is the plain ``n_starts``
+    ``benchmarks/fit_starts.py`` (docs/measurements.md gives the figures). ``starts="random"`` is the plain ``n_starts``
     random starts (faster, and the results of earlier versions).
 
     Parameters
     ----------
     trials : pandas.DataFrame
         Trial table, as :func:`hybrid_nll`.
-    variant, model, transitions, common_prob, likelihood, start_trial, start_values
+    variant : str
         As :func:`hybrid_nll`.
     method : {"mle", "map"}
         Maximum likelihood, or maximum a posteriori with ``priors`` (default :func:`default_priors`).
     n_starts : int
         Random starts per subject and round (uniform within the bounds; inverse temperatures in [0, 10],
         stickiness in [-1, 1]).
-    starts : {"adaptive", "random"}
-        The start strategy (above).
-    max_starts : int, optional
-        Most starts per subject with ``starts="adaptive"`` (>= ``n_starts``); default ``max(20, n_starts)``
-        (``benchmarks/fit_starts.py``: with the profile's level 0.005, 20 left no subject short of 300 random
-        starts on the simulated, hBayesDM and Kool et al. 2016 data; on Kool's, 50 none either, in 1.45x the time).
+    model, transitions, common_prob, likelihood, start_trial
+        As :func:`hybrid_nll`.
     priors : dict or str, optional
         Parameter -> ``torch.distributions.Distribution`` (float64) for ``method="map"`` (a parameter absent
         has a flat prior), or a published preset of :data:`PRIOR_PRESETS`: ``"daw2011"`` (the default),
@@ -120,6 +116,14 @@ def fit_hybrid(
         [1e-6, 1], inverse temperatures in [1e-6, 30], stickiness +-30); default :data:`VARIANTS`'. Where a
         prior's density is 0 at an end (Beta(1.1, 1.1) at a rate of 0), the search stays 1e-9 of the range
         inside it, so that the objective and its gradient are finite and right wherever they are evaluated.
+    start_values
+        As :func:`hybrid_nll`.
+    starts : {"adaptive", "random"}
+        The start strategy (above).
+    max_starts : int, optional
+        Most starts per subject with ``starts="adaptive"`` (>= ``n_starts``); default ``max(20, n_starts)``
+        (``benchmarks/fit_starts.py``: with the profile's level 0.005, 20 left no subject short of 300 random
+        starts on the simulated, hBayesDM and Kool et al. 2016 data; on Kool's, 50 none either, in 1.45x the time).
 
     Returns
     -------

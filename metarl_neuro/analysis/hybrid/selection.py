@@ -65,6 +65,9 @@ def group_model_selection(fits: dict[str, pd.DataFrame] | pd.DataFrame) -> Model
     that the frequencies do not differ at all (Rigoux et al. 2014, Eq. 7). Daw et al. 2011 report exceedance
     probabilities.
 
+    The prior on the frequencies is the package's default, a Dirichlet with counts 1/K over K models (the
+    null hypothesis of the omnibus risk uses those counts as the frequencies).
+
     Parameters
     ----------
     fits : dict of str to pandas.DataFrame or HierarchicalFit, or pandas.DataFrame
@@ -72,9 +75,6 @@ def group_model_selection(fits: dict[str, pd.DataFrame] | pd.DataFrame) -> Model
         ``-bic / 2`` (Schwarz); or model label -> :func:`metarl_neuro.analysis.fit_hierarchical` result, whose
         per-subject ``log_evidence`` (``log p(D_i | group)``, Huys et al. 2011) is used; or a DataFrame of log
         evidences (nats), one row per subject (index) and one column per model.
-
-    The prior on the frequencies is the package's default, a Dirichlet with counts 1/K over K models (the
-    null hypothesis of the omnibus risk uses those counts as the frequencies).
 
     Returns
     -------

@@ -33,11 +33,13 @@ def simulate_hybrid(
         Number of subjects (required with a dict; default ``len(params)`` with a DataFrame).
     n_trials : int
         Trials per subject (201 in Daw 2011).
-    variant, transitions, common_prob
-        As :func:`hybrid_nll`; ``common_prob`` is also the task's transition probability.
+    variant : str
+        As :func:`hybrid_nll`.
     task : TwoStepTask, optional
         Default: Daw 2011's task (common 0.7, four drifting reward probabilities), compressed structure,
         batch ``n_subjects``.
+    transitions, common_prob
+        As :func:`hybrid_nll`; ``common_prob`` is also the task's transition probability.
     seed : int
         Seed of the task and of the choices.
 

@@ -274,6 +274,29 @@ def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high
     ------
     ValueError
         For a missing column, NaN, a choice other than 0/1, or ``n_starts`` not an integer >= 1.
+
+    Examples
+    --------
+    A simulated Rescorla-Wagner chooser (learning rate 0.2 in stable episodes, 0.5 in volatile ones, inverse
+    temperature 5 on the value difference):
+
+    >>> import numpy as np, pandas as pd
+    >>> rng, rows = np.random.default_rng(0), []
+    >>> for episode in range(40):  # a Rescorla-Wagner chooser, learning rate 0.2 in stable and 0.5 in volatile blocks
+    ...     q, volatile = np.zeros(2), episode % 2 == 1
+    ...     for trial in range(100):
+    ...         p = 1 / (1 + np.exp(-5 * (q[1] - q[0])))
+    ...         c = int(rng.random() < p)
+    ...         good = (trial // (20 if volatile else 100)) % 2
+    ...         r = float(rng.random() < (0.8 if c == good else 0.2))
+    ...         q[c] += (0.5 if volatile else 0.2) * (r - q[c])
+    ...         rows.append((episode, trial, c, r, volatile, int(volatile)))
+    >>> df = pd.DataFrame(rows, columns=["episode", "trial", "choice", "reward", "volatile", "block"])
+    >>> fits = fit_rescorla_wagner(df, by="volatile")
+    >>> print(fits[["volatile", "alpha", "beta", "n_trials"]].round(2).to_string(index=False))
+     volatile  alpha  beta  n_trials
+          0.0   0.10  8.63      2000
+          1.0   0.41  5.44      2000
     """
     check_int(n_starts, "n_starts")
     by = [by] if isinstance(by, str) else list(by)

@@ -46,6 +46,22 @@ def from_hbayesdm(df: pd.DataFrame) -> pd.DataFrame:
         or infinite, or ``trial`` repeats, is not a positive integer, or leaves more trials out than the
         subject has (re-inserting them as missed trials would mostly invent rows: one trial number of 1e7 once
         gave a 10-million-row table).
+
+    Examples
+    --------
+    hBayesDM's layout, with trial 3 dropped (a gap in ``trial``): it comes back as a missed trial.
+
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"subjID": [1, 1, 1], "trial": [1, 2, 4], "level1_choice": [1, 2, 2],
+    ...                     "level2_choice": [2, 3, 1], "reward": [1, 0, 1]})
+    >>> trials = from_hbayesdm(raw)
+    >>> columns = ["subject", "trial", "choice1", "state2", "common", "choice2", "reward", "missed"]
+    >>> print(trials[columns].to_string(index=False))
+    subject  trial  choice1  state2  common  choice2  reward  missed
+          1      0        0       0    True        1     1.0   False
+          1      1        1       1    True        0     0.0   False
+          1      2       -1      -1   False       -1     NaN    True
+          1      3        1       0   False        0     1.0   False
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")

@@ -79,6 +79,18 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
     ------
     ValueError
         If ``table`` lacks ``rewarded``, ``transition`` or ``p_stay``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import stay_probability
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> params = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 5.0, "beta2": 5.0, "w": 0.8, "p": 0.1}
+    >>> trials = simulate_hybrid(params, n_subjects=2, n_trials=200, seed=0)
+    >>> fig = plot_stay_probability(stay_probability(trials), title="simulated hybrid learners")
+    >>> fig.axes[0].get_ylabel()
+    'P(stay)'
+    >>> plt.close(fig)
     """
     _require(table, ("rewarded", "transition", "p_stay"), "table")
     fig, ax = _axes(ax, (3.6, 3.6))
@@ -121,6 +133,18 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     ------
     ValueError
         If the table holds no lagged coefficients for ``subject``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import stay_regression
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> params = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 5.0, "beta2": 5.0, "w": 0.8, "p": 0.1}
+    >>> trials = simulate_hybrid(params, n_subjects=2, n_trials=200, seed=0)
+    >>> fig = plot_lagged_regression(stay_regression(trials, lags=3).coefficients)
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     t = coefficients[(coefficients["subject"] == subject) & (coefficients["lag"] > 0)]
     t = t[t["term"].str.match(r"^(CR|CU|RR|RU)_\d+$")]
@@ -166,6 +190,21 @@ def plot_decoding(table: pd.DataFrame, ax=None, title: str | None = None):
     ------
     ValueError
         If ``table`` lacks a column of the decoding table.
+
+    Examples
+    --------
+    A table as :func:`decode_hidden` returns it:
+
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"target": ["prev_reward", "value"], "metric": ["balanced_accuracy", "r2"],
+    ...                       "mean": [0.97, 0.81], "sd": [0.01, 0.02], "chance": [0.5, 0.0],
+    ...                       "chance_lo": [0.48, -0.01], "chance_hi": [0.52, 0.01], "p_value": [0.01, 0.01],
+    ...                       "n_trials": [3000, 3000]})
+    >>> fig = plot_decoding(table)
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     _require(table, ("target", "metric", "mean", "sd", "chance_lo", "chance_hi"), "decoding table")
     fig, ax = _axes(ax, (6.4, 3.6))
@@ -205,6 +244,21 @@ def plot_unit_tuning(units: pd.DataFrame, ax=None, title: str | None = None, bin
     ------
     ValueError
         If ``units`` lacks ``variable``, ``partial_r`` or ``significant``.
+
+    Examples
+    --------
+    A table as ``unit_tuning(...).units`` returns it (48 units, two variables):
+
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> units = pd.DataFrame({"unit": np.repeat(np.arange(48), 2), "variable": ["prev_reward", "value"] * 48,
+    ...                       "partial_r": rng.uniform(-0.6, 0.6, 96), "p": rng.uniform(0, 1, 96)})
+    >>> units["significant"] = units["p"] < 0.05
+    >>> fig = plot_unit_tuning(units)
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     _require(units, ("variable", "partial_r", "significant"), "unit table")
     fig, ax = _axes(ax, (4.0, 3.4))
@@ -334,6 +388,19 @@ def plot_cumulative_regret(table: pd.DataFrame, ax=None, title: str | None = Non
     ------
     ValueError
         If ``table`` lacks ``policy``, ``trials``, ``mean``, ``ci_lo`` or ``ci_hi``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from metarl_neuro.analysis import cumulative_regret
+    >>> df = pd.DataFrame({"policy": "greedy", "episode": [0, 0, 0, 1, 1, 1], "trial": [0, 1, 2] * 2,
+    ...                    "regret": [0.3, 0.0, 0.0, 0.5, 0.5, 0.0],
+    ...                    "optimal": [False, True, True, False, False, True]})
+    >>> fig = plot_cumulative_regret(cumulative_regret(df))
+    >>> fig.axes[0].get_xlabel()
+    'trial'
+    >>> plt.close(fig)
     """
     _require(table, ("policy", "trials", "mean", "ci_lo", "ci_hi"), "regret table")
     fig, ax = _axes(ax, (4.2, 3.6))
@@ -363,6 +430,16 @@ def plot_regret_matrix(matrix: pd.DataFrame, ax=None, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> matrix = pd.DataFrame([[2.1, 3.0], [2.6, 1.9]], index=["easy", "hard"], columns=["easy", "hard"])
+    >>> fig = plot_regret_matrix(matrix, title="train (rows) x test (columns)")
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
     """
     fig, ax = _axes(ax, (4.4, 3.8))
     im = ax.imshow(matrix.to_numpy(float), cmap="viridis")
@@ -397,6 +474,17 @@ def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = No
     ------
     ValueError
         If ``table`` lacks ``trial_number``, ``pct_correct``, ``ci_lo`` or ``ci_hi``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from metarl_neuro.analysis import harlow_performance
+    >>> df = pd.DataFrame({"episode": [0, 0, 0, 1, 1, 1], "trial": [0, 1, 2] * 2, "correct": [1, 1, 1, 0, 1, 1]})
+    >>> fig = plot_harlow_performance(harlow_performance(df, by=None))
+    >>> fig.axes[0].get_xlabel()
+    'trial within episode'
+    >>> plt.close(fig)
     """
     _require(table, ("trial_number", "pct_correct", "ci_lo", "ci_hi"), "Harlow table")
     fig, ax = _axes(ax, (4.2, 3.6))
@@ -533,6 +621,24 @@ def plot_matching(fit, ax=None, title: str | None = None):
     ------
     ValueError
         If ``fit.episodes`` lacks the log-ratio columns.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import matching_law
+    >>> import numpy as np, pandas as pd
+    >>> rng, rows = np.random.default_rng(0), []
+    >>> for episode in range(60):  # a soft win-stay lose-shift chooser on a 0.6 / 0.2 bandit
+    ...     p, c = ([0.2, 0.6] if episode % 2 else [0.6, 0.2]), 0
+    ...     for trial in range(80):
+    ...         r = float(rng.random() < p[c])
+    ...         rows.append((episode, trial, c, r))
+    ...         c = c if rng.random() < (0.8 if r else 0.4) else 1 - c
+    >>> df = pd.DataFrame(rows, columns=["episode", "trial", "choice", "reward"])
+    >>> fig = plot_matching(matching_law(df))
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     ep = fit.episodes
     _require(ep, ("log2_reward_ratio", "log2_choice_ratio"), "matching table")
@@ -562,6 +668,24 @@ def plot_choice_regression(coefficients: pd.DataFrame, ax=None, title: str | Non
     ------
     ValueError
         If ``coefficients`` lacks ``regressor``, ``lag``, ``coef``, ``ci_lo`` or ``ci_hi``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import lagged_choice_regression
+    >>> import numpy as np, pandas as pd
+    >>> rng, rows = np.random.default_rng(0), []
+    >>> for episode in range(60):  # a soft win-stay lose-shift chooser on a 0.6 / 0.2 bandit
+    ...     p, c = ([0.2, 0.6] if episode % 2 else [0.6, 0.2]), 0
+    ...     for trial in range(80):
+    ...         r = float(rng.random() < p[c])
+    ...         rows.append((episode, trial, c, r))
+    ...         c = c if rng.random() < (0.8 if r else 0.4) else 1 - c
+    >>> df = pd.DataFrame(rows, columns=["episode", "trial", "choice", "reward"])
+    >>> fig = plot_choice_regression(lagged_choice_regression(df, lags=5))
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     _require(coefficients, ("regressor", "lag", "coef", "ci_lo", "ci_hi"), "choice regression table")
     fig, ax = _axes(ax, (4.4, 3.4))
@@ -592,6 +716,27 @@ def plot_learning_rates(table: pd.DataFrame, ax=None, title: str | None = None):
     ------
     ValueError
         If ``table`` lacks ``block_label``, ``volatile`` or ``alpha``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import volatility_learning_rates
+    >>> import numpy as np, pandas as pd
+    >>> rng, rows = np.random.default_rng(0), []
+    >>> for episode in range(40):  # a Rescorla-Wagner chooser, learning rate 0.2 in stable and 0.5 in volatile blocks
+    ...     q, volatile = np.zeros(2), episode % 2 == 1
+    ...     for trial in range(100):
+    ...         p = 1 / (1 + np.exp(-5 * (q[1] - q[0])))
+    ...         c = int(rng.random() < p)
+    ...         good = (trial // (20 if volatile else 100)) % 2
+    ...         r = float(rng.random() < (0.8 if c == good else 0.2))
+    ...         q[c] += (0.5 if volatile else 0.2) * (r - q[c])
+    ...         rows.append((episode, trial, c, r, volatile, int(volatile)))
+    >>> df = pd.DataFrame(rows, columns=["episode", "trial", "choice", "reward", "volatile", "block"])
+    >>> fig = plot_learning_rates(volatility_learning_rates(df))
+    >>> fig.axes[0].get_ylabel()
+    'fitted learning rate alpha'
+    >>> plt.close(fig)
     """
     _require(table, ("block_label", "volatile", "alpha"), "learning-rate table")
     fig, ax = _axes(ax, (3.8, 3.4))
@@ -691,6 +836,21 @@ def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):
     ------
     ValueError
         If ``table`` lacks ``manipulation``, ``p_risky``, ``risky``, ``ci_lo`` or ``ci_hi``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import risky_choice
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> rows = [(s, m, e, t, int(rng.random() < {"none": 0.6, "block": 0.3, "stimulate": 0.8}[m]), 1)
+    ...         for s in ("rat1", "rat2") for m in ("none", "block", "stimulate") for e in range(5) for t in range(20)]
+    >>> df = pd.DataFrame(rows, columns=["subject", "manipulation", "episode", "trial", "choice", "risky_side"])
+    >>> df["reward"], df["p_risky"] = 0.0, 0.5
+    >>> fig = plot_risky_choice(risky_choice(df[df.subject == "rat1"]))
+    >>> fig.axes[0].get_ylabel()
+    '% risky choices'
+    >>> plt.close(fig)
     """
     _require(table, ("manipulation", "p_risky", "risky", "ci_lo", "ci_hi"), "risky-choice table")
     fig, ax = _axes(ax, (4.4, 3.4))
@@ -731,6 +891,17 @@ def plot_seed_values(summaries: pd.DataFrame, columns: dict, ylabel: str, title:
     ------
     ValueError
         If none of ``columns`` is in ``summaries``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> summaries = pd.DataFrame({"seed": [0, 1, 2], "correct_1": [49.0, 51.5, 50.2],
+    ...                           "correct_2_6": [97.1, 95.0, 96.3]})
+    >>> fig = plot_seed_values(summaries, {"correct_1": "trial 1", "correct_2_6": "trials 2-6"}, "% correct", chance=50)
+    >>> fig.axes[0].get_ylabel()
+    '% correct'
+    >>> plt.close(fig)
     """
     from metarl_neuro.analysis.seeds import across_seeds
 
@@ -762,7 +933,20 @@ def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", titl
     interval as a band, against the training stage ``x``; ``per_seed`` (the stacked evaluations with ``seed``,
     ``x`` and ``metric``) adds each seed's curve as a thin line and sets the y range to the seeds' values. Where the
     band runs past the axes it is clipped there and marked with a red triangle on that edge (legend: "band
-    clipped at the axis")."""
+    clipped at the axis").
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from metarl_neuro.analysis import curve_across_seeds
+    >>> evaluations = pd.DataFrame({"seed": [0, 0, 1, 1, 2, 2], "episodes": [1000, 2000] * 3,
+    ...                             "gap": [0.10, 0.31, 0.12, 0.30, 0.08, 0.33]})
+    >>> fig = plot_seed_curves(curve_across_seeds(evaluations, "gap"), "gap", per_seed=evaluations)
+    >>> fig.axes[0].get_xlabel()
+    'training episodes'
+    >>> plt.close(fig)
+    """
     _require(curve, [x, "mean", "ci_lo", "ci_hi"], "curve")
     fig, ax = _axes(ax, (4.4, 3.2))
     if per_seed is not None:

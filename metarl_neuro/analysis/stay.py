@@ -49,6 +49,17 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False, min_tria
         As :func:`metarl_neuro.schema.validate_trials`; for an episode with a single valid trial; for trial
         numbers that skip within an episode (without ``bridge_missed``); or for a ``common`` that contradicts
         ``choice1`` and ``state2``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"subject": "s1", "episode": 0, "trial": range(4), "choice1": [0, 0, 1, 1],
+    ...                    "common": [True, False, True, True], "reward": [1.0, 0.0, 1.0, 0.0]})
+    >>> print(add_stay_columns(df)[["trial", "choice1", "prev_rewarded", "prev_common", "stay"]].to_string(index=False))
+     trial  choice1  prev_rewarded  prev_common  stay
+         1        0           True         True  True
+         2        1          False        False False
+         3        1           True         True  True
     """
     check_int(min_trial, "min_trial", 0, " (a 0-based trial index)")
     has_state2 = isinstance(trials, pd.DataFrame) and "state2" in trials.columns

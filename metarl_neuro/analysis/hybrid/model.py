@@ -451,6 +451,20 @@ def hybrid_values(
     ------
     ValueError
         As :func:`hybrid_nll`.
+
+    Examples
+    --------
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> params = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 5.0, "beta2": 5.0, "w": 0.8, "p": 0.1}
+    >>> trials = simulate_hybrid(params, n_subjects=1, n_trials=5, seed=0)
+    >>> values = hybrid_values(params, trials)
+    >>> print(values[["trial", "q1", "q_mb", "rpe_mf", "rpe_mb"]].round(3).to_string(index=False))
+     trial   q1  q_mb  rpe_mf  rpe_mb
+         0 0.00 0.000    0.00   0.000
+         1 0.00 0.000    0.00   0.000
+         2 0.00 0.000    0.00   0.000
+         3 0.25 0.150    0.25   0.350
+         4 0.50 0.225   -0.50  -0.225
     """
     transitions = check_options(variant, "hybrid", transitions, "both")
     names = free_parameters(variant, "mf")  # the values do not depend on the model-based weight

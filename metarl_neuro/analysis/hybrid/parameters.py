@@ -109,6 +109,12 @@ def prior_preset(name: str, variant: str) -> dict[str, torch.distributions.Distr
     ------
     ValueError
         For an unknown preset or variant.
+
+    Examples
+    --------
+    >>> kool = prior_preset("kool2016", "kool2016")
+    >>> sorted(kool)
+    ['beta', 'respst', 'st']
     """
     if name not in PRIOR_PRESETS:
         raise ValueError(f"unknown priors preset {name!r}; choose from {sorted(PRIOR_PRESETS)}")
@@ -141,6 +147,15 @@ def bounds_of(variant: str, bounds: str | dict | None = None) -> dict[str, tuple
         that is not ``lower < upper`` (finite).
     TypeError
         If ``bounds`` is neither a preset name nor a dict.
+
+    Examples
+    --------
+    >>> bounds_of("daw2011")["beta1"]
+    (0, 20.0)
+    >>> bounds_of("kool2016", "kool2016")["beta"]
+    (0.0, 20.0)
+    >>> bounds_of("daw2011", {"beta1": (0.0, 10.0)})["beta1"]
+    (0.0, 10.0)
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {sorted(VARIANTS)}")
@@ -200,7 +215,16 @@ def default_priors(variant: str) -> dict[str, torch.distributions.Distribution]:
     """MAP priors: Daw et al. 2011 — Beta(1.1, 1.1) for learning rates, lambda and w; Gamma(shape 1.2,
     scale 5) for inverse temperatures; Normal(0, 1) for stickiness. Other variants get the same family per
     kind of parameter (pass ``priors=`` to :func:`fit_hybrid` to change them). The ``"daw2011"`` preset of
-    :func:`prior_preset`."""
+    :func:`prior_preset`.
+
+    Examples
+    --------
+    >>> priors = default_priors("daw2011")
+    >>> sorted(priors)
+    ['alpha1', 'alpha2', 'beta1', 'beta2', 'lam', 'p', 'w']
+    >>> priors["w"]
+    Beta()
+    """
     return prior_preset("daw2011", variant)
 
 

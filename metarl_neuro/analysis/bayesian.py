@@ -621,6 +621,13 @@ def plot_posterior_predictive(ppc: PosteriorPredictive, title: str | None = None
     """The data's stay probabilities and one-back regression coefficients (points) beside the posterior
     predictive means and 95% intervals (bars), as :func:`posterior_predictive` computes them.
 
+    Parameters
+    ----------
+    ppc : PosteriorPredictive
+        :func:`posterior_predictive` output.
+    title : str, optional
+        Figure title.
+
     Returns
     -------
     matplotlib.figure.Figure

@@ -886,6 +886,12 @@ def plot_seed_values(summaries: pd.DataFrame, columns: dict, ylabel: str, title:
         y limits (``None`` for either end: automatic).
     chance : float, optional
         Draws a dashed reference line there (chance, or zero).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Raises
     ------
@@ -934,6 +940,25 @@ def plot_seed_curves(curve: pd.DataFrame, metric: str, x: str = "episodes", titl
     ``x`` and ``metric``) adds each seed's curve as a thin line and sets the y range to the seeds' values. Where the
     band runs past the axes it is clipped there and marked with a red triangle on that edge (legend: "band
     clipped at the axis").
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        :func:`~metarl_neuro.analysis.curve_across_seeds` output: ``x``, ``mean``, ``ci_lo``, ``ci_hi``.
+    metric : str
+        The metric drawn (the y-axis label).
+    x : str
+        The training stage column (default ``episodes``).
+    title : str, optional
+        Axes title.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if None.
+    per_seed : pandas.DataFrame, optional
+        The stacked evaluations (``seed``, ``x``, ``metric``): each seed's curve as a thin line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Examples
     --------

@@ -25,6 +25,18 @@ def bounds_for(metric: str, bounds: dict | None) -> tuple[float, float] | None:
     """The ``(lower, upper)`` range of ``metric`` from ``bounds`` (metric name or glob pattern -> range, e.g.
     ``{"trial_*": (0, 100)}``), or None for an unbounded metric.
 
+    Parameters
+    ----------
+    metric : str
+        A metric name of a per-seed summary or a learning curve.
+    bounds : dict or None
+        Metric name or ``fnmatch`` glob pattern -> ``(lower, upper)``; the first match wins.
+
+    Returns
+    -------
+    tuple of float or None
+        The metric's ``(lower, upper)``, or None where no key matches (or ``bounds`` is None).
+
     Examples
     --------
     >>> bounds_for("trial_3", {"trial_*": (0, 100)}), bounds_for("gap", {"trial_*": (0, 100)})
@@ -133,6 +145,8 @@ def curve_across_seeds(evaluations: pd.DataFrame, metric: str, x: str = "episode
         training), ``x`` and ``metric``.
     metric, x : str
         The metric (e.g. ``gap``, ``correct_2_6``) and the training stage (default ``episodes``).
+    level : float
+        Confidence level of the interval (default 0.95).
     every : int, optional
         The tests' spacing in ``x`` (``--eval-every``): stages are rounded to its nearest multiple before
         grouping, since seeds whose episodes end at different steps are tested a few episodes apart (Harlow).

@@ -63,6 +63,16 @@ PARAMETER_DOMAINS: dict[str, pd.Interval] = {"rate": UNIT_INTERVAL, "w": UNIT_IN
 def domain_of(name: str) -> pd.Interval:
     """The domain of the model parameter ``name`` (:data:`PARAMETER_DOMAINS`, by its kind).
 
+    Parameters
+    ----------
+    name : str
+        A model parameter (``"alpha1"``, ``"beta"``, ``"w"``, ``"p"``, ...).
+
+    Returns
+    -------
+    pandas.Interval
+        The values the parameter may take.
+
     Examples
     --------
     >>> domain_of("alpha1"), domain_of("beta2")
@@ -105,6 +115,18 @@ def prior_preset(name: str, variant: str) -> dict[str, torch.distributions.Distr
     """The published priors ``name`` (:data:`PRIOR_PRESETS`) for the parameters of ``variant``, as float64
     torch distributions; parameters with a flat prior are absent.
 
+    Parameters
+    ----------
+    name : str
+        A preset of :data:`PRIOR_PRESETS` (``"daw2011"``, ``"kool2016"``, ``"nussenbaum2020"``).
+    variant : str
+        The model variant whose parameters get the priors (:data:`VARIANTS`).
+
+    Returns
+    -------
+    dict of str to torch.distributions.Distribution
+        Parameter -> prior (float64); a parameter with a flat prior is absent.
+
     Raises
     ------
     ValueError
@@ -138,6 +160,19 @@ def prior_preset(name: str, variant: str) -> dict[str, torch.distributions.Distr
 def bounds_of(variant: str, bounds: str | dict | None = None) -> dict[str, tuple[float, float]]:
     """Bounds of ``variant``'s parameters: :data:`VARIANTS`', changed by a preset of :data:`BOUNDS_PRESETS`
     or by a dict ``{parameter: (lower, upper)}``.
+
+    Parameters
+    ----------
+    variant : str
+        A model variant of :data:`VARIANTS`.
+    bounds : str or dict, optional
+        A preset of :data:`BOUNDS_PRESETS` (``"default"``, ``"kool2016"``, ``"nussenbaum2020"``) or
+        ``{parameter: (lower, upper)}`` replacing those parameters' bounds; None: the variant's.
+
+    Returns
+    -------
+    dict of str to (float, float)
+        Parameter -> ``(lower, upper)``, for every parameter of the variant.
 
     Raises
     ------
@@ -216,6 +251,16 @@ def default_priors(variant: str) -> dict[str, torch.distributions.Distribution]:
     scale 5) for inverse temperatures; Normal(0, 1) for stickiness. Other variants get the same family per
     kind of parameter (pass ``priors=`` to :func:`fit_hybrid` to change them). The ``"daw2011"`` preset of
     :func:`prior_preset`.
+
+    Parameters
+    ----------
+    variant : str
+        A model variant of :data:`VARIANTS` (e.g. ``"daw2011"``).
+
+    Returns
+    -------
+    dict of str to torch.distributions.Distribution
+        Parameter -> prior (float64), for every parameter of the variant.
 
     Examples
     --------
@@ -310,6 +355,19 @@ def check_fixed(fixed, free: list[str], box: dict, model: str) -> dict[str, floa
 def check_priors(priors, method: str, variant: str, names: list[str], box: dict) -> dict | None:
     """``priors=`` of :func:`fit_hybrid` checked against the fit: a dict of free parameter -> float64
     ``torch.distributions.Distribution`` whose support covers the parameter's bounds, or a preset name.
+
+    Parameters
+    ----------
+    priors : dict or str or None
+        As ``priors=`` of :func:`fit_hybrid`.
+    method : {"mle", "map"}
+        The fit's method.
+    variant : str
+        The model variant (:data:`VARIANTS`).
+    names : list of str
+        The fitted (free) parameters.
+    box : dict of str to (float, float)
+        The fit's bounds of those parameters (:func:`bounds_of`).
 
     Returns
     -------

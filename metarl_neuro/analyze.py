@@ -197,7 +197,18 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m metarl_neuro.analyze``."""
+    """Entry point of ``python -m metarl_neuro.analyze``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments without the program's name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 done, 2 bad input or an unreadable / unwritable file (the message names it).
+    """
     ap = make_parser()
     try:  # first the path, to know its experiment; then every option, the experiment's own among them
         first, _ = ap.parse_known_args(argv)

@@ -104,7 +104,13 @@ def _holds(claim, summary: dict) -> bool | None:
 
 
 def environment() -> dict:
-    """Where the report was made: package, Python, torch, Ray, platform, CPU count and GPU (if any)."""
+    """Where the report was made: package, Python, torch, Ray, platform, CPU count and GPU (if any).
+
+    Returns
+    -------
+    dict
+        ``metarl_neuro``, ``python``, ``torch``, ``ray`` versions, ``platform``, ``cpus`` (int), ``gpu`` and ``date``.
+    """
     import torch
 
     try:
@@ -298,7 +304,18 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m metarl_neuro.report OUT``: rewrite the report of a ``reproduce`` root."""
+    """Entry point of ``python -m metarl_neuro.report OUT``: rewrite the report of a ``reproduce`` root.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments without the program's name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 done, 2 bad input or an unreadable / unwritable file (the message names it).
+    """
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.report", description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path, help="the reproduce root (runs/reproduce)")
     ap.add_argument("--budget", choices=("full", "reduced"), default="full")

@@ -381,7 +381,19 @@ def record_sweep(out: Path, command: str, wall_s: float | None, results: list[di
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m metarl_neuro.reproduce``."""
+    """Entry point of ``python -m metarl_neuro.reproduce``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments without the program's name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 every seed finished, 1 a seed failed (the others ran), 2 bad input, 130 interrupted (the same
+        command continues the sweep).
+    """
     command = "python -m metarl_neuro.reproduce " + shlex.join(sys.argv[1:] if argv is None else argv)
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.reproduce", description=__doc__.splitlines()[0])
     ap.add_argument("experiments", nargs="*", metavar="EXPERIMENT",

@@ -94,7 +94,13 @@ def _field_type(cls, name: str):
 
 def make_parser() -> argparse.ArgumentParser:
     """The command-line parser: one sub-command per registered experiment, its options generated from the
-    experiment's config dataclass (:mod:`metarl_neuro.experiments`)."""
+    experiment's config dataclass (:mod:`metarl_neuro.experiments`).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With one subcommand per registered experiment, its options generated from the config dataclass.
+    """
     parser = argparse.ArgumentParser(prog="python -m metarl_neuro.simulate", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="experiment", required=True, metavar="EXPERIMENT")
     for name, exp in EXPERIMENTS.items():
@@ -125,7 +131,18 @@ def _check_out(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m metarl_neuro.simulate``."""
+    """Entry point of ``python -m metarl_neuro.simulate``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments without the program's name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 done, 2 bad input or an unreadable / unwritable file (the message names it).
+    """
     try:  # a value refused by its field's parser (experiments.parse_field) is argparse's error: status 2
         args = make_parser().parse_args(argv)
     except SystemExit as exit_:

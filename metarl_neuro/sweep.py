@@ -211,7 +211,18 @@ def sweep(experiment: str, params: dict, samples: int, out: Path, base: dict | N
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m metarl_neuro.sweep``."""
+    """Entry point of ``python -m metarl_neuro.sweep``.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The command-line arguments without the program's name (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        Exit status: 0 done, 2 bad input or an unreadable / unwritable file (the message names it).
+    """
     ap = argparse.ArgumentParser(prog="python -m metarl_neuro.sweep", description=__doc__.splitlines()[0])
     ap.add_argument("experiment", help=f"one of {', '.join(EXPERIMENTS)}")
     ap.add_argument("--param", action="append", default=[], metavar="FIELD=DIST:ARGS",

@@ -41,6 +41,18 @@ __all__ = ["load_trials", "main", "read_table"]
 def read_table(path: Path, sep: str = ",") -> pd.DataFrame:
     """Read a CSV / TSV data file; every problem is a ``ValueError`` naming the file and what to do.
 
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    sep : str
+        Column separator.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table as read.
+
     Raises
     ------
     ValueError
@@ -69,6 +81,20 @@ def load_trials(path: Path, fmt: str, sep: str) -> pd.DataFrame:
     """The trial table of the data file ``path`` (``fmt``: ``"hbayesdm"``, ``"kool2016"``, ``"nussenbaum2020"``
     (the layouts of :func:`~metarl_neuro.analysis.from_hbayesdm`, :func:`~metarl_neuro.analysis.from_kool2016`,
     :func:`~metarl_neuro.analysis.from_nussenbaum2020`) or ``"generic"``).
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The data file.
+    fmt : {"hbayesdm", "kool2016", "nussenbaum2020", "generic"}
+        Its layout; ``"generic"`` is the toolkit's trial table itself.
+    sep : str
+        Column separator (``","``; ``"\\t"`` for hBayesDM's files).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated trial table.
 
     Raises
     ------

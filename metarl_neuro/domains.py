@@ -32,7 +32,18 @@ _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
 def describe(domain: pd.Interval) -> str:
-    """A domain as text, e.g. ``[0, 1]`` or ``>= 1``."""
+    """A domain as text, e.g. ``[0, 1]`` or ``>= 1``.
+
+    Parameters
+    ----------
+    domain : pandas.Interval
+        A declared domain.
+
+    Returns
+    -------
+    str
+        The domain as text.
+    """
     lo, hi = domain.left, domain.right
     if math.isinf(hi) and math.isinf(lo):
         return "finite"
@@ -110,6 +121,26 @@ def parse_value(name: str, text: str, kind: type, domain: pd.Interval | None = N
     ``bool``: ``true / false``, ``1 / 0``, ``yes / no``, ``on / off`` (any case), nothing else. ``int``: an
     integer written as such or as an integral number (``20000``, ``2e4``); ``2.5`` is refused. ``float``: any
     number Python reads, then the domain (``inf`` only where the domain reaches it).
+
+    Parameters
+    ----------
+    name : str
+        The value's name, for the message.
+    text : str
+        The value as written on the command line.
+    kind : type
+        ``bool``, ``int``, ``float`` or ``str``.
+    domain : pandas.Interval, optional
+        The values allowed (numbers).
+    choices : sequence, optional
+        The values allowed (any kind).
+    where : str
+        Where the value came from, for the message (e.g. ``"--set"``).
+
+    Returns
+    -------
+    bool or int or float or str
+        The value.
 
     Raises
     ------

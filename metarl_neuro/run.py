@@ -50,6 +50,18 @@ RUN_FILES = ("config.json", "checkpoint.pt", "training.csv", "trials.parquet", "
 def read_run_file(path: Path, read: Callable[[Path], object]):
     """``read(path)``, with any failure but a missing file turned into a ``ValueError`` that names the file.
 
+    Parameters
+    ----------
+    path : pathlib.Path
+        A file of a run folder.
+    read : callable
+        Its reader, ``read(path) -> object`` (e.g. ``pandas.read_parquet``).
+
+    Returns
+    -------
+    object
+        What ``read`` returns.
+
     Raises
     ------
     FileNotFoundError
@@ -145,6 +157,17 @@ def load_checkpoint(path: Path, map_location="cpu", keys: tuple[str, ...] = ("mo
 
 def load_state(target, state: dict, path: Path, what: str) -> None:
     """``target.load_state_dict(state)``, with a mismatch turned into a ``ValueError`` that names the file.
+
+    Parameters
+    ----------
+    target : torch.nn.Module or torch.optim.Optimizer
+        What the state is loaded into.
+    state : dict
+        A state dict from a checkpoint.
+    path : pathlib.Path
+        The checkpoint, for the message.
+    what : str
+        What is loaded (``"network"``, ``"optimiser"``), for the message.
 
     Raises
     ------
@@ -470,6 +493,16 @@ class Run:
 def read_seed_summary(folder: str | Path) -> dict | None:
     """A finished seed's ``seed_summary.json`` (:func:`metarl_neuro.reproduce.run_seed`'s result), or None where there is none.
 
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        A seed's run folder.
+
+    Returns
+    -------
+    dict or None
+        ``wall_s``, ``resumed``, ``config_hash`` and ``summary``; None where the seed has not finished.
+
     Raises
     ------
     ValueError
@@ -510,6 +543,16 @@ def _owner(folder: Path, wait_s: float = 2.0) -> str:
 def one_writer(simulate: Callable) -> Callable:
     """Decorate a ``simulate(config, out, ...)`` so that it holds ``out``'s lock for its whole life
     (:meth:`Run.writer`); every experiment's simulation is wrapped.
+
+    Parameters
+    ----------
+    simulate : callable
+        An experiment's ``simulate(config, out, resume=False, progress=True)``.
+
+    Returns
+    -------
+    callable
+        The same function, holding the lock of ``out`` while it runs.
 
     Raises
     ------

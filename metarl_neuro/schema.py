@@ -49,6 +49,18 @@ _FILL = {"choice1": -1, "state2": -1, "choice2": -1, "common": False, "reward": 
 def check_level(level, name: str = "level") -> float:
     """Check a confidence level (a number strictly between 0 and 1) and return it as float.
 
+    Parameters
+    ----------
+    level : object
+        The argument.
+    name : str
+        Its name, for the message.
+
+    Returns
+    -------
+    float
+        ``level``.
+
     Raises
     ------
     ValueError
@@ -63,6 +75,22 @@ def check_level(level, name: str = "level") -> float:
 def check_int(value, name: str, minimum: int = 1, note: str = "") -> int:
     """Check an integer argument (not a bool, a float or a string) of at least ``minimum`` and return it.
 
+    Parameters
+    ----------
+    value : object
+        The argument.
+    name : str
+        Its name, for the message.
+    minimum : int
+        The smallest value allowed.
+    note : str
+        Added to the message.
+
+    Returns
+    -------
+    int
+        ``value``.
+
     Raises
     ------
     ValueError
@@ -76,6 +104,18 @@ def check_int(value, name: str, minimum: int = 1, note: str = "") -> int:
 
 def as_int_column(df: pd.DataFrame, col: str) -> pd.Series:
     """Column ``col`` as int64, refusing what a cast would silently change.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    col : str
+        The column.
+
+    Returns
+    -------
+    pandas.Series
+        The column as int64.
 
     Raises
     ------
@@ -96,6 +136,20 @@ def as_int_column(df: pd.DataFrame, col: str) -> pd.Series:
 def as_bool_column(df: pd.DataFrame, col: str, meaning: str = "") -> pd.Series:
     """Column ``col`` as bool, accepting only booleans or the numbers 0 / 1.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    col : str
+        The column.
+    meaning : str
+        What the column means, for the message.
+
+    Returns
+    -------
+    pandas.Series
+        The column as bool.
+
     Raises
     ------
     ValueError
@@ -114,6 +168,18 @@ def as_bool_column(df: pd.DataFrame, col: str, meaning: str = "") -> pd.Series:
 def as_float_column(df: pd.DataFrame, col: str) -> pd.Series:
     """Column ``col`` as float64; text that is not a number is an error naming the column (NaN stays NaN).
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    col : str
+        The column.
+
+    Returns
+    -------
+    pandas.Series
+        The column as float64.
+
     Raises
     ------
     ValueError
@@ -131,6 +197,13 @@ def as_float_column(df: pd.DataFrame, col: str) -> pd.Series:
 def require_rows(df: pd.DataFrame, what: str = "the trial table") -> None:
     """Refuse a table without rows: every analysis of a table raises on empty input, none returns an empty
     result (issue 25: they were not consistent).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    what : str
+        Its name, for the message.
 
     Raises
     ------

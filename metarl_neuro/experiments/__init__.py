@@ -70,6 +70,16 @@ for _module in REGISTRY:
 def get(name: str) -> Experiment:
     """The registered experiment ``name`` (``"two-step"``; ``"bromberg_martin"`` works too).
 
+    Parameters
+    ----------
+    name : str
+        An experiment's name.
+
+    Returns
+    -------
+    Experiment
+        Its registry entry.
+
     Raises
     ------
     ValueError

@@ -181,7 +181,24 @@ def option(default, help: str, domain=None, **kw):
     the field takes; a subclass that redefines the field keeps its base class's domain. ``kw`` may add
     ``choices``, ``metavar`` and ``default_help`` for the command line. Every entry point (keyword, command-line
     flag, ``reproduce --set``, ``sweep --param``, ``config.json``) checks a value against the field's type,
-    domain and choices (:func:`check_config`, :func:`parse_field`)."""
+    domain and choices (:func:`check_config`, :func:`parse_field`).
+
+    Parameters
+    ----------
+    default : object
+        The field's default.
+    help : str
+        Its help text, with the default's source.
+    domain : pandas.Interval, optional
+        The values the field takes (numbers).
+    **kw
+        ``choices``, ``metavar``, ``default_help``.
+
+    Returns
+    -------
+    dataclasses.Field
+        The field, its help, domain and command-line settings in its metadata.
+    """
     meta = {"help": help, **kw}
     if domain is not None:
         meta["domain"] = domain
@@ -230,6 +247,20 @@ def parse_field(cls, name: str, text: str, where: str = ""):
     against its domain and choices (:func:`~metarl_neuro.domains.parse_value`): the one parser of command-line
     flags, ``reproduce --set`` and ``sweep --param``.
 
+    Parameters
+    ----------
+    name : str
+        The field of the config dataclass ``cls`` (its first argument).
+    text : str
+        The value as written.
+    where : str
+        Where the value came from, for the message.
+
+    Returns
+    -------
+    bool or int or float or str
+        The value.
+
     Raises
     ------
     ValueError
@@ -241,6 +272,13 @@ def parse_field(cls, name: str, text: str, where: str = ""):
 
 def check_config(config, where: str = "") -> None:
     """Check every field of a config against its type, domain and choices (:func:`field_spec`).
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        An experiment's config.
+    where : str
+        Where the values came from, for the message (e.g. a ``config.json`` path).
 
     Raises
     ------
@@ -327,13 +365,35 @@ class TrainingConfig:
 
 
 def config_hash(config) -> str:
-    """Short SHA-256 of the config's JSON form, identifying the run's settings."""
+    """Short SHA-256 of the config's JSON form, identifying the run's settings.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        An experiment's config.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
     text = json.dumps(dataclasses.asdict(config), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def resolve_device(name: str) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without CUDA raises ``ValueError``."""
+    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without CUDA raises ``ValueError``.
+
+    Parameters
+    ----------
+    name : {"auto", "cpu", "cuda"}
+        The ``--device`` option.
+
+    Returns
+    -------
+    torch.device
+        The device.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -358,6 +418,19 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
     ``variant`` for a bandit config) has its generator seeded with ``config.seed + seed_offset``. The
     optimiser is RMSProp (W18 Methods) with ``alpha=0.99, eps=1e-5``.
 
+    Parameters
+    ----------
+    config : TrainingConfig
+        An experiment's config.
+    device : torch.device
+        Where the task and the network live.
+    batch_size : int
+        Episodes simulated at once.
+    seed_offset : int
+        Added to ``config.seed`` for the task's generator (the test's tasks use their own offset).
+    variant : str, optional
+        The task variant (bandits: the test distribution).
+
     Returns
     -------
     agent : A2CLSTM
@@ -378,7 +451,18 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
 
 
 def a2c_settings(config: TrainingConfig) -> A2CSettings:
-    """The A2C update settings (unroll and loss weights) of a config."""
+    """The A2C update settings (unroll and loss weights) of a config.
+
+    Parameters
+    ----------
+    config : TrainingConfig
+        An experiment's config.
+
+    Returns
+    -------
+    A2CSettings
+        Its unroll, discount, GAE lambda, loss weights, gradient clip and annealing.
+    """
     return A2CSettings(
         config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm,
         lr=config.lr, lr_final=config.lr_final, entropy_final=config.entropy_final,
@@ -665,6 +749,13 @@ def extend_run(out: Path, episodes: int) -> None:
 
     Training is deterministic, so the extended run trains as one started with ``episodes`` would have (a run
     stopped by ``--until`` stays stopped); ``config.json`` lists the earlier lengths in ``extended_from``.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The run folder.
+    episodes : int
+        The new training length.
 
     Raises
     ------

@@ -106,6 +106,25 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     ------
     ValueError
         For an unknown ``at`` or a dataset without the needed variables.
+
+    Examples
+    --------
+    The hidden state at the start of each trial, and the trial variables, of an untrained network on 10 two-step
+    episodes:
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> task = TwoStepTask(batch_size=10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> states, table = trial_states(ds)
+    >>> states.shape
+    (990, 48)
+    >>> table.columns[:6].tolist()
+    ['episode', 'trial', 'step', 'prev_reward', 'prev_choice', 'prev_transition']
     """
     if at not in ("trial_start", "outcome"):
         raise ValueError(f"at must be 'trial_start' or 'outcome', got {at!r}")
@@ -208,6 +227,25 @@ def decode_hidden(
     References
     ----------
     Wang, J. X. et al. (2018). Nat. Neurosci. 21, 860 (decoding of task variables from the LSTM).
+
+    Examples
+    --------
+    The activations of an untrained network (a control for a trained one) on 10 two-step episodes; its input holds
+    the last action and reward, so its state carries them:
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> task = TwoStepTask(batch_size=10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> table = decode_hidden(ds, targets=["prev_reward", "better_state"], n_permutations=5)
+    >>> print(table[["target", "metric", "mean", "chance"]].round(2).to_string(index=False))
+          target            metric  mean  chance
+     prev_reward balanced_accuracy   1.0    0.50
+    better_state balanced_accuracy   0.9    0.51
     """
     ds = _dataset(run_or_dataset)
     X, trials = trial_states(ds, at)
@@ -301,6 +339,25 @@ def unit_tuning(
     ------
     ValueError
         For an unknown variable or an incomplete dataset (as :func:`decode_hidden`).
+
+    Examples
+    --------
+    The activations of an untrained network (a control for a trained one) on 10 two-step episodes; its input holds
+    the last action and reward, so its state carries them:
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> task = TwoStepTask(batch_size=10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> tuning = unit_tuning(ds, variables=("prev_reward", "prev_action"))
+    >>> print(tuning.summary[["variable", "n_units"]].to_string(index=False))
+       variable  n_units
+    prev_reward       48
+    prev_action       48
     """
     X, trials = trial_states(run_or_dataset, at)
     design = pd.DataFrame({
@@ -365,6 +422,22 @@ def population_pca(run_or_dataset, at: str = "trial_start", n_components: int = 
     ------
     ValueError
         As :func:`trial_states`.
+
+    Examples
+    --------
+    PCA of an untrained network's hidden state at the start of each trial of 10 two-step episodes:
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> task = TwoStepTask(batch_size=10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> pca = population_pca(ds)
+    >>> dict(pca.sizes)
+    {'sample': 990, 'component': 2, 'unit': 48}
     """
     X, trials = trial_states(run_or_dataset, at)
     pca = PCA(n_components=n_components).fit(X)

@@ -344,6 +344,25 @@ def plot_population_pca(pca, color: str = "prev_reward", ax=None, title: str | N
     ------
     ValueError
         If ``color`` is not a per-sample coordinate or fewer than 2 components were kept.
+
+    Examples
+    --------
+    An untrained network's state at trial start, coloured by the last reward:
+
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import population_pca
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> task = TwoStepTask(batch_size=10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> fig = plot_population_pca(population_pca(ds), color="prev_reward")
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     if "scores" not in pca or pca.sizes.get("component", 0) < 2:
         raise ValueError("need a population_pca Dataset with at least 2 components")

@@ -64,6 +64,23 @@ def agent_state_rpe(activations: xr.Dataset) -> pd.DataFrame:
     ValueError
         If a variable is missing, or the task has no second-stage step (the compressed Wang 2018 structure
         reveals the state and the outcome in the same observation, so the two errors cannot be separated).
+
+    Examples
+    --------
+    The TD error at the second-stage state of an untrained network, in the paper's trial structure (10 episodes of
+    100 trials):
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> task = TwoStepTask(batch_size=10, structure="paper", seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> rpe = agent_state_rpe(ds)
+    >>> rpe.columns.tolist(), len(rpe)
+    (['episode', 'trial', 'step', 'agent_rpe'], 1000)
     """
     check_activations_source(activations, "agent_state_rpe", paths=False)
     missing = [k for k in ("rpe", "active", "stage", "trial") if k not in activations.variables]

@@ -14,7 +14,22 @@ __all__ = ["activations_dataset", "trial_ends"]
 
 def trial_ends(log: dict, active) -> tuple[np.ndarray, np.ndarray, object]:
     """``(steps, slots, pick)`` of the steps that ended a trial within each slot's first episode; ``pick(k)``
-    reads log field ``k`` there."""
+    reads log field ``k`` there.
+
+    Parameters
+    ----------
+    log : dict
+        A frozen evaluation's log (``EvalRecord.log``): field -> ``(steps, slots)`` tensor.
+    active : torch.Tensor
+        ``(steps, slots)`` bool, True while the slot's first episode runs.
+
+    Returns
+    -------
+    steps, slots : numpy.ndarray
+        int64 indices of the trial-ending steps.
+    pick : callable
+        ``pick(field)`` -> the log field's values at those steps (numpy array).
+    """
     ended = np.asarray(active).astype(bool) & log["trial_end"].numpy().astype(bool)
     steps, slots = np.nonzero(ended)
     return steps, slots, lambda k: log[k].numpy()[steps, slots]

@@ -37,6 +37,15 @@ _CURVE_METRICS = ("gap", "correct_2_6", "regret", "reward")
 def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
     """One experiment's seeds, aggregated (None if no seed has finished).
 
+    Parameters
+    ----------
+    out : pathlib.Path
+        The reproduce root.
+    experiment : str
+        A registered experiment.
+    seeds : list of int
+        Its seeds.
+
     Returns
     -------
     dict
@@ -357,6 +366,13 @@ def publish(out: Path, dest: Path) -> list[Path]:
 
     Run folders, checkpoints and logs stay behind: ``dest`` is what a repository commits (``docs/reproduction``).
     Files of ``dest`` that the root no longer has are removed, so ``dest`` is the root's report and nothing else.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The reproduce root.
+    dest : pathlib.Path
+        Where the report goes (e.g. ``docs/reproduction``).
 
     Returns
     -------

@@ -75,7 +75,26 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
 def simulate_logged(experiment: str, config, folder: str | Path, log: str | Path, header: str) -> bool:
     """Train and test ``config`` into the run folder ``folder``, its printed report appended to the file ``log``
     (after the line ``header``); a run there is resumed, and a complete one left as it is. Returns whether a run
-    was there (the task of :func:`run_seed` and of ``sweep``'s trials)."""
+    was there (the task of :func:`run_seed` and of ``sweep``'s trials).
+
+    Parameters
+    ----------
+    experiment : str
+        A registered experiment.
+    config : TrainingConfig
+        Its config.
+    folder : str or pathlib.Path
+        The run folder.
+    log : str or pathlib.Path
+        The file the printed report is appended to.
+    header : str
+        The line written before it.
+
+    Returns
+    -------
+    bool
+        Whether a run was already in ``folder``.
+    """
     path, log = Path(folder), Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     resumed = (path / "config.json").exists()
@@ -94,6 +113,18 @@ def parse_overrides(items: list[str], experiments: list[str]) -> dict[str, dict]
     A field without an experiment prefix applies to every experiment whose config has it. Values are parsed by
     the field's one parser (:func:`~metarl_neuro.experiments.parse_field`: its type, domain and choices; a bool
     is ``true / false``, ``1 / 0``, ``yes / no`` or ``on / off``).
+
+    Parameters
+    ----------
+    items : list of str
+        ``--set`` values, ``[EXPERIMENT.]FIELD=VALUE``.
+    experiments : list of str
+        The experiments of the sweep.
+
+    Returns
+    -------
+    dict of str to dict
+        Experiment -> field -> parsed value.
 
     Raises
     ------
@@ -128,6 +159,19 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
     ``budget="reduced"`` applies each experiment's :attr:`~metarl_neuro.experiments.Experiment.reduced`
     overrides (the pixel and PsychLab Harlow forms), and ``overrides`` (``--set``) come last. Every config is
     built here, so a bad value fails before any task starts (``ValueError`` naming the field).
+
+    Parameters
+    ----------
+    experiments : list of str
+        Registered names.
+    seeds : list of int
+        Seeds of each experiment.
+    budget : {"full", "reduced"}
+        The experiments' budget.
+    overrides : dict of str to dict
+        :func:`parse_overrides` output.
+    out : pathlib.Path
+        The reproduce root.
 
     Returns
     -------
@@ -179,6 +223,19 @@ def run_seed(experiment: str, values: dict, folder: str, log: str, after=None) -
     printed report goes to the file ``log``. A run folder that is complete but has no summary (killed while
     summarising) is only summarised. ``after`` is the result of the task this one waited for (the seed a frozen
     test tests: :attr:`~metarl_neuro.experiments.Experiment.frozen_test_of`); it is not used.
+
+    Parameters
+    ----------
+    experiment : str
+        A registered experiment.
+    values : dict
+        Its config values (plain types).
+    folder : str
+        The run folder.
+    log : str
+        The file the printed report goes to.
+    after : dict, optional
+        The result of the task this one waits for (a frozen test waits for the seed it tests).
 
     Returns
     -------
@@ -233,6 +290,8 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
     address : str, optional
         A running Ray cluster to join (``"auto"``, ``"ray://host:10001"``); default: a local cluster of
         ``num_cpus`` CPUs (default: the machine's), shut down at the end.
+    num_cpus : int, optional
+        CPUs of the local cluster (default: the machine's).
     cpus_per_task, gpus_per_task : float, optional
         Resources of every task instead of the experiments' own (GPUs are asked for only where the cluster has
         them).

@@ -468,6 +468,15 @@ def check_activations_source(obj, function: str, paths: bool = True) -> None:
     """Refuse what is neither an activations dataset nor (where ``paths``) a run that holds one, naming
     ``function``.
 
+    Parameters
+    ----------
+    obj : object
+        What a user passed.
+    function : str
+        The analysis, for the message.
+    paths : bool
+        Whether a :class:`~metarl_neuro.run.Run` is accepted too.
+
     Raises
     ------
     TypeError

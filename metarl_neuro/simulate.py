@@ -62,7 +62,15 @@ def simulate(experiment: str, config, out: Path | None = None, resume: bool = Fa
 
 
 def add_config_options(parser: argparse.ArgumentParser, cls) -> None:
-    """One ``--option`` per field of the config dataclass ``cls``, with its help text, default and choices."""
+    """One ``--option`` per field of the config dataclass ``cls``, with its help text, default and choices.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The experiment's subcommand.
+    cls : type
+        Its config dataclass.
+    """
     for f in dataclasses.fields(cls):
         text = f.metadata["help"].replace("%", "%%")  # argparse formats help with %: "90%" crashed --help
         shown = f.metadata.get("default_help", "%(default)s")

@@ -43,6 +43,18 @@ def parse_param(text: str, config) -> tuple[str, object]:
     Distributions: ``uniform:LO:HI``, ``loguniform:LO:HI``, ``randint:LO:HI`` (HI excluded), ``choice:A,B,...``
     (values of the field's type).
 
+    Parameters
+    ----------
+    text : str
+        ``FIELD=DISTRIBUTION:ARGS``.
+    config : type
+        The experiment's config class.
+
+    Returns
+    -------
+    tuple
+        The field and its Ray Tune distribution.
+
     Raises
     ------
     ValueError
@@ -96,6 +108,20 @@ def parse_param(text: str, config) -> tuple[str, object]:
 def score_run(experiment: str, folder: str | Path, select_episodes: int) -> dict:
     """A run's sweep scores: the experiment's ``score`` on test episodes ``< select_episodes`` (``select``) and
     on the others (``heldout``).
+
+    Parameters
+    ----------
+    experiment : str
+        A registered experiment with a ``score``.
+    folder : str or pathlib.Path
+        A finished run folder.
+    select_episodes : int
+        Test episodes ``0 .. select_episodes - 1`` select; the others are held out.
+
+    Returns
+    -------
+    dict
+        ``select`` and ``heldout`` (floats, higher is better).
 
     Raises
     ------
@@ -155,6 +181,10 @@ def sweep(experiment: str, params: dict, samples: int, out: Path, base: dict | N
         The local Ray cluster's CPUs, or a running cluster to join.
     cpus_per_trial : float
         CPUs of each trial (Ray resources).
+    search_seed : int
+        Seed of Tune's random search (which values the samples draw).
+    verbose : int
+        Ray Tune's verbosity (0 silent, 1 a status table).
 
     Returns
     -------

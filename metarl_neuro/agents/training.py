@@ -139,6 +139,28 @@ def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: to
     gradients to float rounding (issue 14; ``tests/agents/test_recompute.py``). Otherwise (``recompute=False``,
     or a network without a sequence pass) the step-wise path: the graph is
     built while acting.
+
+    Parameters
+    ----------
+    agent : A2CLSTM
+        The network.
+    task
+        A batched task (``reset``, ``step``).
+    carry : Carry
+        The LSTM state, observation and previous action and reward of every slot, from the last rollout.
+    unroll : int
+        Steps to run.
+    sampler : torch.Generator
+        Generator of the action samples.
+    recompute : bool
+        Recompute the unroll with gradients in one sequence pass (default) instead of building the graph while acting.
+
+    Returns
+    -------
+    rollout : Rollout
+        Logits, values (with gradients), actions, rewards, episode ends and the bootstrap value.
+    carry : Carry
+        The state to continue from.
     """
     if not recompute or not hasattr(agent, "forward_sequence"):  # no sequence pass: recomputing would cost more
         return _collect_stepwise(agent, task, carry, unroll, sampler)
@@ -231,6 +253,24 @@ def a2c_update(agent: A2CLSTM, optimizer: torch.optim.Optimizer, rollout: Rollou
 
     The divergence guard: a non-finite loss is refused before the backward pass, a non-finite gradient before
     the step, and a non-finite parameter after it (``update``, 1-based, is named in the error).
+
+    Parameters
+    ----------
+    agent : A2CLSTM
+        The network (any network with the same outputs: ``ConvA2CLSTM``, ``RPEInputA2C``).
+    optimizer : torch.optim.Optimizer
+        Its optimiser (RMSProp in every experiment).
+    rollout : Rollout
+        :func:`collect_rollout` output, with gradients.
+    s : A2CSettings
+        Discount, GAE lambda, loss weights, gradient clip and the annealing of the learning rate and entropy weight.
+    update : int
+        The update's number (1-based), for the annealing and the divergence message.
+
+    Returns
+    -------
+    dict
+        ``loss`` (the total), ``policy_loss``, ``value_loss`` and ``entropy`` (floats).
 
     Raises
     ------

@@ -25,8 +25,6 @@ CLASS_CHECKS = {"PR02", "PR03", "PR07", "GL07", "SS01", "SS03"}
 
 #: name -> the checks it fails today (issue 28's remaining work; may only shrink)
 KNOWN: dict[str, set[str]] = {
-    "metarl_neuro.agents.a2c_update": {'PR01', 'RT01'},
-    "metarl_neuro.agents.collect_rollout": {'PR01', 'RT01'},
     "metarl_neuro.analysis.bayesian_diagnostics": {'EX01'},
     "metarl_neuro.analysis.block_tuning": {'EX01'},
     "metarl_neuro.analysis.compare_bayesian": {'EX01'},
@@ -41,19 +39,6 @@ KNOWN: dict[str, set[str]] = {
     "metarl_neuro.analysis.plot_reversal_rpe": {'EX01'},
     "metarl_neuro.analysis.plot_rpe_regression": {'EX01'},
     "metarl_neuro.analysis.reversal_rpe": {'EX01'},
-    "metarl_neuro.logs.trial_ends": {'PR01', 'RT01'},
-    "metarl_neuro.report.aggregate": {'PR01'},
-    "metarl_neuro.report.publish": {'PR01'},
-    "metarl_neuro.reproduce.parse_overrides": {'PR01', 'RT01'},
-    "metarl_neuro.reproduce.plan": {'PR01'},
-    "metarl_neuro.reproduce.reproduce": {'PR01'},
-    "metarl_neuro.reproduce.run_seed": {'PR01'},
-    "metarl_neuro.reproduce.simulate_logged": {'PR01', 'RT01'},
-    "metarl_neuro.schema.check_activations_source": {'PR01'},
-    "metarl_neuro.simulate.add_config_options": {'PR01'},
-    "metarl_neuro.sweep.parse_param": {'PR01', 'RT01'},
-    "metarl_neuro.sweep.score_run": {'PR01', 'RT01'},
-    "metarl_neuro.sweep.sweep": {'PR01'},
     "metarl_neuro.tasks.HarlowTask": {'PR02'},
 }
 

@@ -678,6 +678,23 @@ def compare_bayesian(fits: dict, ic: str = "loo") -> pd.DataFrame:
     ------
     ValueError
         For fewer than two fits, a criterion other than "loo" / "waic", or fits to different subjects.
+
+    Examples
+    --------
+    Two posteriors' log-likelihoods per subject (here drawn at random, the second model's 5 nats worse per
+    subject):
+
+    >>> import arviz as az
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> def fake_fit(shift):  # 2 chains x 200 draws of the log-likelihood of 5 subjects
+    ...     return az.from_dict(posterior={"a": rng.normal(0.5, 0.1, (2, 200, 5))},
+    ...                         log_likelihood={"log_lik": rng.normal(-100 - shift, 1, (2, 200, 5))},
+    ...                         coords={"subject": ["s1", "s2", "s3", "s4", "s5"]},
+    ...                         dims={"a": ["subject"], "log_lik": ["subject"]})
+    >>> table = compare_bayesian({"better": fake_fit(0.0), "worse": fake_fit(5.0)})
+    >>> table.index.tolist()
+    ['better', 'worse']
     """
     import arviz as az
 

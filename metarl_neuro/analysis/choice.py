@@ -320,6 +320,22 @@ def reversal_rpe(ds: xr.Dataset, max_since: int = 3) -> pd.DataFrame:
     ------
     ValueError
         If the dataset lacks a needed variable.
+
+    Examples
+    --------
+    An untrained network (the control of a trained one) on 10 episodes of the reversal task:
+
+    >>> import torch
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import BrombergMartinTask
+    >>> _ = torch.manual_seed(0)
+    >>> task = BrombergMartinTask(10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> table = reversal_rpe(ds)
+    >>> table.columns.tolist()
+    ['since_reversal', 'target_rewarded', 'experienced', 'mean_rpe', 'sem', 'n']
     """
     need = ("rpe", "active", "trial", "phase", "valid", "since_reversal", "target_side", "target_rewarded")
     check_activations_source(ds, "reversal_rpe", paths=False)

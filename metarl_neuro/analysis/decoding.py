@@ -711,6 +711,24 @@ def block_tuning(run_or_dataset, variable: str = "volatile", at: str = "trial_st
     ValueError
         If ``variable`` is not a logged two-valued trial variable, ``alpha`` is not in (0, 1), or fewer than 3
         episodes hold both conditions.
+
+    Examples
+    --------
+    An untrained network on 10 episodes of Behrens' task, stable and volatile blocks:
+
+    >>> import torch
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import BehrensTask
+    >>> _ = torch.manual_seed(0)
+    >>> task = BehrensTask(10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> units = block_tuning(ds)
+    >>> units.columns.tolist()
+    ['unit', 'mean_difference', 't', 'p', 'significant']
+    >>> units.attrs["n_episodes"]
+    10
     """
     from metarl_neuro.schema import check_level
 

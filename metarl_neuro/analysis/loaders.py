@@ -256,6 +256,20 @@ def from_kool2016(df: pd.DataFrame, subject: str | None = None) -> pd.DataFrame:
     ValueError
         If a column is missing, there is neither a ``subject`` column nor ``subject=``, or a value lies
         outside its codes (the message names the column and the values).
+
+    Examples
+    --------
+    Three trials of one subject in their layout, the last one a time-out:
+
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"choice1": [1, 2, -1], "choice2": [2, 1, -1], "state2": [1, 1, -1], "win": [1, 0, 0],
+    ...                     "stim_1_left": [1, 2, 1], "rt1": [512, 620, -1], "rt2": [380, 402, -1]})
+    >>> trials = from_kool2016(raw, subject="s1")
+    >>> print(trials[["subject", "trial", "choice1", "state2", "common", "choice2", "reward", "missed"]].to_string(index=False))
+    subject  trial  choice1  state2  common  choice2  reward  missed
+         s1      0        0       0    True        1     1.0   False
+         s1      1        1       0   False        0     0.0   False
+         s1      2       -1      -1   False       -1     NaN    True
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")

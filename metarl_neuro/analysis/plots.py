@@ -551,6 +551,25 @@ def plot_harlow_episode(observations: np.ndarray, rewards: np.ndarray, code_size
     ------
     ValueError
         If the observation width is not a multiple of ``1 + code_size``.
+
+    Examples
+    --------
+    Seven gaze steps of a 1-D Harlow episode:
+
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> import torch
+    >>> from metarl_neuro.tasks import HarlowTask
+    >>> task = HarlowTask(1, seed=0)
+    >>> observations, rewards = [task.reset()[0].numpy()], []
+    >>> for action in [0, 0, 0, 1, 1, 1, 1]:
+    ...     obs, reward, done, log = task.step(torch.tensor([action]))
+    ...     observations.append(obs[0].numpy())
+    ...     rewards.append(float(reward[0]))
+    >>> fig = plot_harlow_episode(np.stack(observations[:-1]), np.array(rewards), code_size=task.code_size)
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     obs = np.asarray(observations, dtype=float)
     if obs.ndim != 2 or obs.shape[1] % (1 + code_size):
@@ -600,6 +619,16 @@ def plot_frames(frames: np.ndarray, rewards: np.ndarray, every: int | None = Non
     ------
     ValueError
         If ``frames`` is not ``(steps, 3, H, W)``.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> frames, rewards = np.random.default_rng(0).random((6, 3, 84, 84)), np.array([0, 0, 1, 0, 0, 5.0])
+    >>> fig = plot_frames(frames, rewards, title="six random frames")
+    >>> len(fig.axes)
+    8
+    >>> plt.close(fig)
     """
     frames = np.asarray(frames, dtype=float)
     if frames.ndim != 4 or frames.shape[1] != 3:
@@ -786,6 +815,25 @@ def plot_reversal_rpe(table: pd.DataFrame, ax=None, title: str | None = None):
     ------
     ValueError
         If ``table`` lacks ``since_reversal``, ``target_rewarded``, ``experienced``, ``mean_rpe`` or ``sem``.
+
+    Examples
+    --------
+    An untrained network (the control of a trained one) on 10 episodes of the reversal task:
+
+    >>> import matplotlib.pyplot as plt
+    >>> from metarl_neuro.analysis import reversal_rpe
+    >>> import torch
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import BrombergMartinTask
+    >>> _ = torch.manual_seed(0)
+    >>> task = BrombergMartinTask(10, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> fig = plot_reversal_rpe(reversal_rpe(ds))
+    >>> len(fig.axes) >= 1
+    True
+    >>> plt.close(fig)
     """
     _require(table, ("since_reversal", "target_rewarded", "experienced", "mean_rpe", "sem"), "reversal RPE table")
     fig, ax = _axes(ax, (4.4, 3.4))

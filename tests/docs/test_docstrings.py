@@ -26,19 +26,11 @@ CLASS_CHECKS = {"PR02", "PR03", "PR07", "GL07", "SS01", "SS03"}
 #: name -> the checks it fails today (issue 28's remaining work; may only shrink)
 KNOWN: dict[str, set[str]] = {
     "metarl_neuro.analysis.bayesian_diagnostics": {'EX01'},
-    "metarl_neuro.analysis.block_tuning": {'EX01'},
-    "metarl_neuro.analysis.compare_bayesian": {'EX01'},
-    "metarl_neuro.analysis.fit_hybrid": {'EX01'},
-    "metarl_neuro.analysis.from_kool2016": {'EX01'},
     "metarl_neuro.analysis.hybrid.check_priors": {'EX01'},
     "metarl_neuro.analysis.mixed_stay_regression": {'EX01'},
-    "metarl_neuro.analysis.plot_frames": {'EX01'},
-    "metarl_neuro.analysis.plot_harlow_episode": {'EX01'},
     "metarl_neuro.analysis.plot_latent_switch": {'EX01'},
     "metarl_neuro.analysis.plot_posterior_predictive": {'EX01'},
-    "metarl_neuro.analysis.plot_reversal_rpe": {'EX01'},
     "metarl_neuro.analysis.plot_rpe_regression": {'EX01'},
-    "metarl_neuro.analysis.reversal_rpe": {'EX01'},
     "metarl_neuro.tasks.HarlowTask": {'PR02'},
 }
 

@@ -144,6 +144,20 @@ def fit_hybrid(
         ``n_starts < 1``, ``max_starts < n_starts``, an unknown ``starts``, an unknown preset, a ``fixed`` or ``bounds`` entry that names no free parameter of the
         model, a bound or fixed value outside the parameter's domain (:data:`PARAMETER_DOMAINS`), a fixed value
         outside its bounds, nothing left to fit, or ``priors`` that do not fit (:func:`check_priors`).
+
+    Examples
+    --------
+    Two simulated subjects (beta 5, w 0.8, p 0.1), the learning rates and lambda held at their true values
+    (``fixed``; for speed), fitted by maximum likelihood:
+
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> params = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 5.0, "beta2": 5.0, "w": 0.8, "p": 0.1}
+    >>> trials = simulate_hybrid(params, n_subjects=2, n_trials=200, seed=0)
+    >>> fit = fit_hybrid(trials, fixed={"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5}, starts="random", n_starts=2)
+    >>> print(fit[["subject", "beta1", "beta2", "w", "p", "n_trials"]].round(1).to_string(index=False))
+    subject  beta1  beta2   w   p  n_trials
+     sim000    5.2    5.1 0.7 0.1       400
+     sim001    6.1    6.2 1.0 0.1       400
     """
     transitions = check_options(variant, model, transitions, likelihood)
     if method not in ("mle", "map"):

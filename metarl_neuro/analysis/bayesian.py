@@ -454,6 +454,25 @@ def bayesian_diagnostics(idata, warn: bool = True) -> pd.DataFrame:
     -----
     SamplingWarning
         As :func:`fit_bayesian`.
+
+    Examples
+    --------
+    Four well-mixed chains of independent draws (in practice, :func:`fit_bayesian`'s posterior): every check
+    passes.
+
+    >>> import arviz as az
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> draws = {"mu_a": rng.normal(0.3, 0.05, (4, 500)), "sigma": rng.gamma(2.0, 0.1, (4, 500, 1)),
+    ...          "a": rng.normal(0.3, 0.1, (4, 500, 3))}
+    >>> idata = az.from_dict(posterior=draws, coords={"subject": ["s1", "s2", "s3"], "param": ["a"]},
+    ...                      dims={"a": ["subject"], "sigma": ["param"]},
+    ...                      sample_stats={"diverging": np.zeros((4, 500), bool), "energy": rng.normal(0, 1, (4, 500))})
+    >>> table = bayesian_diagnostics(idata)
+    >>> table.index.tolist()
+    ['mu_a', 'sigma[a]', 'a[s1]', 'a[s2]', 'a[s3]']
+    >>> table.attrs["n_divergent"], table.attrs["failed"]
+    (0, '')
     """
     import arviz as az
 

@@ -384,6 +384,19 @@ def check_priors(priors, method: str, variant: str, names: list[str], box: dict)
         bounded to 20, a Gamma prior on a signed stickiness); or for an unknown preset.
     TypeError
         If ``priors`` is neither a dict nor a preset name (a list, say).
+
+    Examples
+    --------
+    >>> from metarl_neuro.analysis.hybrid import bounds_of
+    >>> box = bounds_of("daw2011")
+    >>> sorted(check_priors(None, "map", "daw2011", ["alpha1", "w"], box))
+    ['alpha1', 'w']
+    >>> check_priors(None, "mle", "daw2011", ["alpha1", "w"], box) is None
+    True
+    >>> check_priors("kool2016", "mle", "daw2011", ["alpha1"], box)
+    Traceback (most recent call last):
+    ...
+    ValueError: priors= applies to method='map' only; with method='mle' it would be ignored
     """
     if method != "map":
         if priors is not None:

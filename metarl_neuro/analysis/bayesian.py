@@ -650,6 +650,25 @@ def plot_posterior_predictive(ppc: PosteriorPredictive, title: str | None = None
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    A check as :func:`posterior_predictive` computes it, written out by hand (the hBayesDM example's stay table
+    under ts_par4):
+
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from metarl_neuro.analysis import PosteriorPredictive
+    >>> stay = pd.DataFrame({"rewarded": [True, True, False, False], "transition": ["common", "rare"] * 2,
+    ...                      "observed": [0.86, 0.74, 0.59, 0.80], "predicted": [0.83, 0.73, 0.67, 0.77],
+    ...                      "lower": [0.80, 0.69, 0.64, 0.73], "upper": [0.86, 0.78, 0.71, 0.81], "n": [955, 289, 574, 345]})
+    >>> regression = pd.DataFrame({"term": ["intercept", "reward", "transition", "reward:transition"],
+    ...                            "observed": [1.16, 0.27, -0.07, 0.44], "predicted": [1.10, 0.20, -0.02, 0.35],
+    ...                            "lower": [1.0, 0.1, -0.1, 0.25], "upper": [1.2, 0.3, 0.06, 0.45]})
+    >>> fig = plot_posterior_predictive(PosteriorPredictive(stay, regression, n_draws=200))
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

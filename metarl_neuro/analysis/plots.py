@@ -296,6 +296,28 @@ def plot_rpe_regression(result, ax=None, title: str | None = None, max_points: i
     ------
     ValueError
         If the result's tables lack their columns.
+
+    Examples
+    --------
+    An untrained network's TD error at the second-stage state (10 episodes in the paper's trial structure),
+    against a hybrid learner's errors with given parameters:
+
+    >>> import matplotlib.pyplot as plt
+    >>> import torch
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.analysis import rpe_regression
+    >>> from metarl_neuro.experiments.two_step import two_step_trials
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import TwoStepTask
+    >>> _ = torch.manual_seed(0)
+    >>> task = TwoStepTask(10, structure="paper", seed=0)
+    >>> record = run_frozen(A2CLSTM(task.obs_dim, task.n_actions), task, torch.Generator().manual_seed(0))
+    >>> fit = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 5.0, "beta2": 5.0, "w": 0.5, "p": 0.0}
+    >>> result = rpe_regression(two_step_trials(record, "untrained"), activations_dataset(record, 0.9, {}), fit=fit)
+    >>> fig = plot_rpe_regression(result)
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     data, table = result.trials, result.table
     _require(data, ("agent_rpe", "rpe_mb", "rpe_mf"), "RPE trials")
@@ -867,6 +889,23 @@ def plot_latent_switch(result, ax=None, title: str | None = None):
     ------
     ValueError
         If the trajectory lacks ``since_reversal``, ``mean``, ``q25`` or ``q75``.
+
+    Examples
+    --------
+    A switch as :func:`latent_state_switch` measures it on a trained network (Wang 2018 Fig. 4c), written out by
+    hand: the state jumps between trials 0 and 1 after the reversal.
+
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> from metarl_neuro.analysis import LatentSwitch
+    >>> trajectory = pd.DataFrame({"since_reversal": range(-1, 4), "mean": [0.02, 0.05, 0.93, 0.97, 0.98],
+    ...                            "q25": [0.0, 0.01, 0.88, 0.94, 0.95], "q75": [0.05, 0.1, 0.99, 1.0, 1.0], "n": 40})
+    >>> reversals = pd.DataFrame({"episode": [0], "trial": [12], "switch_trial": [1.0], "largest_step": [0.9],
+    ...                           "total_shift": [0.95], "abruptness": [0.95]})
+    >>> fig = plot_latent_switch(LatentSwitch(reversals, trajectory, silhouette=0.7, n_settled=900))
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     traj = result.trajectory
     _require(traj, ("since_reversal", "mean", "q25", "q75"), "latent-switch trajectory")

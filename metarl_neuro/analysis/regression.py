@@ -409,6 +409,22 @@ def mixed_stay_regression(
     ----------
     Daw, N. D. et al. (2011). Neuron 69, 1204. Bates, D. et al. (2015). Fitting linear mixed-effects models
     using lme4. J. Stat. Softw. 67(1).
+
+    Examples
+    --------
+    Six simulated model-based subjects (w = 0.8); the fit runs in R (lme4's ``glmer``), and the example is skipped
+    where rpy2 is not installed:
+
+    >>> import pytest
+    >>> _ = pytest.importorskip("rpy2", reason="R, lme4 and rpy2 are needed")
+    >>> from metarl_neuro.analysis import simulate_hybrid
+    >>> params = {"alpha1": 0.5, "alpha2": 0.5, "lam": 0.5, "beta1": 5.0, "beta2": 5.0, "w": 0.8, "p": 0.1}
+    >>> trials = simulate_hybrid(params, n_subjects=6, n_trials=150, seed=0)
+    >>> fit = mixed_stay_regression(trials, correlated=False)
+    >>> fit.fixed["term"].tolist()
+    ['intercept', 'reward', 'transition', 'reward:transition']
+    >>> bool(fit.indices.set_index("index").loc["model_based", "value"] > 0)
+    True
     """
     if coding not in ("effect", "dummy"):
         raise ValueError(f"coding must be 'effect' or 'dummy', got {coding!r}")

@@ -25,10 +25,6 @@ CLASS_CHECKS = {"PR02", "PR03", "PR07", "GL07", "SS01", "SS03"}
 
 #: name -> the checks it fails today (issue 28's remaining work; may only shrink)
 KNOWN: dict[str, set[str]] = {
-    "metarl_neuro.analysis.mixed_stay_regression": {'EX01'},
-    "metarl_neuro.analysis.plot_latent_switch": {'EX01'},
-    "metarl_neuro.analysis.plot_posterior_predictive": {'EX01'},
-    "metarl_neuro.analysis.plot_rpe_regression": {'EX01'},
     "metarl_neuro.tasks.HarlowTask": {'PR02'},
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from enum import IntEnum
 
 import torch
@@ -254,3 +255,9 @@ class HarlowTask:
         done = (self.trial >= self.n_trials) | (self.steps >= self.max_steps)
         self._new_episodes(done)
         return self._observe(), reward.float(), done, log
+
+
+# ``__new__`` takes ``*args, **kwargs`` to hand ``kind="pixels"`` to the pixel task; the class's signature (``help``,
+# ``inspect.signature``, the documentation) is that of the 1-D task's ``__init__``
+HarlowTask.__signature__ = inspect.signature(HarlowTask.__init__).replace(
+    parameters=list(inspect.signature(HarlowTask.__init__).parameters.values())[1:])

@@ -4,8 +4,8 @@ Functions: every parameter documented, no unknown or misordered one, a Returns (
 numpydoc's order, a one-line summary. Classes: no unknown or misordered parameter, sections in order, the summary.
 Every public analysis function has a runnable Examples section (the doctests run in the default suite).
 
-``KNOWN`` lists the docstrings that do not meet this yet (issue 28): the list may only shrink. A name fixed must
-leave it (the test says so), and a new public name must pass.
+``KNOWN`` lists the docstrings that do not meet this (empty since issue 28): a name in it must still fail (the test
+says when it passes), and a new public name must pass.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ MODULES = ["metarl_neuro.analysis", "metarl_neuro.analysis.hybrid", "metarl_neur
 FUNCTION_CHECKS = {"PR01", "PR02", "PR03", "PR07", "RT01", "GL07", "SS01", "SS03", "YD01"}
 CLASS_CHECKS = {"PR02", "PR03", "PR07", "GL07", "SS01", "SS03"}
 
-#: name -> the checks it fails today (issue 28's remaining work; may only shrink)
+#: name -> the checks it is allowed to fail (none)
 KNOWN: dict[str, set[str]] = {
-    "metarl_neuro.tasks.HarlowTask": {'PR02'},
 }
 
 

@@ -47,6 +47,11 @@ def cumulative_regret(df: pd.DataFrame, by: str | list[str] = "policy", level: f
     ValueError
         For a missing column, NaN or infinity, a negative regret, or ``level`` outside (0, 1).
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Tirumala, D., Soyer, H., Leibo, J. Z., Munos, R., Blundell, C., Kumaran, D. &
+    Botvinick, M. (2016). Learning to reinforcement learn. arXiv:1611.05763.
+
     Examples
     --------
     >>> import pandas as pd
@@ -144,6 +149,11 @@ def better_arm_probability(df: pd.DataFrame, by: str | list[str] = "policy", lev
     ValueError
         For a missing column, NaN, an ``optimal`` that is not boolean (or 0/1), or ``level`` outside (0, 1).
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     >>> import pandas as pd
@@ -228,6 +238,14 @@ def rescorla_wagner_nll(df: pd.DataFrame, alpha: float, beta: float) -> float:
         For a missing column, NaN, a choice other than 0/1, or a parameter outside its domain (NaN, alpha
         outside [0, 1], beta negative or infinite).
 
+    References
+    ----------
+    Rescorla, R. A. & Wagner, A. R. (1972). A theory of Pavlovian conditioning: variations in the effectiveness of
+    reinforcement and nonreinforcement. In *Classical Conditioning II* (eds Black, A. H. & Prokasy, W. F.), 64-99.
+    Appleton-Century-Crofts.
+
+    Sutton, R. S. & Barto, A. G. (2018). *Reinforcement Learning: An Introduction*, 2nd edn. MIT Press.
+
     Examples
     --------
     >>> import pandas as pd
@@ -274,6 +292,14 @@ def fit_rescorla_wagner(df: pd.DataFrame, by: str | list[str] = ("policy", "high
     ------
     ValueError
         For a missing column, NaN, a choice other than 0/1, or ``n_starts`` not an integer >= 1.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Tirumala, D., Soyer, H., Leibo, J. Z., Munos, R., Blundell, C., Kumaran, D. &
+    Botvinick, M. (2016). Learning to reinforcement learn. arXiv:1611.05763.
+
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------

@@ -567,6 +567,11 @@ def posterior_predictive(idata, trials: pd.DataFrame, n_draws: int = 200, seed: 
     ValueError
         If ``n_draws`` is not an integer >= 1, or the table's subjects are not the posterior's.
 
+    References
+    ----------
+    Daw, N. D., Gershman, S. J., Seymour, B., Dayan, P. & Dolan, R. J. (2011). Model-based influences on humans'
+    choices and striatal prediction errors. *Neuron* 69, 1204-1215.
+
     Examples
     --------
     >>> ppc = posterior_predictive(idata, trials)  # doctest: +SKIP

@@ -98,6 +98,11 @@ def matching_law(df: pd.DataFrame) -> MatchingFit:
     ValueError
         For a bad table (:func:`~metarl_neuro.schema.validate_choice_trials`) or fewer than 3 usable episodes.
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -167,6 +172,11 @@ def lagged_choice_regression(df: pd.DataFrame, lags: int = 15) -> pd.DataFrame:
     ValueError
         For a bad table, ``lags`` not an integer >= 1 or not shorter than the longest episode (lags reach back
         within an episode only; ``lags=100`` once ran for 6 minutes), or too few trials.
+
+    References
+    ----------
+    Lau, B. & Glimcher, P. W. (2005). Dynamic response-by-response models of matching behavior in rhesus monkeys.
+    *J. Exp. Anal. Behav.* 84, 555-579.
 
     Examples
     --------
@@ -254,6 +264,11 @@ def volatility_learning_rates(df: pd.DataFrame, n_starts: int = 5, seed: int = 0
         For a bad table (missing ``volatile``/``block``, a ``volatile`` that is not boolean or 0/1 — 'yes' / 'no'
         were once all read as volatile — or a ``block`` other than 0/1).
 
+    References
+    ----------
+    Behrens, T. E. J., Woolrich, M. W., Walton, M. E. & Rushworth, M. F. S. (2007). Learning the value of
+    information in an uncertain world. *Nat. Neurosci.* 10, 1214-1221.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -321,6 +336,11 @@ def reversal_rpe(ds: xr.Dataset, max_since: int = 3) -> pd.DataFrame:
     ValueError
         If the dataset lacks a needed variable.
 
+    References
+    ----------
+    Bromberg-Martin, E. S., Matsumoto, M., Hong, S. & Hikosaka, O. (2010). A pallidus-habenula-dopamine pathway
+    signals inferred stimulus values. *J. Neurophysiol.* 104, 1068-1076.
+
     Examples
     --------
     An untrained network (the control of a trained one) on 10 episodes of the reversal task:
@@ -387,6 +407,11 @@ def risky_choice(df: pd.DataFrame, by: tuple[str, ...] = ("manipulation", "p_ris
         For a bad table, a missing ``risky_side`` or one other than 0 / 1 on a non-missed trial, or ``level``
         outside (0, 1).
 
+    References
+    ----------
+    Stopper, C. M., Tse, M. T. L., Montes, D. R., Wiedman, C. R. & Floresco, S. B. (2014). Overriding phasic
+    dopamine signals redirects action selection during risk/reward decision making. *Neuron* 84, 177-189.
+
     Examples
     --------
     Two simulated animals choosing the risky side (here always side 1) 60% of the time, 30% under block and 80%
@@ -451,6 +476,14 @@ def risky_choice_shift(df: pd.DataFrame, control: str = "none", level: float = 0
     ------
     ValueError
         For a bad table, no ``control`` condition, or ``level`` outside (0, 1).
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
+    Stopper, C. M., Tse, M. T. L., Montes, D. R., Wiedman, C. R. & Floresco, S. B. (2014). Overriding phasic
+    dopamine signals redirects action selection during risk/reward decision making. *Neuron* 84, 177-189.
 
     Examples
     --------

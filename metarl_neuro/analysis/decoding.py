@@ -340,6 +340,11 @@ def unit_tuning(
     ValueError
         For an unknown variable or an incomplete dataset (as :func:`decode_hidden`).
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     The activations of an untrained network (a control for a trained one) on 10 two-step episodes; its input holds
@@ -422,6 +427,11 @@ def population_pca(run_or_dataset, at: str = "trial_start", n_components: int = 
     ------
     ValueError
         As :func:`trial_states`.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------
@@ -516,6 +526,14 @@ def latent_state_switch(pca: xr.Dataset, state: str = "rewarded_side", settle: i
     ValueError
         If ``state`` is not a per-sample coordinate with exactly two values, ``settle`` or ``window`` is not an
         integer >= 1, or no reversal has the trials needed around it.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
+    Bromberg-Martin, E. S., Matsumoto, M., Hong, S. & Hikosaka, O. (2010). A pallidus-habenula-dopamine pathway
+    signals inferred stimulus values. *J. Neurophysiol.* 104, 1068-1076.
 
     Examples
     --------
@@ -630,6 +648,11 @@ def bandit_state_pca(run_or_dataset, order_by: str = "mean_0", trial: int = -1, 
     ValueError
         If a variable is missing, ``n_components`` is not an integer >= 1 or more than the units, or no
         episode reaches ``trial``.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------

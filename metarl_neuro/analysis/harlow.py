@@ -38,6 +38,11 @@ def harlow_performance(df: pd.DataFrame, by: str | None = "training_episodes", l
         value other than True/False/0/1, a negative or non-integer
         episode or trial, a repeated (stage, subject, episode, trial) row, or ``level`` outside (0, 1).
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     >>> import pandas as pd

@@ -141,6 +141,12 @@ def fit_hierarchical(
         As :func:`metarl_neuro.analysis.fit_hybrid`; for fewer than two subjects, ``n_starts``, ``max_iter`` or
         ``n_samples`` not an integer >= 1, or ``tol`` not a positive number.
 
+    References
+    ----------
+    Huys, Q. J. M., Cools, R., Gölzer, M., Friedel, E., Heinz, A., Dolan, R. J. & Dayan, P. (2011). Disentangling
+    the roles of approach, activation and valence in instrumental and Pavlovian responding. *PLoS Comput. Biol.* 7,
+    e1002028.
+
     Examples
     --------
     Three simulated subjects (beta1 5, w 0.8), the other parameters known (for speed): the group's median and 95%

@@ -47,6 +47,11 @@ def from_hbayesdm(df: pd.DataFrame) -> pd.DataFrame:
         subject has (re-inserting them as missed trials would mostly invent rows: one trial number of 1e7 once
         gave a 10-million-row table).
 
+    References
+    ----------
+    Ahn, W.-Y., Haines, N. & Zhang, L. (2017). Revealing neurocomputational mechanisms of reinforcement learning and
+    decision-making with the hBayesDM package. *Comput. Psychiatry* 1, 24-57.
+
     Examples
     --------
     hBayesDM's layout, with trial 3 dropped (a gap in ``trial``): it comes back as a missed trial.
@@ -256,6 +261,11 @@ def from_kool2016(df: pd.DataFrame, subject: str | None = None) -> pd.DataFrame:
     ValueError
         If a column is missing, there is neither a ``subject`` column nor ``subject=``, or a value lies
         outside its codes (the message names the column and the values).
+
+    References
+    ----------
+    Kool, W., Cushman, F. A. & Gershman, S. J. (2016). When does model-based control pay off? *PLoS Comput. Biol.*
+    12, e1005090.
 
     Examples
     --------

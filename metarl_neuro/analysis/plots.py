@@ -80,6 +80,11 @@ def plot_stay_probability(table: pd.DataFrame, ax=None, title: str | None = None
     ValueError
         If ``table`` lacks ``rewarded``, ``transition`` or ``p_stay``.
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -133,6 +138,11 @@ def plot_lagged_regression(coefficients: pd.DataFrame, ax=None, subject: str = "
     ------
     ValueError
         If the table holds no lagged coefficients for ``subject``.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------
@@ -245,6 +255,11 @@ def plot_unit_tuning(units: pd.DataFrame, ax=None, title: str | None = None, bin
     ValueError
         If ``units`` lacks ``variable``, ``partial_r`` or ``significant``.
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     A table as ``unit_tuning(...).units`` returns it (48 units, two variables):
@@ -296,6 +311,11 @@ def plot_rpe_regression(result, ax=None, title: str | None = None, max_points: i
     ------
     ValueError
         If the result's tables lack their columns.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------
@@ -430,6 +450,11 @@ def plot_cumulative_regret(table: pd.DataFrame, ax=None, title: str | None = Non
     ValueError
         If ``table`` lacks ``policy``, ``trials``, ``mean``, ``ci_lo`` or ``ci_hi``.
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Tirumala, D., Soyer, H., Leibo, J. Z., Munos, R., Blundell, C., Kumaran, D. &
+    Botvinick, M. (2016). Learning to reinforcement learn. arXiv:1611.05763.
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -471,6 +496,11 @@ def plot_regret_matrix(matrix: pd.DataFrame, ax=None, title: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Tirumala, D., Soyer, H., Leibo, J. Z., Munos, R., Blundell, C., Kumaran, D. &
+    Botvinick, M. (2016). Learning to reinforcement learn. arXiv:1611.05763.
 
     Examples
     --------
@@ -515,6 +545,11 @@ def plot_harlow_performance(table: pd.DataFrame, ax=None, title: str | None = No
     ------
     ValueError
         If ``table`` lacks ``trial_number``, ``pct_correct``, ``ci_lo`` or ``ci_hi``.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------
@@ -692,6 +727,11 @@ def plot_matching(fit, ax=None, title: str | None = None):
     ValueError
         If ``fit.episodes`` lacks the log-ratio columns.
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     >>> import matplotlib.pyplot as plt
@@ -738,6 +778,11 @@ def plot_choice_regression(coefficients: pd.DataFrame, ax=None, title: str | Non
     ------
     ValueError
         If ``coefficients`` lacks ``regressor``, ``lag``, ``coef``, ``ci_lo`` or ``ci_hi``.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------
@@ -786,6 +831,11 @@ def plot_learning_rates(table: pd.DataFrame, ax=None, title: str | None = None):
     ------
     ValueError
         If ``table`` lacks ``block_label``, ``volatile`` or ``alpha``.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------
@@ -942,6 +992,11 @@ def plot_risky_choice(table: pd.DataFrame, ax=None, title: str | None = None):
     ------
     ValueError
         If ``table`` lacks ``manipulation``, ``p_risky``, ``risky``, ``ci_lo`` or ``ci_hi``.
+
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------

@@ -226,6 +226,21 @@ def stay_regression(
         no rewarded trial: its coefficients are not identified). A subject's own rank-deficient fit
         (``groups="subject"``) is recorded as NaN rows with ``converged`` False and the reason in ``warning``.
 
+    References
+    ----------
+    Daw, N. D., Gershman, S. J., Seymour, B., Dayan, P. & Dolan, R. J. (2011). Model-based influences on humans'
+    choices and striatal prediction errors. *Neuron* 69, 1204-1215.
+
+    Miller, K. J., Botvinick, M. M. & Brody, C. D. (2017). Dorsal hippocampus contributes to model-based planning.
+    *Nat. Neurosci.* 20, 1269-1276.
+
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
+    Nussenbaum, K., Scheuplein, M., Phaneuf, C. V., Evans, M. D. & Hartley, C. A. (2020). Moving developmental
+    research online: comparing in-lab and web-based studies of model-based reinforcement learning. *Collabra:
+    Psychology* 6, 17213.
+
     Examples
     --------
     The one-back regression of a simulated, mostly model-based learner: the reward x transition interaction

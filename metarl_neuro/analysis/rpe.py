@@ -172,6 +172,11 @@ def rpe_regression(
         table's trials do not match, or the learner's RPEs are constant (e.g. fitted to an untrained agent whose
         choices ignore rewards: pass the trained agent's fit).
 
+    References
+    ----------
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
+
     Examples
     --------
     On a run of ``simulate two-step --structure paper`` (the Run reads the folder; this function reads none):

@@ -50,6 +50,16 @@ def add_stay_columns(trials: pd.DataFrame, bridge_missed: bool = False, min_tria
         numbers that skip within an episode (without ``bridge_missed``); or for a ``common`` that contradicts
         ``choice1`` and ``state2``.
 
+    References
+    ----------
+    Nussenbaum, K., Scheuplein, M., Phaneuf, C. V., Evans, M. D. & Hartley, C. A. (2020). Moving developmental
+    research online: comparing in-lab and web-based studies of model-based reinforcement learning. *Collabra:
+    Psychology* 6, 17213.
+
+    Decker, J. H., Otto, A. R., Daw, N. D. & Hartley, C. A. (2016). From creatures of habit to goal-directed
+    learners: tracking the developmental emergence of model-based reinforcement learning. *Psychol. Sci.* 27,
+    848-858.
+
     Examples
     --------
     >>> import pandas as pd

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 
 import pytest
 from numpydoc.validate import validate
@@ -67,3 +68,18 @@ def test_public_docstring(name, obj):
 def test_the_known_list_names_public_objects():
     names = {n for n, _ in PUBLIC}
     assert not set(KNOWN) - names, sorted(set(KNOWN) - names)
+
+
+#: a paper cited in a docstring's text, author-year style ("Daw et al. 2011", "Lau & Glimcher 2005")
+CITATION = r"(?:[A-Z][a-z]+ (?:et al\.|&) ?(?:[A-Z][a-z]+ )?\(?(?:19|20)\d\d)"
+
+
+ANALYSES = [(n, o) for n, o in PUBLIC if n.startswith("metarl_neuro.analysis.") and inspect.isfunction(o)]
+
+
+@pytest.mark.parametrize("name, obj", ANALYSES, ids=[n for n, _ in ANALYSES])
+def test_an_analysis_that_cites_a_paper_lists_it_under_references(name, obj):
+    doc = inspect.getdoc(obj) or ""
+    text = doc.split("\nReferences\n")[0]
+    if re.search(CITATION, text):
+        assert "\nReferences\n----------\n" in doc, f"{name} cites {re.findall(CITATION, text)[:3]} without References"

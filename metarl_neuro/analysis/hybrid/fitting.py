@@ -145,6 +145,14 @@ def fit_hybrid(
         model, a bound or fixed value outside the parameter's domain (:data:`PARAMETER_DOMAINS`), a fixed value
         outside its bounds, nothing left to fit, or ``priors`` that do not fit (:func:`check_priors`).
 
+    References
+    ----------
+    Kool, W., Cushman, F. A. & Gershman, S. J. (2016). When does model-based control pay off? *PLoS Comput. Biol.*
+    12, e1005090.
+
+    Daw, N. D., Gershman, S. J., Seymour, B., Dayan, P. & Dolan, R. J. (2011). Model-based influences on humans'
+    choices and striatal prediction errors. *Neuron* 69, 1204-1215.
+
     Examples
     --------
     Two simulated subjects (beta 5, w 0.8, p 0.1), the learning rates and lambda held at their true values

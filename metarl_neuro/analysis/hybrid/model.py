@@ -388,6 +388,16 @@ def hybrid_nll(
         [0.5, 1], ``start_trial`` not an integer >= 0 or past every subject's last trial, or bad trials (as
         :func:`metarl_neuro.schema.validate_trials`).
 
+    References
+    ----------
+    Decker, J. H., Otto, A. R., Daw, N. D. & Hartley, C. A. (2016). From creatures of habit to goal-directed
+    learners: tracking the developmental emergence of model-based reinforcement learning. *Psychol. Sci.* 27,
+    848-858.
+
+    Nussenbaum, K., Scheuplein, M., Phaneuf, C. V., Evans, M. D. & Hartley, C. A. (2020). Moving developmental
+    research online: comparing in-lab and web-based studies of model-based reinforcement learning. *Collabra:
+    Psychology* 6, 17213.
+
     Examples
     --------
     The choices of a simulated model-based learner are likelier under its own parameters than under a purely
@@ -451,6 +461,14 @@ def hybrid_values(
     ------
     ValueError
         As :func:`hybrid_nll`.
+
+    References
+    ----------
+    Daw, N. D., Gershman, S. J., Seymour, B., Dayan, P. & Dolan, R. J. (2011). Model-based influences on humans'
+    choices and striatal prediction errors. *Neuron* 69, 1204-1215.
+
+    Wang, J. X., Kurth-Nelson, Z., Kumaran, D., Tirumala, D., Soyer, H., Leibo, J. Z., Hassabis, D. & Botvinick, M.
+    (2018). Prefrontal cortex as a meta-reinforcement learning system. *Nat. Neurosci.* 21, 860-868.
 
     Examples
     --------

@@ -262,6 +262,11 @@ def default_priors(variant: str) -> dict[str, torch.distributions.Distribution]:
     dict of str to torch.distributions.Distribution
         Parameter -> prior (float64), for every parameter of the variant.
 
+    References
+    ----------
+    Daw, N. D., Gershman, S. J., Seymour, B., Dayan, P. & Dolan, R. J. (2011). Model-based influences on humans'
+    choices and striatal prediction errors. *Neuron* 69, 1204-1215.
+
     Examples
     --------
     >>> priors = default_priors("daw2011")

@@ -31,9 +31,11 @@ def test_every_public_name_is_in_the_api_reference(module):
     mod = importlib.import_module(module)
     public = getattr(mod, "__all__", None)
     if public is None:
-        public = [n for n in vars(mod) if not n.startswith("_") and getattr(vars(mod)[n], "__module__", "").startswith(module)]
+        public = [n for n, o in vars(mod).items()
+                  if not n.startswith("_") and getattr(o, "__module__", "").startswith(module)]
     documented = _documented()
     # a name re-exported by metarl_neuro.analysis is documented there once
-    missing = [n for n in public if f"{module}.{n}" not in documented and f"metarl_neuro.analysis.{n}" not in documented]
+    missing = [n for n in public
+               if f"{module}.{n}" not in documented and f"metarl_neuro.analysis.{n}" not in documented]
     assert not missing, f"{module}: not in docs/api/*.rst: {missing}"
     assert (API / "index.rst").read_text().count(module.split(".", 1)[1].split(".")[-1]) >= 1

@@ -433,7 +433,8 @@ def record_sweep(out: Path, command: str, wall_s: float | None, results: list[di
                 old["status"] = "killed"
         sweeps.append(entry)
     else:
-        sweeps[index] = {**entry, "date": sweeps[index]["date"]}  # the date the invocation started
+        # the date the invocation started and the code it ran (HEAD may have moved while it ran)
+        sweeps[index] = {**entry, "date": sweeps[index]["date"], "commit": sweeps[index]["commit"]}
     content = {"sweeps": sweeps}
     atomic_write(path, lambda p: Path(p).write_text(json.dumps(content, indent=2)))
     return content

@@ -163,8 +163,11 @@ def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, ca
     saved = record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 8", None, None,
                          status="running")["sweeps"]
     assert [s["status"] for s in saved] == ["finished", "interrupted", "killed", "running"]
+    provenance = json.loads((tmp_path / "reproduce.json").read_text())
+    provenance["sweeps"][3]["commit"] = "0000000"  # the commit the invocation started at; HEAD moved since
+    (tmp_path / "reproduce.json").write_text(json.dumps(provenance))
     saved = record_sweep(tmp_path, "python -m metarl_neuro.reproduce two-step --seeds 8", 1.0, None, index=3)["sweeps"]
-    assert saved[3]["status"] == "finished" and "pid" not in saved[3]
+    assert saved[3]["status"] == "finished" and "pid" not in saved[3] and saved[3]["commit"] == "0000000"
     page = html.read_text()
     assert page.count("data:image/png;base64,") == 2  # Fig. 5c from the seeds and the learning curve, embedded
     per_seed = pd.read_csv(tmp_path / "aggregate" / "two-step_seeds.csv")

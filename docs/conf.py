@@ -48,3 +48,5 @@ html_theme_options = {
     "footer_end": ["sphinx-version"],
 }
 # no network on the build machines: no intersphinx, no external images
+# the theme's colour mode before a reader picks one (unset, the theme logs "invalid theme mode" in the console)
+html_context = {"default_mode": "auto"}

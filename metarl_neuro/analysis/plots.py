@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
+# no matplotlib.use(...): a library must not override the backend its user chose (in a notebook that silenced the
+# inline figures); on a machine without a display matplotlib falls back to Agg by itself
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -1,7 +1,7 @@
 """The built documentation site in a real headless browser (Chromium through Selenium and chromedriver).
 
 Run after ``python -m sphinx -W --keep-going -b html docs docs/_build/html``:
-``python -m pytest -m docs -o addopts="" tests/docs``. Every page is loaded in Chromium; every internal link must
+``python -m pytest -m docs -o addopts="" tests/docs`` (``METARL_NEURO_SITE`` names another built site). Every page is loaded in Chromium; every internal link must
 reach an existing page (and, for ``#anchor`` links, an element with that id), every image must have decoded
 (``naturalWidth > 0``), and no page may log a severe console error. Screenshots of the landing page and of a
 tutorial are written to ``docs/_build/screenshots/`` for a person to look at.
@@ -9,6 +9,7 @@ tutorial are written to ``docs/_build/screenshots/`` for a person to look at.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -17,7 +18,7 @@ import pytest
 
 pytestmark = pytest.mark.docs
 
-SITE = Path(__file__).resolve().parents[2] / "docs" / "_build" / "html"
+SITE = Path(os.environ.get("METARL_NEURO_SITE", Path(__file__).resolve().parents[2] / "docs" / "_build" / "html"))
 SHOTS = SITE.parent / "screenshots"
 
 

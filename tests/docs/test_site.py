@@ -1,10 +1,11 @@
 """The built documentation site in a real headless browser (Chromium through Selenium and chromedriver).
 
 Run after ``python -m sphinx -W --keep-going -b html docs docs/_build/html``:
-``python -m pytest -m docs -o addopts="" tests/docs`` (``METARL_NEURO_SITE`` names another built site). Every page is loaded in Chromium; every internal link must
-reach an existing page (and, for ``#anchor`` links, an element with that id), every image must have decoded
-(``naturalWidth > 0``), and no page may log a severe console error. Screenshots of the landing page and of a
-tutorial are written to ``docs/_build/screenshots/`` for a person to look at.
+``python -m pytest -m docs -o addopts="" tests/docs`` (``METARL_NEURO_SITE`` names another built site). Every page
+is loaded in Chromium; every internal link must reach an existing page (and, for ``#anchor`` links, an element with
+that id), every image must have decoded (``naturalWidth > 0``), no page may log a severe console error, and every
+tutorial that draws must show its figures. Screenshots of the landing page and of a tutorial are written to
+``docs/_build/screenshots/`` for a person to look at.
 """
 
 from __future__ import annotations
@@ -90,3 +91,21 @@ def test_screenshots_for_a_person_to_look_at(browser, page):
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     assert browser.execute_script("return document.querySelector('h1') !== null")
     browser.set_window_size(1300, 1800)
+
+
+def test_every_tutorial_that_draws_shows_its_figures(browser):
+    """A tutorial cell that draws must leave its figure on the page (a backend forced to Agg once left none)."""
+    sources = sorted((Path(__file__).resolve().parents[2] / "docs" / "tutorials").glob("*.md"))
+    assert sources, "no tutorial sources"
+    missing = []
+    for source in sources:
+        text = source.read_text()
+        drawn = text.count("analysis.plot_") + text.count(".plot(") + text.count("Image(")
+        if not drawn or source.stem == "index":
+            continue
+        browser.get((SITE / "tutorials" / f"{source.stem}.html").as_uri())
+        shown = browser.execute_script(
+            "return document.querySelectorAll('.cell_output img').length")
+        if shown < 1:
+            missing.append(f"{source.name}: {drawn} drawing call(s), no figure on the page")
+    assert not missing, "\n".join(missing)

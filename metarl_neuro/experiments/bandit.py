@@ -24,8 +24,9 @@ from metarl_neuro.analysis import (
     plot_regret_matrix,
     suboptimal_pulls,
 )
-from metarl_neuro.domains import NON_NEGATIVE, UNIT_INTERVAL
+from metarl_neuro.domains import NON_NEGATIVE, UNIT_INTERVAL, check_value
 from metarl_neuro.experiments._base import (
+    LEARNING_RATE,
     Claim,
     Experiment,
     TrainingConfig,
@@ -111,10 +112,9 @@ class BanditConfig(TrainingConfig):
             object.__setattr__(self, "lr", 5e-3 if independent else 3e-3)
         if self.gamma == -1:
             object.__setattr__(self, "gamma", 0.75 if independent else 0.9)
-        if not 0 < self.lr <= 1:
-            raise ValueError(f"lr must be in (0, 1] (or -1 for the variant's default), got {self.lr}")
-        if not 0 <= self.gamma <= 1:
-            raise ValueError(f"gamma must be in [0, 1] (or -1 for the variant's default), got {self.gamma}")
+        # the resolved values against TrainingConfig's declared domains (the fields here also admit -1)
+        check_value("lr", self.lr, float, LEARNING_RATE, where="bandit config (-1: the variant's default)")
+        check_value("gamma", self.gamma, float, UNIT_INTERVAL, where="bandit config (-1: the variant's default)")
         super().__post_init__()
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):

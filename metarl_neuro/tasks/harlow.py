@@ -259,5 +259,5 @@ class HarlowTask:
 
 # ``__new__`` takes ``*args, **kwargs`` to hand ``kind="pixels"`` to the pixel task; the class's signature (``help``,
 # ``inspect.signature``, the documentation) is that of the 1-D task's ``__init__``
-HarlowTask.__signature__ = inspect.signature(HarlowTask.__init__).replace(
-    parameters=list(inspect.signature(HarlowTask.__init__).parameters.values())[1:])
+_init = inspect.signature(HarlowTask.__init__)
+HarlowTask.__signature__ = _init.replace(parameters=list(_init.parameters.values())[1:])  # without self

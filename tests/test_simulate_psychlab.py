@@ -28,16 +28,19 @@ def test_surrogate_trained_network_tested_and_fine_tuned_on_the_real_level(tmp_p
     small = ["--hidden-size", "16", "--device", "cpu", "--no-progress", "--episode-seconds", "4"]
     assert main(["harlow-pixels", "--episodes", "16", "--batch", "8", "--eval-episodes", "5", *small,
                  "--out", str(tmp_path / "sur")]) == 0
-    # frozen transfer: the surrogate's network, no training on the level
-    assert main(["psychlab-harlow", "--dataset-path", "dummy", "--episodes", "0", "--batch", "3",
-                 "--eval-episodes", "4", "--init-from", str(tmp_path / "sur"), *small, "--out", str(tmp_path / "t")]) == 0
+    # frozen transfer: the surrogate's network, no training on the level, tested on the colours it never saw
+    assert main(["psychlab-harlow", "--dataset-path", "dummy-heldout", "--episodes", "0", "--batch", "3",
+                 "--eval-episodes", "4", "--init-from", str(tmp_path / "sur"), *small,
+                 "--out", str(tmp_path / "t")]) == 0
     out = capsys.readouterr().out
-    assert "the level's image pool" in out
+    assert "(held-out images: the level's dummy colours 1001-2000" in out
     run = Run.load(tmp_path / "t")
     assert run.meta["experiment"] == "psychlab-harlow" and run.activations.sizes["episode"] == 4
     # fine-tuning from it
     assert main(["psychlab-harlow", "--dataset-path", "dummy", "--episodes", "6", "--batch", "3",
-                 "--eval-episodes", "3", "--init-from", str(tmp_path / "sur"), *small, "--out", str(tmp_path / "f")]) == 0
+                 "--eval-episodes", "3", "--init-from", str(tmp_path / "sur"), *small,
+                 "--out", str(tmp_path / "f")]) == 0
+    assert "(the level's dummy colours, ids 1-1000: the surrogate's training colours)" in capsys.readouterr().out
     # a network of another size is refused with the file's name
     assert main(["psychlab-harlow", "--dataset-path", "dummy", "--episodes", "0", "--init-from", str(tmp_path / "sur"),
                  "--hidden-size", "32", "--device", "cpu", "--out", str(tmp_path / "bad"), "--no-progress"]) == 2

@@ -47,7 +47,7 @@ from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
     "EXPERIMENT", "HARLOW_TEST_IMAGES", "Harlow1DConfig", "harlow_metrics", "harlow_report", "harlow_test",
-    "harlow_trials", "simulate_harlow",
+    "harlow_test_images", "harlow_trials", "simulate_harlow",
 ]
 
 
@@ -118,12 +118,22 @@ def harlow_trials(log: dict, active, subject: str, training_episodes: int) -> pd
     return df.sort_values(["episode", "trial"], kind="stable").reset_index(drop=True)
 
 
-#: what the test images of each Harlow form are, for the report's heading
+#: what the test images of each Harlow form are, for the report's heading; the PsychLab level's by its
+#: ``dataset_path`` (``"psychlab-harlow"`` alone: a folder of the user's)
 HARLOW_TEST_IMAGES = {
     "harlow-1d": "held-out objects",
     "harlow-pixels": "held-out images",
-    "psychlab-harlow": "the level's image pool: it has no held-out set switch; ids 1-1000",
+    "psychlab-harlow": "the level's draws, ids 1-1000, from the dataset folder given",
+    "psychlab-harlow:dummy": "the level's dummy colours, ids 1-1000: the surrogate's training colours",
+    "psychlab-harlow:dummy-heldout": "held-out images: the level's dummy colours 1001-2000, which the surrogate "
+                                     "never trains on, in the level's draws",
 }
+
+
+def harlow_test_images(experiment: str, config) -> str:
+    """What the test images of a Harlow run were (:data:`HARLOW_TEST_IMAGES`), from its experiment and config."""
+    key = f"{experiment}:{getattr(config, 'dataset_path', '')}"
+    return HARLOW_TEST_IMAGES.get(key, HARLOW_TEST_IMAGES[experiment])
 
 
 def harlow_metrics(trials: pd.DataFrame) -> dict:
@@ -276,7 +286,8 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
 
 def report(run: Run, figures: Path, **_) -> dict:
     """``python -m metarl_neuro.analyze RUN`` on a Harlow run: :func:`harlow_report` of its test trials."""
-    return {"performance": harlow_report(run.trials, figures, run.path.name, HARLOW_TEST_IMAGES[run.meta["experiment"]])}
+    images = harlow_test_images(run.meta["experiment"], run.config)
+    return {"performance": harlow_report(run.trials, figures, run.path.name, images)}
 
 
 def summarize(run: Run) -> dict:

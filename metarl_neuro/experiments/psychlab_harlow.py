@@ -28,9 +28,9 @@ from metarl_neuro.experiments._base import (
 from metarl_neuro.experiments.harlow_1d import (
     HARLOW_BOUNDED,
     HARLOW_CLAIMS,
-    HARLOW_TEST_IMAGES,
     figure,
     harlow_report,
+    harlow_test_images,
     harlow_trials,
     report,
     summarize,
@@ -52,7 +52,10 @@ class PsychLabHarlowConfig(GazeConfig):
     eval_episodes: int = option(100, "frozen-weight test episodes (played --batch at a time)")
     width: int = option(84, "observation width in pixels (Wang 2016)", domain=AT_LEAST_ONE)
     height: int = option(84, "observation height in pixels (Wang 2016)", domain=AT_LEAST_ONE)
-    dataset_path: str = option("", "the level's datasetPath: 'dummy' (its solid-colour images) or the folder of the "
+    dataset_path: str = option("", "the level's datasetPath: 'dummy' (its solid-colour images, ids 1-1000 in every "
+                           "episode: the surrogate's training colours), 'dummy-heldout' (the colours the surrogate "
+                           "holds out, ids 1001-2000, written once into a cache folder in the level's layout; a "
+                           "departure from the level's own pool, for a test on novel images) or the folder of the "
                            "Brady et al. 2008 images (0001.png ...)")
 
     METRICS: ClassVar[tuple[str, ...]] = ()
@@ -78,7 +81,9 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     """Train (or only test) the conv-LSTM agent on DeepMind Lab's PsychLab Harlow level, frozen test after.
 
     Needs ``deepmind_lab`` (``ImportError`` with build instructions otherwise) and a valid ``dataset_path``
-    (``ValueError`` saying how to get the images or to pass ``dummy``); both are checked before the run
+    (``ValueError`` saying how to get the images or to pass ``dummy`` or ``dummy-heldout``: the colours the
+    surrogate never trains on, :func:`~metarl_neuro.tasks.psychlab.heldout_colour_dataset`); both are checked
+    before the run
     folder is written. ``config.init_from`` starts from another run's network, e.g. one trained on the
     surrogate (``harlow-pixels``, same action set and image size): with ``--episodes 0`` that network is
     tested frozen on the real level (transfer); with more, it is fine-tuned there first. The frozen test
@@ -116,7 +121,7 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     run.save_activations(activations_dataset(record, config.gamma, run_attrs(t, "psychlab-harlow")))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
     harlow_report(trials, run.path / "figures", f"PsychLab Harlow, {run.path.name}",
-                  HARLOW_TEST_IMAGES["psychlab-harlow"])
+                  harlow_test_images("psychlab-harlow", config))
     return run.path
 
 
@@ -124,11 +129,13 @@ EXPERIMENT = Experiment(
     name="psychlab-harlow", config=PsychLabHarlowConfig, simulate=simulate_psychlab, report=report,
     summarize=summarize, paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; DeepMind Lab's PsychLab level",
     claims=HARLOW_CLAIMS, figure=figure, resources={"num_cpus": 2, "num_gpus": 0.25},
-    reproduce_defaults={"dataset_path": "dummy"},
+    # the frozen test on images the surrogate never trained on (issue 29): one-shot on novel images, on the level
+    reproduce_defaults={"dataset_path": "dummy-heldout"},
     frozen_test_of="harlow-pixels",  # reproduce harlow-pixels psychlab-harlow: each surrogate seed, frozen, on the level
     reduced={"episodes": 0, "eval_episodes": 20, "batch": 10,
-             "why": "the untrained network tested on 20 episodes of the real level (dataset dummy): DeepMind Lab "
-                    "runs at about 400 agent steps/s here, too slow to train on; the trained network's test is "
+             "why": "the untrained network tested on 20 episodes of the real level (the held-out colours, "
+                    "dummy-heldout): DeepMind Lab runs at about 400 agent steps/s here, too slow to train on; the "
+                    "trained network's test is "
                     "psychlab-harlow --init-from a harlow-pixels run (docs/guide/harlow.md)"},
     bounded=HARLOW_BOUNDED,
 )

@@ -12,7 +12,7 @@ from metarl_neuro.tasks.cued_choice import (
 )
 from metarl_neuro.tasks.gym import TaskEnv, TaskVectorEnv, TwoStepEnv, register_envs
 from metarl_neuro.tasks.harlow import HarlowAction, HarlowTask
-from metarl_neuro.tasks.psychlab import PsychLabHarlow
+from metarl_neuro.tasks.psychlab import PsychLabHarlow, write_dataset
 from metarl_neuro.tasks.two_step import (
     DriftingRewards,
     SwappingRewards,
@@ -47,4 +47,5 @@ __all__ = [
     "TwoStepStage",
     "TwoStepTask",
     "register_envs",
+    "write_dataset",
 ]

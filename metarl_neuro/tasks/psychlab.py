@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,8 +23,9 @@ import torch
 from metarl_neuro.tasks._protocol import LogField, check_actions, step_doc
 from metarl_neuro.tasks.harlow_pixels import look_actions
 
-__all__ = ["LEVEL_NAME", "LevelRecord", "PsychLabHarlow", "check_dataset_path", "parse_trial_data", "play_scripted",
-           "render_size", "replay_on_surrogate"]
+__all__ = ["DATASET_SIZE", "HELDOUT_COLOURS", "LEVEL_NAME", "LevelRecord", "PsychLabHarlow", "check_dataset_path",
+           "heldout_colour_dataset", "parse_trial_data", "play_scripted", "render_size", "replay_on_surrogate",
+           "write_dataset"]
 
 #: the level of DeepMind Lab's PsychLab Harlow task (harlow_factory.lua)
 LEVEL_NAME = "contributed/psychlab/harlow"
@@ -33,10 +37,19 @@ _HOW_TO_GET_IT = (
     "then `./bazel-bin/python/pip_package/build_pip_package /tmp/dmlab_pkg` and `pip install "
     "/tmp/dmlab_pkg/deepmind_lab-*.whl`)."
 )
+#: images the level's dataset reader expects in a ``datasetPath`` folder, ``0001.png`` ... ``2400.png``
+#: (``datasets/brady_konkle_oliva2008.lua``: ``DATASET_SIZE``, template ``'%04d.png'``)
+DATASET_SIZE = 2400
+#: the ``dataset_path`` value of the held-out solid colours (:func:`heldout_colour_dataset`)
+HELDOUT_COLOURS = "dummy-heldout"
+#: ids the level draws its pairs from: ``harlow_factory.lua`` sets ``kwargs.isTrain = kwargs.isTrain or true``,
+#: which no setting can make false, so every episode draws from its training batch, ids 1-1000
+_LEVEL_DRAWS = 1000
 _HOW_TO_GET_IMAGES = (
     "The PsychLab Harlow level needs its image set: download the Brady, Konkle & Oliva (2008) objects as "
     "described in DeepMind Lab's data/brady_konkle_oliva2008/README.md (a folder of 0001.png ... 2400.png) and "
-    "pass that folder, or pass 'dummy' for the level's built-in solid-colour images (no download)."
+    "pass that folder, or pass 'dummy' for the level's built-in solid-colour images (no download), or "
+    f"'{HELDOUT_COLOURS}' for its held-out colours (written once, no download)."
 )
 _FIELD = re.compile(r"\[\s*'([^']+)'\s*\]\s*=\s*(.*)")
 
@@ -86,12 +99,13 @@ def check_dataset_path(path: str | Path | None) -> str:
     Parameters
     ----------
     path : str or Path or None
-        ``"dummy"`` (the level's solid-colour images) or a folder holding ``0001.png``.
+        ``"dummy"`` (the level's solid-colour images), ``"dummy-heldout"`` (:data:`HELDOUT_COLOURS`: the
+        colours the surrogate holds out, :func:`heldout_colour_dataset`) or a folder holding ``0001.png``.
 
     Returns
     -------
     str
-        The path as the level takes it.
+        The path as the level takes it (``"dummy-heldout"`` unchanged: :class:`PsychLabHarlow` resolves it).
 
     Raises
     ------
@@ -101,14 +115,146 @@ def check_dataset_path(path: str | Path | None) -> str:
     """
     if path is None or str(path) == "":
         raise ValueError(f"no dataset path given. {_HOW_TO_GET_IMAGES}")
-    if str(path) == "dummy":
-        return "dummy"
+    if str(path) in ("dummy", HELDOUT_COLOURS):
+        return str(path)
     folder = Path(path)
     if not folder.is_dir():
         raise ValueError(f"dataset path {folder} is not a folder. {_HOW_TO_GET_IMAGES}")
     if not (folder / "0001.png").is_file():
         raise ValueError(f"dataset path {folder} holds no 0001.png. {_HOW_TO_GET_IMAGES}")
     return str(folder)
+
+
+def write_dataset(folder: str | Path, images, size: int = 256) -> Path:
+    """Write an image set in the layout the level's dataset reader expects, as a ``datasetPath`` folder.
+
+    DeepMind Lab's ``datasets/brady_konkle_oliva2008.lua`` reads image id ``k`` from ``'%04d.png' % k`` in the
+    folder, ids 1-2400 (:data:`DATASET_SIZE`). File ``k`` holds ``images[(k - 1) % n]``, so a set of fewer
+    than 2,400 images repeats; the level draws every pair from ids 1-1000 (its ``isTrain`` cannot be switched
+    off), which shows ``images[:1000]``. The files are written into a temporary folder beside ``folder`` and
+    moved into place at once: a folder that exists is complete.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder to create; it must not exist.
+    images : torch.Tensor or numpy.ndarray
+        ``(n, 3, h, w)`` float in [0, 1] (the stimulus tensors of
+        :mod:`~metarl_neuro.tasks.harlow_pixels`), ``n >= 2``.
+    size : int
+        Side in pixels of each file (default 256, the side of the level's ``dummy`` images); images are
+        resized by nearest neighbour.
+
+    Returns
+    -------
+    pathlib.Path
+        ``folder``.
+
+    Raises
+    ------
+    ValueError
+        If ``images`` is not ``(n, 3, h, w)`` with ``n >= 2`` and values in [0, 1], or ``size < 1``.
+    FileExistsError
+        If ``folder`` exists.
+    OSError
+        If the folder cannot be written; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> out = write_dataset(Path(tempfile.mkdtemp()) / "two_colours", torch.rand(2, 3, 1, 1), size=8)
+    >>> sorted(p.name for p in out.iterdir())[:3], len(list(out.iterdir()))
+    (['0001.png', '0002.png', '0003.png'], 2400)
+    """
+    from PIL import Image
+
+    arr = np.asarray(images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else images, dtype=np.float64)
+    if arr.ndim != 4 or arr.shape[1] != 3 or arr.shape[0] < 2:
+        raise ValueError(f"images must be (n, 3, h, w) with n >= 2, got shape {arr.shape}")
+    if not np.isfinite(arr).all() or arr.min() < 0 or arr.max() > 1:
+        raise ValueError("images must hold values in [0, 1]")
+    if int(size) < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    folder = Path(folder)
+    if folder.exists():
+        raise FileExistsError(f"dataset folder {folder} exists; write to a new folder")
+    u8 = np.rint(arr * 255).astype(np.uint8).transpose(0, 2, 3, 1)  # (n, h, w, 3)
+    rows = (np.arange(size) * u8.shape[1]) // size
+    cols = (np.arange(size) * u8.shape[2]) // size
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as err:
+        raise OSError(f"cannot write the dataset folder {folder}: {err}") from err
+    try:
+        for k in range(1, DATASET_SIZE + 1):
+            img = u8[(k - 1) % len(u8)]
+            Image.fromarray(np.ascontiguousarray(img[rows][:, cols])).save(tmp / f"{k:04d}.png")
+        os.replace(tmp, folder)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if folder.exists():  # another writer finished first
+            raise FileExistsError(f"dataset folder {folder} exists; write to a new folder") from err
+        raise OSError(f"cannot write the dataset folder {folder}: {err}") from err
+    return folder
+
+
+def heldout_colour_dataset(cache_dir: str | Path | None = None) -> Path:
+    """The folder of ``dataset_path="dummy-heldout"``: the level's solid colours the surrogate never trains on.
+
+    The level's ``dummy`` images are 2,400 solid colours (``datasets/color_dataset.lua``), and every episode
+    draws its pair from ids 1-1000 (``harlow_factory.lua``). The surrogate
+    (:class:`~metarl_neuro.tasks.harlow_pixels.HarlowPixelTask` with ``--stimuli dmlab-dummy``) trains on those
+    same ids and holds out ids 1001-2000. This folder puts the held-out colours where the level draws: file
+    ``k`` is colour id ``1000 + ((k - 1) % 1000) + 1`` (:func:`~metarl_neuro.tasks.harlow_pixels.dmlab_dummy_stimuli`
+    indices 1000-1999), 256 x 256 as the level's own, so a network trained on the surrogate meets only images
+    it never saw. The held-out colours are lighter on average than the training ones: ``color_dataset.lua``
+    orders its colours by hue, then saturation, then lightness (lightness 0.2-0.37 for ids 1-1000, 0.37-0.54
+    for ids 1001-2000).
+
+    Written once (:func:`write_dataset`), under a lock so that concurrent seeds share it, into
+    ``cache_dir`` (default: the user cache folder of ``platformdirs``, ``metarl_neuro/``).
+
+    Parameters
+    ----------
+    cache_dir : str or Path, optional
+        Where the folder ``dmlab_dummy_heldout_1001_2000`` is kept.
+
+    Returns
+    -------
+    pathlib.Path
+        The dataset folder (``0001.png`` ... ``2400.png``).
+
+    Raises
+    ------
+    OSError
+        If the cache folder cannot be written; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = heldout_colour_dataset(tempfile.mkdtemp())
+    >>> folder.name, (folder / "2400.png").is_file()
+    ('dmlab_dummy_heldout_1001_2000', True)
+    """
+    import platformdirs
+    from filelock import FileLock
+
+    from metarl_neuro.tasks.harlow_pixels import dmlab_dummy_stimuli
+
+    cache = Path(platformdirs.user_cache_dir("metarl_neuro") if cache_dir is None else cache_dir)
+    folder = cache / "dmlab_dummy_heldout_1001_2000"
+    if folder.is_dir():
+        return folder
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot write the dataset cache folder {cache}: {err}") from err
+    with FileLock(str(cache / "dmlab_dummy_heldout_1001_2000.lock")):
+        if not folder.is_dir():
+            write_dataset(folder, dmlab_dummy_stimuli(size=1)[_LEVEL_DRAWS:2 * _LEVEL_DRAWS])
+    return folder
 
 
 def import_lab(module=None):
@@ -137,7 +283,8 @@ class PsychLabHarlow:
     batch_size : int
         Number of Lab instances (about 75 MiB each).
     dataset_path : str
-        ``"dummy"`` or the folder of the Brady et al. 2008 images (:func:`check_dataset_path`).
+        ``"dummy"``, ``"dummy-heldout"`` (:func:`heldout_colour_dataset`) or the folder of the Brady et al.
+        2008 images (:func:`check_dataset_path`).
     width, height : int
         Observation size in pixels (84 x 84, Wang et al. 2016).
     fps : int
@@ -188,6 +335,8 @@ class PsychLabHarlow:
         path = check_dataset_path(dataset_path)
         self.look = look_actions(look_units)
         lab = import_lab(lab_module)
+        if path == HELDOUT_COLOURS:
+            path = str(heldout_colour_dataset())
         self.render_size = (render_size(width, fov), render_size(height, fov))
         self._crop = ((self.render_size[1] - height) // 2, (self.render_size[0] - width) // 2)
         config = {"width": str(self.render_size[0]), "height": str(self.render_size[1]), "fps": str(fps),

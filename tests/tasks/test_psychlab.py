@@ -40,3 +40,22 @@ def test_dataset_path_is_checked_before_anything_is_built(tmp_path):
     assert check_dataset_path(tmp_path) == str(tmp_path)
     with pytest.raises(ValueError, match="no dataset path"):
         PsychLabHarlow(1, "")  # before deepmind_lab is even imported
+
+
+def test_write_dataset_refuses_bad_images_and_an_existing_folder(tmp_path):
+    import numpy as np
+
+    from metarl_neuro.tasks.psychlab import DATASET_SIZE, HELDOUT_COLOURS, write_dataset
+
+    assert check_dataset_path(HELDOUT_COLOURS) == "dummy-heldout"
+    for bad, match in ((np.zeros((1, 3, 2, 2)), "n >= 2"), (np.zeros((4, 2, 2)), "shape"),
+                       (np.full((2, 3, 1, 1), 1.5), r"\[0, 1\]"), (np.full((2, 3, 1, 1), np.nan), r"\[0, 1\]")):
+        with pytest.raises(ValueError, match=match):
+            write_dataset(tmp_path / "bad", bad)
+    assert not (tmp_path / "bad").exists()
+    out = write_dataset(tmp_path / "set", np.linspace(0, 1, 2 * 3 * 2 * 2).reshape(2, 3, 2, 2), size=2)
+    assert len(list(out.iterdir())) == DATASET_SIZE and check_dataset_path(out) == str(out)
+    assert (out / "0001.png").read_bytes() == (out / "0003.png").read_bytes() != (out / "0002.png").read_bytes()
+    with pytest.raises(FileExistsError, match="set exists"):
+        write_dataset(out, np.zeros((2, 3, 1, 1)))
+    assert [p.name for p in tmp_path.iterdir()] == ["set"]  # no temporary folder left behind

@@ -167,3 +167,33 @@ def test_a_narrower_view_is_the_centre_of_a_larger_render_as_the_surrogate_draws
     with pytest.raises(ValueError, match="multiples of 4"):
         PsychLabHarlow(1, "dummy", width=83, height=84)
     real.close()
+
+
+
+@pytest.mark.slow
+def test_a_written_dataset_is_read_by_the_level_as_its_ids(tmp_path):
+    """write_dataset of the level's own dummy colours (ids 1-2400 in order) renders frame for frame what
+    datasetPath='dummy' renders: file k is the level's image id k, pixel for pixel. The held-out folder holds, at
+    file k, the surrogate's held-out colour id 1000 + ((k - 1) % 1000) + 1: the same episodes (same rewards), other
+    images on the screen."""
+    from PIL import Image
+
+    from metarl_neuro.tasks.psychlab import heldout_colour_dataset, write_dataset
+
+    folder = write_dataset(tmp_path / "dummy_copy", dmlab_dummy_stimuli(size=1))
+    runs = {}
+    for path in ("dummy", str(folder), "dummy-heldout"):
+        task = PsychLabHarlow(2, path, seed=7)
+        runs[path] = play_scripted(task, 120, epsilon=0.0, seed=0, frames=True)
+        task.close()
+    np.testing.assert_array_equal(runs["dummy"].frames, runs[str(folder)].frames)
+    np.testing.assert_array_equal(runs["dummy"].reward, runs["dummy-heldout"].reward)
+    assert (runs["dummy"].reward == 1).sum() >= 4  # fixations: the images were on the screen
+    differ = (runs["dummy"].frames != runs["dummy-heldout"].frames).any(axis=2)  # (steps, slots, h, w)
+    assert differ.any(axis=(2, 3)).sum() >= 20  # frames with images differ
+    held = heldout_colour_dataset()
+    assert held == heldout_colour_dataset()  # written once, then found
+    colours = (dmlab_dummy_stimuli(size=1)[:, :, 0, 0] * 255).round().to(torch.int64).numpy()
+    for k in (1, 2, 1000, 1001, 2400):
+        img = np.asarray(Image.open(held / f"{k:04d}.png"))
+        assert img.shape == (256, 256, 3) and (img == colours[1000 + (k - 1) % 1000]).all()

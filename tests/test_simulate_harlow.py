@@ -108,3 +108,30 @@ def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):
     assert "already trains for 128 episodes" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "short"), "--extend", "300"]) == 2
     assert "--extend needs --resume" in capsys.readouterr().err
+
+
+def test_wang2016_form_ten_trials_an_iti_and_its_rewards():
+    """harlow-w16 (issue 29): +0.2 / +1 / -1, 10 trials with a shuffled 5 L 5 R in tests, a 10-step blank gap after
+    each choice (no fixation can pay in it), 3,600 steps at most; the level form's config is unchanged."""
+    import numpy as np
+
+    from metarl_neuro.experiments import HarlowPixelsConfig, HarlowW16Config
+    from metarl_neuro.tasks.psychlab import play_scripted
+
+    config = HarlowW16Config(device="cpu")
+    assert (config.trials, config.iti_steps, config.episode_seconds, config.rewards) == (10, 10, 240.0, "wang2016")
+    task = config.make_task(4, 0, "cpu", "test")
+    assert task.n_trials == 10 and task.geometry.gap_frames == 40 and task.episode_frames == 3600 * 4
+    assert HarlowPixelsConfig().make_task(1, 0, "cpu").geometry.gap_frames == 5  # the level's form
+    rec = play_scripted(task, 600, epsilon=0.0, seed=0)
+    rec = rec._replace(reward=rec.reward.astype(np.float64).round(6))
+    assert set(np.unique(rec.reward)) <= {0.0, 0.2, 1.0, -1.0} and (rec.reward == 0.2).sum() >= 20
+    for b in range(4):
+        ends = np.nonzero(rec.done[:, b])[0]
+        assert len(ends) and rec.trial_end[: ends[0] + 1, b].sum() == 10  # the first episode: 10 trials
+        assert sorted(rec.sides[b][0]) == [0] * 5 + [1] * 5
+        trial_ends = np.nonzero(rec.trial_end[:, b] & ~rec.done[:, b])[0]  # not an episode's last
+        fixations = np.nonzero(rec.reward[:, b] == 0.2)[0]
+        for t in trial_ends:  # the next fixation is paid only after the 10-step gap
+            nxt = fixations[fixations > t]
+            assert len(nxt) == 0 or nxt[0] - t >= 10

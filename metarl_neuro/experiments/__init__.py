@@ -38,6 +38,7 @@ from metarl_neuro.experiments.behrens import BehrensConfig
 from metarl_neuro.experiments.bromberg_martin import BrombergMartinConfig
 from metarl_neuro.experiments.harlow_1d import Harlow1DConfig
 from metarl_neuro.experiments.harlow_pixels import HarlowPixelsConfig
+from metarl_neuro.experiments.harlow_w16 import HarlowW16Config
 from metarl_neuro.experiments.psychlab_harlow import PsychLabHarlowConfig
 from metarl_neuro.experiments.stopper import StopperConfig
 from metarl_neuro.experiments.tsutsui import TsutsuiConfig
@@ -50,6 +51,7 @@ REGISTRY = (
     "bandit_correlated",
     "harlow_1d",
     "harlow_pixels",
+    "harlow_w16",
     "psychlab_harlow",
     "tsutsui",
     "behrens",
@@ -95,7 +97,7 @@ __all__ = [
     "EVAL_SAMPLER_SEED_OFFSET", "EVAL_TASK_SEED_OFFSET", "TRAIN_SAMPLER_SEED_OFFSET", "TrainedRun", "a2c_settings",
     "build", "extend_run", "option", "train_run",
     "EXPERIMENTS", "REGISTRY", "BanditConfig", "BehrensConfig", "BrombergMartinConfig", "Claim", "Experiment",
-    "Harlow1DConfig", "HarlowPixelsConfig", "PsychLabHarlowConfig", "StopperConfig", "TrainingConfig",
+    "Harlow1DConfig", "HarlowPixelsConfig", "HarlowW16Config", "PsychLabHarlowConfig", "StopperConfig", "TrainingConfig",
     "TsutsuiConfig", "TwoStepConfig", "check_config", "config_hash", "field_spec", "get", "parse_field",
     "resolve_device",
 ]

@@ -68,6 +68,8 @@ class Harlow1DConfig(TrainingConfig):
 
     #: percent correct on trial 1 and on trials 2-6 of the held-out test episodes
     METRICS: ClassVar[tuple[str, ...]] = ("correct_1", "correct_2_6")
+    #: the experiment whose runs this config makes (``config.json``'s ``experiment``)
+    NAME: ClassVar[str] = "harlow-1d"
 
     def __post_init__(self):
         super().__post_init__()
@@ -123,6 +125,7 @@ def harlow_trials(log: dict, active, subject: str, training_episodes: int) -> pd
 HARLOW_TEST_IMAGES = {
     "harlow-1d": "held-out objects",
     "harlow-pixels": "held-out images",
+    "harlow-w16": "held-out images",
     "psychlab-harlow": "the level's draws, ids 1-1000, from the dataset folder given",
     "psychlab-harlow:dummy": "the level's dummy colours, ids 1-1000: the surrogate's training colours",
     "psychlab-harlow:dummy-heldout": "held-out images: the level's dummy colours 1001-2000, which the surrogate "
@@ -204,7 +207,7 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
         both = _harlow_curve(curve)
         atomic_write(curve_path, lambda p: both.to_parquet(p, index=False))
 
-    experiment = "harlow-pixels" if hasattr(config, "look_units") else "harlow-1d"
+    experiment = config.NAME
     t = train_run(config, experiment, out, resume, progress,
                   lambda cfg: harlow_evaluate(cfg, Path(out).name, on_table=keep))
     run, config = t.run, t.config
@@ -218,7 +221,7 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
     run.save_activations(activations_dataset(record, config.gamma, {**run_attrs(t, experiment), "stimuli": "test"}))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes)")
     harlow_report(trials, run.path / "figures", f"Harlow {experiment[7:]}, {run.path.name}",
-                  HARLOW_TEST_IMAGES[experiment])
+                  harlow_test_images(experiment, config))
     save_figures(run.path / "figures", [("harlow_episode", harlow_episode_strip(t.agent, config))])
     return run.path
 
@@ -251,14 +254,18 @@ def _harlow_curve(tables: list[pd.DataFrame]) -> pd.DataFrame:
     return both.drop_duplicates(["training_episodes", "episode", "trial"], keep="last", ignore_index=True)
 
 
-def level_sides(trials: pd.DataFrame) -> bool:
-    """Whether a Harlow trial table's episodes have the level's rewarded sides: 6 trials with at most 3 on either
-    side (a shuffled L L L R R R), where side counting predicts later trials (:func:`~metarl_neuro.analysis.
-    harlow_binding` then tells binding from counting). False for an empty table."""
+def level_sides(trials: pd.DataFrame) -> int:
+    """Trials per side where a Harlow trial table's episodes have the level's kind of rewarded sides: ``2k``
+    trials with at most ``k`` on either side (a shuffled L L L R R R for the level's 6; L x 5, R x 5 for Wang
+    2016's 10), where side counting predicts later trials (:func:`~metarl_neuro.analysis.harlow_binding` then
+    tells binding from counting). 0 (falsy) for other sides or an empty table."""
     if trials.empty:
-        return False
+        return 0
+    n_trials = int(trials["trial"].max()) + 1
     n = trials.groupby(["training_episodes", "episode"])["rewarded_side"].agg(["sum", "count"])
-    return trials["trial"].max() == 5 and bool(((n["sum"] <= 3) & (n["count"] - n["sum"] <= 3)).all())
+    k = n_trials // 2
+    balanced = n_trials % 2 == 0 and bool(((n["sum"] <= k) & (n["count"] - n["sum"] <= k)).all())
+    return k if balanced else 0
 
 
 def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str = "held-out objects") -> pd.DataFrame:
@@ -275,8 +282,8 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
     later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
     print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
           f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
-    if level_sides(trials):
-        b = harlow_binding(trials).iloc[-1]  # the level's shuffled L L L R R R sides: side counting predicts
+    if per_side := level_sides(trials):
+        b = harlow_binding(trials, per_side=per_side).iloc[-1]  # the level's shuffled sides: counting predicts
         print(f"side counting alone would get {b['pct_counting']:.1f}% of these; on the {int(b['n_balanced'])} "
               f"trials where it is at chance (as many L as R to come): {b['pct_balanced']:.1f}% "
               f"[{b['ci_lo']:.1f}, {b['ci_hi']:.1f}] (harlow_binding)")
@@ -300,8 +307,8 @@ def summarize(run: Run) -> dict:
     out = harlow_metrics(final)
     by_trial = final.groupby("trial")["correct"].mean()
     out.update({f"trial_{k + 1}": 100 * float(v) for k, v in by_trial.items()})
-    if level_sides(final):
-        out["balanced"] = float(harlow_binding(final).iloc[-1]["pct_balanced"])
+    if per_side := level_sides(final):
+        out["balanced"] = float(harlow_binding(final, per_side=per_side).iloc[-1]["pct_balanced"])
     return out
 
 

@@ -96,6 +96,12 @@ class HarlowPixelsConfig(GazeConfig):
                          "evaluations.csv and learning_curve.parquet); 0: never")
 
     METRICS: ClassVar[tuple[str, ...]] = ("correct_1", "correct_2_6")
+    NAME: ClassVar[str] = "harlow-pixels"
+
+    def task_form(self) -> dict:
+        """Arguments of the task's form beyond the level's (none here; ``n_trials``, ``gap_frames`` in
+        :class:`~metarl_neuro.experiments.harlow_w16.HarlowW16Config`)."""
+        return {}
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A pixel :class:`~metarl_neuro.tasks.HarlowTask`; ``variant="test"`` draws the held-out images, with the
@@ -103,7 +109,9 @@ class HarlowPixelsConfig(GazeConfig):
         from metarl_neuro.tasks import HarlowTask
         from metarl_neuro.tasks.harlow_pixels import LEVEL, dmlab_dummy_stimuli, load_stimuli
 
-        kw = {"geometry": dataclasses.replace(LEVEL, fov_deg=self.fov)}
+        form = self.task_form()
+        geometry = dataclasses.replace(LEVEL, fov_deg=self.fov, **{k: form.pop(k) for k in ("gap_frames",) if k in form})
+        kw = {"geometry": geometry, **form}
         if self.stimuli == "dmlab-dummy":
             kw.update(images=dmlab_dummy_stimuli()[:2000], test_fraction=0.5)
         elif self.stimuli != "procedural":

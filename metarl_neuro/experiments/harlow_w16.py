@@ -1,0 +1,72 @@
+"""Wang et al. 2016's form of the pixel Harlow task, on the torch surrogate of the PsychLab level (issue 29).
+
+Wang et al. 2016 (arXiv:1611.05763, "Learning to reinforcement learn", the Harlow experiment in DeepMind Lab)
+trained on a form of the task that differs from the released level's: fixation +0.2, correct +1, incorrect -1;
+10 trials per episode or 3,600 steps; a 10-step inter-trial interval. Its headline result is a share of seeds:
+43% of 100 stacked-LSTM seeds reached ceiling against 26% of single-LSTM seeds. This experiment is that form, so
+that the share can be counted here: ``reproduce harlow-w16 --seeds N`` with and without ``--set
+harlow-w16.stacked=true``, in two ``--out`` folders; the claim ``correct_2_6`` (trials 2-10 at ceiling, >= 90%)
+then holds in the share of seeds that reached ceiling. The simulation and report are the 1-D form's
+(:mod:`.harlow_1d`); ``correct_2_6`` covers every trial after the first (2-10 here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
+from metarl_neuro.experiments._base import Claim, Experiment, option
+from metarl_neuro.experiments.harlow_1d import (
+    HARLOW_BOUNDED,
+    HARLOW_CLAIMS,
+    figure,
+    harlow_evaluate,
+    report,
+    score,
+    simulate_harlow,
+    summarize,
+)
+from metarl_neuro.experiments.harlow_pixels import HarlowPixelsConfig
+
+__all__ = ["EXPERIMENT", "HarlowW16Config"]
+
+
+@dataclass(frozen=True)
+class HarlowW16Config(HarlowPixelsConfig):
+    """Wang et al. 2016's form of the pixel Harlow task: fixation +0.2, +-1, 10 trials or 3,600 steps, a 10-step
+    inter-trial interval (issue 29)."""
+
+    episodes: int = option(36_000, "training episodes (our choice: as many trials as the level form's 60,000 episodes "
+                           "of 6 trials)")
+    rewards: str = option("wang2016", "rewards: wang2016 (+0.2 fixation, +1 correct, -1 incorrect; W16) or dmlab "
+                          "(+1, +5, -5)", choices=("dmlab", "wang2016"))
+    trials: int = option(10, "trials per episode (W16); the tests' sides are a shuffled half L, half R, as the "
+                         "level's", domain=AT_LEAST_ONE)
+    iti_steps: int = option(10, "inter-trial interval in agent steps, a blank screen after each choice (W16; the "
+                            "level's is 5 frames)", domain=NON_NEGATIVE)
+    episode_seconds: float = option(240.0, "episode time limit in seconds at the level's 60 fps: 240 s is 3,600 "
+                                    "steps of 4 frames (W16)", domain=POSITIVE)
+
+    NAME: ClassVar[str] = "harlow-w16"
+
+    def task_form(self) -> dict:
+        """The form's task arguments: ``n_trials`` and the gap after a choice, ``iti_steps`` x 4 frames."""
+        return {"n_trials": self.trials, "gap_frames": self.iti_steps * 4}
+
+
+EXPERIMENT = Experiment(
+    name="harlow-w16", config=HarlowW16Config, simulate=simulate_harlow, report=report, summarize=summarize,
+    paper="Wang et al. 2016 (arXiv:1611.05763), the Harlow experiment: its form of the task on the surrogate",
+    claims=(
+        HARLOW_CLAIMS[0],
+        Claim("correct_2_6", "trials 2-10 at ceiling, >= 90% on held-out images; the seeds holding are the share at "
+              "ceiling (W16: 43% of 100 stacked-LSTM seeds, 26% of 100 single-LSTM seeds)",
+              lambda s: s["correct_2_6"] >= 90),
+    ),
+    figure=figure, evaluation=harlow_evaluate, score=score, resources={"num_cpus": 2, "num_gpus": 0.25},
+    reduced={"episodes": 3000, "eval_every": 1500, "eval_episodes": 50,
+             "why": "3,000 training episodes instead of 36,000: the pipeline end to end, not the binding"},
+    bounded=HARLOW_BOUNDED,
+)
+

@@ -82,6 +82,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
             "ours": f"{s['mean']:.3g} [{s['ci_lo']:.3g}, {s['ci_hi']:.3g}]" if s["n"] > 1 else f"{s['mean']:.3g}",
             "agree": f"{sum(known)} of {len(known)} seeds" if known else "shown only",
             "per_seed": " ".join("✓" if h else "✗" for h in known), "holds": (sum(known) == len(known)) if known else None,
+            "falls_short": claim.falls_short if known and sum(known) < len(known) else "",
         })
     curve = None
     evals = []
@@ -156,6 +157,8 @@ section { border-top: 2px solid #444; margin-top: 2em; } code { font-size: 12px;
 <h1>metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds</h1>
 <p>{{ headline }}</p>
 <h3>Every claim: the seeds in which it holds</h3>{{ claims_table }}
+{% if short %}<p>Where a claim fails in some seed, what was measured about why:</p><ul>
+{% for s in short %}<li>{{ s }}</li>{% endfor %}</ul>{% endif %}
 {% if provenance %}<h3>How it was made</h3><table><tr><th>command</th><th>commit</th><th>date</th><th>status</th><th>wall time (min)</th><th>seeds run / skipped / failed</th></tr>
 {% for p in provenance %}<tr><td><code>{{ p.command }}</code></td><td>{{ p.commit }}</td><td>{{ p.date }}</td><td>{{ p.status }}</td><td>{{ p.minutes }}</td><td>{{ p.seeds_run }} / {{ p.seeds_skipped }} / {{ p.seeds_failed }}</td></tr>{% endfor %}
 </table>{% endif %}
@@ -228,6 +231,7 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     provenance = _provenance(out)
     sections, md = [], ["# metarl_neuro: reproduction of Wang et al. 2018 / 2016 across seeds", ""]
     top = []  # one row per claim: the report's first table
+    short = []  # the claims that fail in some seed, with what was measured about why
     for name in experiments:
         exp = get_experiment(name)
         agg = aggregate(out, name, seeds)
@@ -251,13 +255,15 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         shown = summary.assign(values=summary["values"].map(lambda v: ", ".join(f"{x:.3g}" for x in v)))
         tested = claims["holds"].dropna() if len(claims) else pd.Series([], dtype=bool)
         holds = int(tested.astype(bool).sum())
-        shown_claims = claims.drop(columns="holds") if len(claims) else claims
+        shown_claims = claims.drop(columns=["holds", "falls_short"]) if len(claims) else claims
         why = exp.reduced.get("why", "") if budget == "reduced" else ""
         wall = per_seed["wall_s"]
         resumed = int(per_seed["resumed"].astype(bool).sum())
         for _, c in claims.iterrows():
             top.append({"experiment": name, "claim (paper)": c["paper"], "metric": c["metric"], "ours": c["ours"],
                         "seeds holding": c["agree"]})
+            if c["falls_short"]:
+                short.append(f"- {name} `{c['metric']}` ({c['agree']}): {c['falls_short']}")
         sections.append({
             "name": name, "paper": exp.paper, "n": len(per_seed), "holds": f"{holds} of {len(tested)}",
             "wall": f"{wall.mean():.0f} (range {wall.min():.0f}-{wall.max():.0f})", "budget": why,
@@ -292,8 +298,9 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
                 *[f"| `{p['command']}` | {p['commit']} | {p['date']} | {p.get('status', 'finished')} | "
                   f"{_minutes(p['wall_s'])} | {p['seeds_run']} / {p['seeds_skipped']} / {p['seeds_failed']} |"
                   for p in provenance], ""]
+    why_short = (["Where a claim fails in some seed, what was measured about why:", "", *short, ""] if short else [])
     md[1:1] = ["", headline, "", "## Every claim: the seeds in which it holds", "",
-               top_table.to_markdown(index=False) if len(top_table) else "(no claim measured)", "", *made,
+               top_table.to_markdown(index=False) if len(top_table) else "(no claim measured)", "", *why_short, *made,
                "## Cost per experiment", "", "CPU-hours: the sum of the seeds' wall times, each seed on one core.", "",
                "| experiment | seeds | paper's effects that hold in every seed | wall time per seed (s) | CPU-hours |",
                "|---|---|---|---|---|",
@@ -306,6 +313,7 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     claims_table = markupsafe.Markup(top_table.to_html(index=False, escape=True))
     html = jinja2.Environment(autoescape=True).from_string(_HTML).render(
         sections=sections, env=env, headline=headline, interval_note=INTERVAL_NOTE, claims_table=claims_table,
+        short=[line[2:] for line in short],
         provenance=[{**p, "status": p.get("status", "finished"), "minutes": _minutes(p["wall_s"])} for p in provenance])
     html_path = atomic_write(out / "report.html", lambda p: Path(p).write_text(html, encoding="utf-8"))
     md_path = atomic_write(out / "report.md", lambda p: Path(p).write_text("\n".join(md) + "\n", encoding="utf-8"))

@@ -91,11 +91,20 @@ def test_psychlab_harlow_is_the_frozen_test_of_the_pixel_seeds(tmp_path):
     assert [t["values"]["episodes"] for t in tuned if t["experiment"] == "psychlab-harlow"] == [100]
 
 
-def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path):
+def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path, monkeypatch):
     """Issue 24 item 4: `report OUT --publish docs/reproduction` writes what a repository commits: the report, its
-    figures, the aggregate tables and the provenance; no run folder, checkpoint or log; stale files go."""
+    figures, the aggregate tables and the provenance; no run folder, checkpoint or log; stale files go. A claim
+    that fails in some seed has its measured reason printed under the top table (a claim that holds does not)."""
+    import dataclasses
+
+    from metarl_neuro.experiments._base import Claim
     from metarl_neuro.report import main as report_main
     from metarl_neuro.reproduce import record_sweep, run_seed
+
+    exp = EXPERIMENTS["two-step"]
+    monkeypatch.setitem(EXPERIMENTS, "two-step", dataclasses.replace(exp, claims=(
+        Claim("gap", "never", lambda s: False, falls_short="measured: why it fails"),
+        Claim("rc", "always", lambda s: True, falls_short="not printed: it holds"), *exp.claims)))
 
     out, dest = tmp_path / "root", tmp_path / "docs" / "reproduction"
     values = {"episodes": 64, "batch": 16, "eval_episodes": 20, "until": "", "eval_every": 0, "seed": 0}
@@ -108,6 +117,9 @@ def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path):
     assert files == ["aggregate/two-step_seeds.csv", "aggregate/two-step_summary.csv", "figures/two-step_seeds.png",
                      "report.html", "report.md", "reproduce.json"]
     assert (dest / "report.md").read_text() == (out / "report.md").read_text()
+    md, html = (dest / "report.md").read_text(), (dest / "report.html").read_text()
+    assert "- two-step `gap` (0 of 1 seeds): measured: why it fails" in md and "<li>two-step `gap`" in html
+    assert "not printed" not in md + html
     assert report_main([str(tmp_path / "nothing"), "--publish", str(dest)]) == 2
 
 

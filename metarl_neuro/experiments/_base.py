@@ -80,11 +80,15 @@ class Claim:
     holds : callable or None
         ``holds(summary) -> bool`` on one seed's summary dict: whether the effect holds in that seed; None for
         a value shown beside the paper's without a per-seed test.
+    falls_short : str
+        Why the effect may not hold in a seed, as measured (with where the measurement is); the report prints it
+        under its top table wherever the claim fails in some seed. Empty where nothing is known.
     """
 
     metric: str
     paper: str
     holds: Callable[[dict], bool] | None = None
+    falls_short: str = ""
 
 
 @dataclass(frozen=True)

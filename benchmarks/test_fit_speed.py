@@ -6,11 +6,13 @@ the default adaptive starts: benchmarks/fit_starts.py).
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from metarl_neuro.analysis import fit_hybrid, simulate_hybrid
 
 
+@pytest.mark.slow  # 20 s: the slow step of .ci/run runs it by name
 def test_fit_hybrid_100_subjects(benchmark):
     torch.set_num_threads(1)
     rng = np.random.default_rng(1)

@@ -130,8 +130,8 @@ def write_dataset(folder: str | Path, images, size: int = 256) -> Path:
 
     DeepMind Lab's ``datasets/brady_konkle_oliva2008.lua`` reads image id ``k`` from ``'%04d.png' % k`` in the
     folder, ids 1-2400 (:data:`DATASET_SIZE`). File ``k`` holds ``images[(k - 1) % n]``, so a set of fewer
-    than 2,400 images repeats; the level draws every pair from ids 1-1000 (its ``isTrain`` cannot be switched
-    off), which shows ``images[:1000]``. The files are written into a temporary folder beside ``folder`` and
+    than 2,400 images repeats (as hard links to the first file of each image); the level draws every pair from
+    ids 1-1000 (its ``isTrain`` cannot be switched off), which shows ``images[:1000]``. The files are written into a temporary folder beside ``folder`` and
     moved into place at once: a folder that exists is complete.
 
     Parameters
@@ -189,8 +189,15 @@ def write_dataset(folder: str | Path, images, size: int = 256) -> Path:
         raise OSError(f"cannot write the dataset folder {folder}: {err}") from err
     try:
         for k in range(1, DATASET_SIZE + 1):
-            img = u8[(k - 1) % len(u8)]
-            Image.fromarray(np.ascontiguousarray(img[rows][:, cols])).save(tmp / f"{k:04d}.png")
+            first = (k - 1) % len(u8) + 1  # the file that holds this image first
+            if first < k:  # a repeat: a hard link to it (a copy where the filesystem has none)
+                try:
+                    os.link(tmp / f"{first:04d}.png", tmp / f"{k:04d}.png")
+                except OSError:
+                    shutil.copyfile(tmp / f"{first:04d}.png", tmp / f"{k:04d}.png")
+                continue
+            img = u8[k - 1]
+            Image.fromarray(np.ascontiguousarray(img[rows][:, cols])).save(tmp / f"{k:04d}.png", compress_level=1)
         os.replace(tmp, folder)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)

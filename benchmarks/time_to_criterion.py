@@ -11,12 +11,14 @@ on 2 cores, which leaves episodes and updates unchanged)::
     python benchmarks/time_to_criterion.py two-step --seeds 0 1 2
     python benchmarks/time_to_criterion.py harlow-1d --seeds 0 1 2
     python benchmarks/time_to_criterion.py bandit --seeds 0 1 2
+    python benchmarks/time_to_criterion.py harlow-pixels --seeds 0 1 2 --set threads=1
     python benchmarks/time_to_criterion.py two-step --set unroll=20 --set lr=5e-3    # any config field
 
 Criteria (issue 14): two-step ``gap>=0.3,rc>=0.95,ur>=0.95`` (the stay-pattern gap of docs/measurements.md, with both
 model-based stays near 1); Harlow 1-D ``correct_2_6>=90`` (percent correct on trials 2-6 of held-out
 episodes); independent bandit ``regret<thompson_regret`` (mean cumulative regret at trial 100 below Thompson
-sampling's on the same test episodes).
+sampling's on the same test episodes); pixel Harlow ``correct_2_6>=90`` on 40 held-out episodes every 4,000 (issue
+29: the binding, which appears between 12k and 24k episodes with the defaults).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ DEFAULTS = {
     "two-step": ("gap>=0.3,rc>=0.95,ur>=0.95", 1000, 150_000),
     "harlow-1d": ("correct_2_6>=90", 2000, 100_000),
     "bandit": ("regret<thompson_regret", 1000, 40_000),
+    "harlow-pixels": ("correct_2_6>=90", 4000, 60_000),
 }
 
 

@@ -14,7 +14,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["AT_LEAST_ONE", "NON_NEGATIVE", "POSITIVE", "REAL", "UNIT_INTERVAL", "check_value", "describe",
+__all__ = ["AT_LEAST_ONE", "NON_NEGATIVE", "OR_DEPENDENT_DEFAULT", "POSITIVE", "REAL", "UNIT_INTERVAL", "check_value", "describe",
            "parse_value"]
 
 #: [0, 1]: probabilities, rates, weights
@@ -27,6 +27,9 @@ POSITIVE = pd.Interval(0.0, math.inf, closed="neither")
 AT_LEAST_ONE = pd.Interval(1, math.inf, closed="left")
 #: (-inf, inf): any finite real (stickiness)
 REAL = pd.Interval(-math.inf, math.inf, closed="neither")
+#: [-1, inf): a value whose -1 stands for a default that depends on another field (the config's ``__post_init__``
+#: resolves it, so that ``config.json`` holds the value used)
+OR_DEPENDENT_DEFAULT = pd.Interval(-1.0, math.inf, closed="left")
 
 _TRUE, _FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 

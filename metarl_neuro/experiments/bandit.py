@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from metarl_neuro.analysis import (
     plot_regret_matrix,
     suboptimal_pulls,
 )
-from metarl_neuro.domains import NON_NEGATIVE, UNIT_INTERVAL, check_value
+from metarl_neuro.domains import NON_NEGATIVE, OR_DEPENDENT_DEFAULT, UNIT_INTERVAL, check_value
 from metarl_neuro.experiments._base import (
     LEARNING_RATE,
     Claim,
@@ -50,10 +49,6 @@ __all__ = [
 _BANDIT_VARIANTS = ("independent", "uniform", "easy", "medium", "hard", "restless", "eleven-arm")
 
 
-#: the domain of a field whose -1 stands for the variant's default (``__post_init__`` resolves it)
-_OR_VARIANT_DEFAULT = pd.Interval(-1.0, math.inf, closed="left")
-
-
 @dataclass(frozen=True)
 class BanditConfig(TrainingConfig):
     """Bandit meta-learning (Wang et al. 2016, Sec. 3.1; Wang et al. 2018, Fig. 1)."""
@@ -62,14 +57,14 @@ class BanditConfig(TrainingConfig):
         -1,
         "training episodes; -1: 20,000 (Wang et al. 2016, Sec. 3.1), 100,000 for eleven-arm (5-trial episodes: "
         "500k steps, measured to learn the informative arm); 0 evaluates the untrained agent",
-        default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
+        default_help="-1, the variant's", domain=OR_DEPENDENT_DEFAULT,
     )
     batch: int = option(16, "episodes simulated in parallel per update (tuned, see docs/measurements.md, Bandits)")
     lr: float = option(
         -1.0,
         "RMSProp learning rate; -1: 5e-3 for independent (departure, with gamma 0.75: see --gamma), 3e-3 for the "
         "other variants (our choice: the two-step task's; W18 Methods: 7e-4)",
-        default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
+        default_help="-1, the variant's", domain=OR_DEPENDENT_DEFAULT,
     )
     gamma: float = option(
         -1.0,
@@ -77,13 +72,13 @@ class BanditConfig(TrainingConfig):
         "episodes, regret at trial 100 no worse than Thompson sampling's in 7 with gamma 0.75 and lr 5e-3, in 2 with "
         "0.9 and 3e-3, in 5 at 60,000 episodes; docs/measurements.md, Bandits), 0.9 for the other variants (W18 "
         "Methods)",
-        default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
+        default_help="-1, the variant's", domain=OR_DEPENDENT_DEFAULT,
     )
     entropy_coef: float = option(
         -1.0,
         "weight beta_e of the entropy bonus; -1: 0.05 (Wang 2018 Methods), 0.5 for eleven-arm (payoffs up to 5; "
         "with 0.05 the agent searched the arms one by one and never used the informative arm, measured)",
-        default_help="-1, the variant's", domain=_OR_VARIANT_DEFAULT,
+        default_help="-1, the variant's", domain=OR_DEPENDENT_DEFAULT,
     )
     unroll: int = option(20, "BPTT unroll in steps per update: 5 updates per 100-trial episode (tuned, see docs/measurements.md)")
     variant: str = option("independent", "training bandit distribution (Wang 2016, 3.1.1-3.1.4)", choices=_BANDIT_VARIANTS)

@@ -24,6 +24,7 @@ def test_init_from_a_missing_run_is_refused_before_the_run_folder(tmp_path, caps
 
 
 @pytest.mark.deepmind_lab
+@pytest.mark.slow  # 19 s: in the slow step
 def test_surrogate_trained_network_tested_and_fine_tuned_on_the_real_level(tmp_path, capsys):
     small = ["--hidden-size", "16", "--device", "cpu", "--no-progress", "--episode-seconds", "4"]
     assert main(["harlow-pixels", "--episodes", "16", "--batch", "8", "--eval-episodes", "5", *small,

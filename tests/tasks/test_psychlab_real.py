@@ -27,6 +27,7 @@ def test_scripted_policy_fixates_and_completes_six_trial_episodes():
     task.close()
 
 
+@pytest.mark.slow  # 18 s: in the slow step
 def test_trial_table_equals_the_levels_event_log():
     """Actions from a scripted run, replayed on a second wrapper of the same seed (the level is deterministic per
     seed): the trial table from its log fields is the level's published events, trial for trial."""

@@ -173,7 +173,11 @@ class ConvA2CLSTM(nn.Module):
     Encoder: 16 filters 8 x 8 stride 4 -> ReLU -> 32 filters 4 x 4 stride 2 -> ReLU -> 256 fully connected ->
     ReLU (Wang et al. 2016, Fig. 1c); the code, the one-hot previous action and the previous reward feed an
     LSTM of ``hidden_size`` units (256, Wang et al. 2018 Sim. 5), read out by linear policy and value heads.
-    Same call as :class:`A2CLSTM`, so the training loop and the frozen evaluation serve both.
+    Same call as :class:`A2CLSTM`, so the training loop and the frozen evaluation serve both. It has no sequence
+    pass: training builds the graph while acting (:func:`~metarl_neuro.agents.collect_rollout`), because
+    recomputing the unroll would run the encoder twice while the LSTM steps cell by cell either way (issue 29:
+    401 ms per update with a sequence pass, 292 ms without, batch 32, unroll 20, one thread,
+    ``benchmarks/update_breakdown.py``).
 
     Parameters
     ----------
@@ -225,14 +229,6 @@ class ConvA2CLSTM(nn.Module):
     def forward(self, obs, prev_action, prev_reward, state):
         """One step: ``obs`` ``(B, C, H, W)`` float32; otherwise as :meth:`A2CLSTM.forward`."""
         return self._recur(self.fc(self.conv(obs)), prev_action, prev_reward, state)
-
-    def forward_sequence(self, obs, prev_action, prev_reward, state, reset):
-        """A whole unroll: the ``T * B`` frames ``(T, B, C, H, W)`` through the encoder in one batch, then the
-        LSTM step by step (state zeroed where ``reset``); shapes and returns as
-        :meth:`A2CLSTM.forward_sequence`."""
-        T, B = obs.shape[:2]
-        code = self.fc(self.conv(obs.reshape(T * B, *obs.shape[2:]))).reshape(T, B, -1)
-        return step_sequence(self._recur, code, prev_action, prev_reward, state, reset)
 
     def _recur(self, code, prev_action, prev_reward, state):
         """The LSTM(s) and heads on the encoder's ``(B, 256)`` code."""

@@ -114,3 +114,41 @@ def load_tensor_state(task, state: dict) -> None:
             task.generator.set_state(v.cpu())  # generator states are CPU byte tensors
         else:
             setattr(task, k, v.to(task.device))
+
+
+class compiled_or_eager:  # noqa: N801 (used as a function)
+    """``fn`` through ``torch.compile`` (inductor, static shapes), or ``fn`` itself where compiling fails.
+
+    For a task's pure tensor functions whose compiled form must give what the eager one gives (each use is tested
+    bitwise). Compiling happens at the first call of each input shape; if it raises (e.g. no C++ compiler), a
+    ``RuntimeWarning`` names the function and the error, and this call and every later one run ``fn`` eagerly.
+
+    Parameters
+    ----------
+    fn : callable
+        A function of tensors (and of keyword constants) without side effects.
+
+    Examples
+    --------
+    >>> import torch
+    >>> double = compiled_or_eager(lambda x: 2 * x)
+    >>> double.__wrapped__(torch.ones(2))  # the eager function
+    tensor([2., 2.])
+    """
+
+    def __init__(self, fn):
+        self.__wrapped__ = fn
+        self._compiled = torch.compile(fn, dynamic=False)
+
+    def __call__(self, *args, **kwargs):
+        if self._compiled is not None:
+            try:
+                return self._compiled(*args, **kwargs)
+            except Exception as err:  # inductor's failures have no common public base class
+                import warnings
+
+                warnings.warn(f"torch.compile of {getattr(self.__wrapped__, '__name__', self.__wrapped__)} failed "
+                              f"({type(err).__name__}: {str(err)[:200]}); running it eagerly", RuntimeWarning,
+                              stacklevel=2)
+                self._compiled = None
+        return self.__wrapped__(*args, **kwargs)

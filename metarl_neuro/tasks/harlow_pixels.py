@@ -36,6 +36,7 @@ from metarl_neuro.domains import check_value
 from metarl_neuro.tasks._protocol import (
     LogField,
     check_actions,
+    compiled_or_eager,
     load_tensor_state,
     make_generator,
     step_doc,
@@ -319,6 +320,12 @@ class HarlowPixelTask:
     device : str or torch.device
     check_actions : bool
         Check the actions' range (one host sync per step).
+    compiled : bool
+        Run the frame loop and the renderer through ``torch.compile`` (inductor, one fused loop each): the same
+        frames, rewards and logs bitwise as the eager code (``tests/tasks/test_harlow_pixels_compiled.py``), at
+        about a third of the cost of a step (``benchmarks/update_breakdown.py``). The first step of each batch size
+        compiles (seconds; cached on disk by inductor). Where compiling fails (no C++ compiler), a warning says
+        so and the eager code runs. Default False.
 
     Raises
     ------
@@ -341,7 +348,7 @@ class HarlowPixelTask:
                  action_repeat: int = 4, start_range_deg: float | None = None, geometry: LevelGeometry = LEVEL,
                  rewards: str | tuple = "dmlab", n_trials: int = 6, sides: str = "level", episode_frames: int = 18_000,
                  seed: int = 0,
-                 device: torch.device | str = "cpu", check_actions: bool = True):
+                 device: torch.device | str = "cpu", check_actions: bool = True, compiled: bool = False):
         if stimuli not in ("train", "test"):
             raise ValueError(f"stimuli must be 'train' or 'test', got {stimuli!r}")
         if sides not in ("level", "random"):
@@ -357,6 +364,8 @@ class HarlowPixelTask:
         self.batch_size, self.stimuli, self.sides = int(batch_size), stimuli, sides
         self.device = torch.device(device)
         self.check_actions = check_value("check_actions", check_actions, bool)
+        self._kernels = ({"frames": compiled_or_eager(_frames), "render": compiled_or_eager(_render)}
+                         if check_value("compiled", compiled, bool) else None)
         self.geometry = geometry
         self.V, self.action_repeat = int(view), int(action_repeat)
         self.look = look_actions(look_units).to(self.device)
@@ -413,17 +422,24 @@ class HarlowPixelTask:
         tex[:, :, p["top"]:p["top"] + s, p["left"]:p["left"] + s] = self.images[left]
         tex[:, :, p["top"]:p["top"] + s, p["right"]:p["right"] + s] = self.images[right]
         self._texture[which] = tex
+        if self._kernels:
+            self._table[which, 4:] = tex.permute(0, 2, 3, 1).reshape(len(tex), -1, 3)
+
+    def _build_table(self) -> None:
+        """The compiled renderer's colour table (:func:`_render`) from the screen textures."""
+        B, T = self.batch_size, self._tex
+        palette = torch.cat([self._room, self._frame, torch.zeros_like(self._room),
+                             torch.tensor([1.0, 0.0, 0.0], device=self.device)[:, None, None]], 1)[..., 0].T
+        self._table = torch.cat([palette.expand(B, 4, 3), self._texture.permute(0, 2, 3, 1).reshape(B, T * T, 3)], 1)
 
     def _observe(self) -> torch.Tensor:
         """Render every slot's view (perspective projection of the screen plane, nearest-texel images)."""
         g, V, T = self.geometry, self.V, self._tex
-        d = torch.deg2rad(self.gaze * GRID_DEG).float()[:, None]  # (B, 1)
-        cos, sin = torch.cos(d), torch.sin(d)
-        depth = cos - self._dx * sin  # (B, V): > 0 where the column's rays meet the screen's plane in front
-        ok = depth > 1e-3
-        inv = torch.where(ok, 1.0 / depth.clamp(min=1e-3), 0.0)
+        ok, inv, sx = _columns(self.gaze, self._dx, g.screen_distance)
+        if self._kernels:
+            return self._kernels["render"](ok, inv, sx, self.frames, self.phase, self._table, self._dy,
+                                           distance=g.screen_distance, elevation=g.screen_elevation, tex=T)
         D = g.screen_distance
-        sx = 0.5 + D * (self._dx * cos + sin) * inv  # (B, V): screen x of each column (screen widths)
         sy = (0.5 + D * g.screen_elevation) - D * self._dy[None, :, None] * inv[:, None, :]  # (B, V, V)
         on = (ok & (sx >= 0) & (sx <= 1))[:, None, :] & (sy >= 0) & (sy <= 1)
         near = (ok & (sx >= -0.03) & (sx <= 1.03))[:, None, :] & (sy >= -0.03) & (sy <= 1.03)
@@ -472,6 +488,8 @@ class HarlowPixelTask:
             self.where = torch.full((B,), -1, dtype=torch.long, device=dev)
             self.pending = torch.zeros(B, device=dev)
             self._texture = torch.zeros(B, 3, self._tex, self._tex, device=dev)
+            if self._kernels:
+                self._build_table()
             return
         w = which
         self.rewarded = torch.where(w, a, self.rewarded)
@@ -492,6 +510,8 @@ class HarlowPixelTask:
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from :meth:`state_dict`."""
         load_tensor_state(self, state)
+        if self._kernels:
+            self._build_table()
 
     # ------------------------------------------------------------------ protocol
     def reset(self) -> torch.Tensor:
@@ -554,65 +574,123 @@ class HarlowPixelTask:
     )
     def step(self, action: torch.Tensor):
         check_actions(action, self.batch_size, self.n_actions, self.check_actions)
-        g, B, dev = self.geometry, self.batch_size, self.device
-        fix_r, good_r, bad_r = self.rewards
-        delta = self._move[action]
-        ar = torch.arange(B, device=dev)
-        phase0, steps0 = self.phase.clone(), self.steps.clone()
-        reward = torch.zeros(B, device=dev)
-        ended = torch.zeros(B, dtype=torch.bool, device=dev)
-        trial_end = torch.zeros(B, dtype=torch.bool, device=dev)
-        fixated_any = torch.zeros(B, dtype=torch.bool, device=dev)
-        choice = torch.full((B,), -1, dtype=torch.long, device=dev)
-        correct = torch.zeros(B, dtype=torch.bool, device=dev)
-        trial_of = self.trial.clone()
-        side_of = self.side_plan[ar, self.trial.clamp(max=self.n_trials - 1)]
-        b_in, b_out = g.button_grid
-        for _ in range(self.action_repeat):
-            # a slot whose episode ended earlier in this step is reset below; its later frames must not count
-            live = ~ended
-            reward = reward + self.pending * live  # last frame's callbacks pay now
-            self.pending = torch.zeros_like(self.pending)
-            # the gap timer ticks first; the cross returns (and can be hovered) on the frame it expires
-            in_gap = self.phase == 2
-            self.gap = self.gap - in_gap.long()
-            self.phase = torch.where(in_gap & (self.gap <= 0), 0, self.phase)
-            # widgets are judged from where the gaze was at the end of the previous frame, on the level's grid
-            p = torch.ceil(self.gaze)
-            a = p.abs()
-            on_cross = (self.phase == 0) & (a <= g.cross_half_grid)
-            on_button = (self.phase == 1) & (a >= b_in) & (a <= b_out)
-            target = torch.where(on_cross, 2, torch.where(on_button, (p > 0).long(), -1))
-            self.hold = torch.where(target < 0, 0, torch.where(target == self.where, self.hold + 1, 1))
-            self.where = target
-            fire = live & (self.hold == g.hold_frames)
-            fixated, chose = fire & (target == 2), fire & (target < 2)
-            side = self.side_plan[ar, self.trial.clamp(max=self.n_trials - 1)]
-            good = target == side
-            self.pending = fix_r * fixated + torch.where(good, good_r, bad_r) * chose
-            if bool(fixated.any()):
-                self._compose_textures(fixated, side)
-            trial_end, fixated_any = trial_end | chose, fixated_any | fixated
-            choice = torch.where(chose, target, choice)
-            correct = torch.where(chose, good, correct)
-            trial_of = torch.where(chose, self.trial, trial_of)
-            side_of = torch.where(chose, side, side_of)
-            self.phase = torch.where(fixated, 1, torch.where(chose, 2, self.phase))
-            self.gap = torch.where(chose, g.gap_frames, self.gap)
-            self.where = torch.where(fire, -1, self.where)
-            self.hold = torch.where(fire, 0, self.hold)
-            self.trial = self.trial + chose.long()
-            # the frame's movement (the view turns all the way round)
-            self.gaze = torch.remainder(self.gaze + delta + 32768, 65536.0) - 32768
-            self.frames = self.frames + 1
-            finish = live & ((self.trial >= self.n_trials) | (self.frames >= self.episode_frames))
-            reward = reward + self.pending * finish  # the last trial pays on its own frame
-            ended = ended | finish
+        g = self.geometry
+        phase0, steps0 = self.phase, self.steps
+        frames = self._kernels["frames"] if self._kernels else _frames
+        (self.gaze, self.phase, self.gap, self.hold, self.where, self.trial, self.frames, self.pending, reward, ended,
+         trial_end, fixated, fix_side, choice, correct, trial_of, side_of) = frames(
+            self.gaze, self.phase, self.gap, self.hold, self.where, self.trial, self.frames, self.pending,
+            self.side_plan, self._move[action], action_repeat=self.action_repeat, rewards=self.rewards,
+            cross_half=g.cross_half_grid, button=g.button_grid, hold_frames=g.hold_frames, gap_frames=g.gap_frames,
+            n_trials=self.n_trials, episode_frames=self.episode_frames)
+        if bool(fixated.any()):  # the images of the trial whose cross was fixated, shown from the next frame
+            self._compose_textures(fixated, fix_side)
         log = {
-            "trial": trial_of, "trial_end": trial_end, "fixated": fixated_any, "phase": phase0,
+            "trial": trial_of, "trial_end": trial_end, "fixated": fixated, "phase": phase0,
             "gaze": (torch.ceil(self.gaze) * GRID_DEG).float(), "rewarded_object": self.rewarded.clone(), "other_object": self.other.clone(),
             "rewarded_side": side_of, "choice": choice, "correct": correct, "step_in_episode": steps0,
         }
         self.steps = self.steps + 1
         self._new_episodes(ended)
         return self._observe(), reward.float(), ended, log
+
+
+def _frames(gaze, phase, gap, hold, where, trial, frames, pending, side_plan, delta, *, action_repeat: int,
+            rewards: tuple, cross_half: int, button: tuple, hold_frames: int, gap_frames: int, n_trials: int,
+            episode_frames: int):
+    """The ``action_repeat`` frames of one agent step, every slot at once, following the level's measured timing
+    (module docstring): a pure function of the ``(B,)`` state, run as it is or compiled
+    (:class:`HarlowPixelTask`, ``compiled``).
+
+    Returns the state after the step (``gaze`` ... ``pending``, as passed in), then the step's ``reward``
+    (float), ``ended``, ``trial_end``, ``fixated`` (bool), the rewarded side of the trial whose cross was
+    fixated (``fix_side``: its images are composed after the step; no choice can follow a fixation within
+    ``hold_frames`` frames, so ``trial`` does not move between the two), ``choice``, ``correct``, and the trial
+    and rewarded side each choice belongs to (``trial_of``, ``side_of``).
+    """
+    fix_r, good_r, bad_r = rewards
+    b_in, b_out = button
+    B = gaze.shape[0]
+    ar = torch.arange(B, device=gaze.device)
+    reward = torch.zeros(B, device=gaze.device)
+    ended = torch.zeros(B, dtype=torch.bool, device=gaze.device)
+    trial_end, fixated_any = torch.zeros_like(ended), torch.zeros_like(ended)
+    choice = torch.full_like(trial, -1)
+    correct = torch.zeros_like(ended)
+    fix_side = torch.zeros_like(trial)
+    trial_of = trial
+    side_of = side_plan[ar, trial.clamp(max=n_trials - 1)]
+    for _ in range(action_repeat):
+        # a slot whose episode ended earlier in this step is reset after it; its later frames must not count
+        live = ~ended
+        reward = reward + pending * live  # last frame's callbacks pay now
+        # the gap timer ticks first; the cross returns (and can be hovered) on the frame it expires
+        in_gap = phase == 2
+        gap = gap - in_gap.long()
+        phase = torch.where(in_gap & (gap <= 0), 0, phase)
+        # widgets are judged from where the gaze was at the end of the previous frame, on the level's grid
+        p = torch.ceil(gaze)
+        a = p.abs()
+        on_cross = (phase == 0) & (a <= cross_half)
+        on_button = (phase == 1) & (a >= b_in) & (a <= b_out)
+        target = torch.where(on_cross, 2, torch.where(on_button, (p > 0).long(), -1))
+        hold = torch.where(target < 0, 0, torch.where(target == where, hold + 1, 1))
+        where = target
+        fire = live & (hold == hold_frames)
+        fixated, chose = fire & (target == 2), fire & (target < 2)
+        side = side_plan[ar, trial.clamp(max=n_trials - 1)]
+        good = target == side
+        pending = fix_r * fixated + torch.where(good, good_r, bad_r) * chose
+        fix_side = torch.where(fixated, side, fix_side)
+        trial_end, fixated_any = trial_end | chose, fixated_any | fixated
+        choice = torch.where(chose, target, choice)
+        correct = torch.where(chose, good, correct)
+        trial_of = torch.where(chose, trial, trial_of)
+        side_of = torch.where(chose, side, side_of)
+        phase = torch.where(fixated, 1, torch.where(chose, 2, phase))
+        gap = torch.where(chose, gap_frames, gap)
+        where = torch.where(fire, -1, where)
+        hold = torch.where(fire, 0, hold)
+        trial = trial + chose.long()
+        # the frame's movement (the view turns all the way round)
+        gaze = torch.remainder(gaze + delta + 32768, 65536.0) - 32768
+        frames = frames + 1
+        finish = live & ((trial >= n_trials) | (frames >= episode_frames))
+        reward = reward + pending * finish  # the last trial pays on its own frame
+        ended = ended | finish
+    return (gaze, phase, gap, hold, where, trial, frames, pending, reward, ended, trial_end, fixated_any, fix_side,
+            choice, correct, trial_of, side_of)
+
+
+def _columns(gaze, dx, distance: float):
+    """Per slot and view column (``(B, V)`` each): whether the column's rays meet the screen's plane in front
+    (``ok``), the inverse of their depth (``inv``) and the screen x they meet it at (``sx``, in screen widths)."""
+    d = torch.deg2rad(gaze * GRID_DEG).float()[:, None]  # (B, 1)
+    cos, sin = torch.cos(d), torch.sin(d)
+    depth = cos - dx * sin  # (B, V): > 0 where the column's rays meet the screen's plane in front
+    ok = depth > 1e-3
+    inv = torch.where(ok, 1.0 / depth.clamp(min=1e-3), 0.0)
+    return ok, inv, 0.5 + distance * (dx * cos + sin) * inv
+
+
+def _render(ok, inv, sx, frames, phase, table, dy, *, distance: float, elevation: float, tex: int):
+    """Every slot's view from its columns (:func:`_columns`) in one pass, without branching on the slots'
+    phases: the same pixels as :meth:`HarlowPixelTask._observe` (tested bitwise), written for ``torch.compile``,
+    which fuses it into one loop over the pixels. ``table`` is ``(B, 4 + tex * tex, 3)``: the colours of the
+    room, the screen's frame, the black screen and the red cross, then the slot's screen texture, texel by texel
+    (row-major). Returns ``(B, 3, V, V)`` float32."""
+    B, T, D = ok.shape[0], tex, distance
+    sy = (0.5 + D * elevation) - D * dy[None, :, None] * inv[:, None, :]
+    on = (ok & (sx >= 0) & (sx <= 1))[:, None, :] & (sy >= 0) & (sy <= 1)
+    near = (ok & (sx >= -0.03) & (sx <= 1.03))[:, None, :] & (sy >= -0.03) & (sy <= 1.03)
+    code = torch.where(on, 2, near.long())
+    drawn = frames > 0
+    cx, cy = (sx - 0.5).abs()[:, None, :], (sy - 0.5).abs()
+    red = ((cx <= 0.05) & (cy <= 0.011)) | ((cx <= 0.011) & (cy <= 0.05))
+    code = torch.where(red & (drawn & (phase == 0))[:, None, None], 3, code)
+    tx = (sx * T).long().clamp(0, T - 1)[:, None, :]
+    ty = (sy * T).long().clamp(0, T - 1)
+    code = torch.where(on & (drawn & (phase == 1))[:, None, None], 4 + ty * T + tx, code)
+    rows = table.shape[1]
+    pixels = F.embedding(code + (torch.arange(B, device=ok.device) * rows)[:, None, None], table.reshape(-1, 3))
+    return pixels.permute(0, 3, 1, 2).contiguous()

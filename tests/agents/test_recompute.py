@@ -42,8 +42,6 @@ def _grads(agent):
     ("harlow-1d", {"unroll": 40, "max_steps": 50}),  # episodes end at different steps in different slots
     ("bandit", {"unroll": 20}),
     ("stopper", {"unroll": 25}),               # the RPE-input network: value pass, then policy pass (issue 24)
-    ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3}),  # conv-LSTM: frames in one batch
-    ("harlow-pixels", {"unroll": 6, "hidden_size": 16, "episode_seconds": 0.3, "stacked": True}),
 ])
 def test_recompute_equals_the_stepwise_reference(experiment, overrides):
     cfg = EXPERIMENTS[experiment].config(batch=8, device="cpu", **overrides)

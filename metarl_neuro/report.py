@@ -240,6 +240,9 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
                              "budget": "", "missing": seeds, "claims_html": "", "summary_html": "",
                              "per_seed_html": "", "images": [], "config": ""})
             md += [f"## {name}: {exp.paper}", "", f"No seed finished (seeds {seeds}).", ""]
+            for claim in exp.claims:  # the top table still lists what this experiment will test
+                top.append({"experiment": name, "claim (paper)": claim.paper, "metric": claim.metric, "ours": "",
+                            "seeds holding": f"none of {len(seeds)} finished yet" if claim.holds else "shown only"})
             continue
         per_seed, summary, claims = agg["per_seed"], agg["summary"], agg["claims"]
         atomic_write(out / "aggregate" / f"{name}_seeds.csv", lambda p, d=per_seed: d.to_csv(p, index=False))

@@ -110,6 +110,7 @@ def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path, monkeypatch
     values = {"episodes": 64, "batch": 16, "eval_episodes": 20, "until": "", "eval_every": 0, "seed": 0}
     run_seed("two-step", values, str(out / "two-step" / "seed0"), str(out / "logs" / "seed0.log"))
     record_sweep(out, "python -m metarl_neuro.reproduce two-step --seeds 1", 5.0, [{"status": "done"}])
+    (out / "harlow-1d" / "seed0").mkdir(parents=True)  # a seed still training: no summary yet
     (dest / "figures").mkdir(parents=True)
     (dest / "figures" / "gone_seeds.png").write_bytes(b"old")  # an experiment no longer in the root
     assert report_main([str(out), "--publish", str(dest)]) == 0
@@ -120,6 +121,8 @@ def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path, monkeypatch
     md, html = (dest / "report.md").read_text(), (dest / "report.html").read_text()
     assert "- two-step `gap` (0 of 1 seeds): measured: why it fails" in md and "<li>two-step `gap`" in html
     assert "not printed" not in md + html
+    top = md[md.index("## Every claim"):md.index("## Cost per experiment")]  # its claims wait in the top table
+    assert top.count("none of 1 finished yet") == sum(c.holds is not None for c in EXPERIMENTS["harlow-1d"].claims) > 0
     assert report_main([str(tmp_path / "nothing"), "--publish", str(dest)]) == 2
 
 

@@ -656,9 +656,22 @@ def bandit_state_pca(run_or_dataset, order_by: str = "mean_0", trial: int = -1, 
 
     Examples
     --------
-    >>> from metarl_neuro.run import Run                       # doctest: +SKIP
-    >>> pca = bandit_state_pca(Run.load("runs/bandit/uniform/seed0"))  # doctest: +SKIP
-    >>> abs(pca.attrs["spearman_rho"])                          # doctest: +SKIP
+    An untrained network, so ``rho`` means nothing here (a trained one: ``bandit_state_pca(Run.load(
+    "runs/bandit/seed0"))``, and the ``bandit-correlated`` claim of ``reproduce``):
+
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> from metarl_neuro.agents import A2CLSTM, run_frozen
+    >>> from metarl_neuro.logs import activations_dataset
+    >>> from metarl_neuro.tasks import BanditTask
+    >>> task = BanditTask(batch_size=20, seed=0)
+    >>> agent = A2CLSTM(task.obs_dim, task.n_actions)
+    >>> ds = activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+    >>> pca = bandit_state_pca(ds)
+    >>> pca["scores"].shape, pca.attrs["at"]
+    ((20, 2), 'trial -1')
+    >>> -1 <= pca.attrs["spearman_rho"] <= 1
+    True
     """
     from metarl_neuro.domains import AT_LEAST_ONE, check_value
 

@@ -49,7 +49,8 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
     Returns
     -------
     dict
-        ``per_seed`` (DataFrame: ``seed``, ``wall_s``, ``resumed`` and the summary's metrics), ``summary``
+        ``per_seed`` (DataFrame: ``seed``, ``wall_s``, ``cpu_s`` (NaN where not recorded), ``resumed`` and the
+        summary's metrics), ``summary``
         (:func:`~metarl_neuro.analysis.across_seeds` of the metrics), ``claims`` (DataFrame: ``paper``,
         ``metric``, ``ours`` (mean and 95% CI), ``agree`` ("k of n seeds"), ``per_seed`` ("✓ ✗ ..."), ``holds``: in every seed, None where shown only),
         ``runs``, ``config`` (the first seed's, without ``seed``), ``missing`` (seeds without a summary) and
@@ -63,12 +64,13 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         if saved is None:
             missing.append(seed)
             continue
-        rows.append({"seed": seed, "wall_s": saved["wall_s"], "resumed": saved["resumed"], **saved["summary"]})
+        rows.append({"seed": seed, "wall_s": saved["wall_s"], "cpu_s": saved.get("cpu_s", float("nan")),
+                     "resumed": saved["resumed"], **saved["summary"]})
         runs.append(Run.load(folder))
     if not rows:
         return None
     per_seed = pd.DataFrame(rows)
-    metrics = [c for c in per_seed.columns if c not in ("seed", "wall_s", "resumed")]
+    metrics = [c for c in per_seed.columns if c not in ("seed", "wall_s", "cpu_s", "resumed")]
     summary = across_seeds(per_seed, metrics, bounds=exp.bounded)
     claims = []
     for claim in exp.claims:
@@ -111,6 +113,12 @@ def _holds(claim, summary: dict) -> bool | None:
         return bool(claim.holds(summary))
     except KeyError:
         return None
+
+
+def _cpu_hours(per_seed: pd.DataFrame) -> str:
+    """The seeds' CPU time in hours, or their summed wall time marked *wall* where any seed lacks its CPU time."""
+    cpu = per_seed["cpu_s"]
+    return f"{cpu.sum() / 3600:.2f}" if cpu.notna().all() else f"{per_seed['wall_s'].sum() / 3600:.2f} (wall)"
 
 
 def environment() -> dict:
@@ -270,8 +278,8 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
         sections.append({
             "name": name, "paper": exp.paper, "n": len(per_seed), "holds": f"{holds} of {len(tested)}",
             "wall": f"{wall.mean():.0f} (range {wall.min():.0f}-{wall.max():.0f})", "budget": why,
-            "cpu_h": f"{wall.sum() / 3600:.2f}" + (f" ({resumed} seed(s) resumed: their last session only)"
-                                                     if resumed else ""),
+            "cpu_h": _cpu_hours(per_seed) + (f" ({resumed} seed(s) resumed: their last session only)"
+                                             if resumed else ""),
             "missing": agg["missing"],
             "claims_html": shown_claims.to_html(index=False, escape=True).replace(
                 "<td>✓", '<td class="agree">✓').replace("<td>✗", '<td class="disagree">✗'),
@@ -304,7 +312,9 @@ def write_report(out: Path, experiments: list[str], seeds: list[int], budget: st
     why_short = (["Where a claim fails in some seed, what was measured about why:", "", *short, ""] if short else [])
     md[1:1] = ["", headline, "", "## Every claim: the seeds in which it holds", "",
                top_table.to_markdown(index=False) if len(top_table) else "(no claim measured)", "", *why_short, *made,
-               "## Cost per experiment", "", "CPU-hours: the sum of the seeds' wall times, each seed on one core.", "",
+               "## Cost per experiment", "", "CPU-hours: the CPU time of the seeds' processes, summed (every "
+               "thread of each; a seed's own wall time is inflated on a shared machine); where a seed recorded none "
+               "(marked (wall)), the sum of the seeds' wall times, each seed on one core.", "",
                "| experiment | seeds | paper's effects that hold in every seed | wall time per seed (s) | CPU-hours |",
                "|---|---|---|---|---|",
                *[f"| {s['name']} | {s['n']} | {s['holds']} | {s['wall']} | {s['cpu_h']} |" for s in sections],

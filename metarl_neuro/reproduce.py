@@ -240,18 +240,20 @@ def run_seed(experiment: str, values: dict, folder: str, log: str, after=None) -
     Returns
     -------
     dict
-        ``experiment``, ``seed``, ``wall_s`` (this call's seconds), ``resumed`` and ``summary`` (the experiment's
-        per-seed numbers); also written to ``folder/seed_summary.json``.
+        ``experiment``, ``seed``, ``wall_s`` (this call's seconds), ``cpu_s`` (the CPU seconds of this process in
+        this call, every thread of it: on a shared machine the cost, where the wall time is inflated), ``resumed``
+        and ``summary`` (the experiment's per-seed numbers); also written to ``folder/seed_summary.json``.
     """
     exp = get_experiment(experiment)
     config = exp.config(**values)
     path = Path(folder)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     resumed = simulate_logged(experiment, config, path, log, f"== {experiment} seed {config.seed}:")
     with open(log, "a") as fh, contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
         summary = {k: float(v) for k, v in exp.summarize(Run.load(path)).items()}
-    result = {"experiment": experiment, "seed": config.seed, "wall_s": time.perf_counter() - t0, "resumed": resumed,
-              "config_hash": config_hash(config), "summary": summary}
+    result = {"experiment": experiment, "seed": config.seed, "wall_s": time.perf_counter() - t0,
+              "cpu_s": time.process_time() - c0, "resumed": resumed, "config_hash": config_hash(config),
+              "summary": summary}
     atomic_write(path / SUMMARY_FILE, lambda p: Path(p).write_text(json.dumps(result, indent=2)))
     return result
 

@@ -501,7 +501,8 @@ def read_seed_summary(folder: str | Path) -> dict | None:
     Returns
     -------
     dict or None
-        ``wall_s``, ``resumed``, ``config_hash`` and ``summary``; None where the seed has not finished.
+        ``wall_s``, ``resumed``, ``config_hash`` and ``summary``, and ``cpu_s`` where it was recorded (summaries
+        written before it have none); None where the seed has not finished.
 
     Raises
     ------
@@ -517,6 +518,8 @@ def read_seed_summary(folder: str | Path) -> dict | None:
     expected = {"wall_s": number, "resumed": bool, "config_hash": str, "summary": dict}
     bad = [k for k, kind in expected.items() if not isinstance(saved, dict) or not isinstance(saved.get(k), kind)
            or (kind is number and isinstance(saved.get(k), bool))]
+    if "cpu_s" in saved and (not isinstance(saved["cpu_s"], number) or isinstance(saved["cpu_s"], bool)):
+        bad.append("cpu_s")
     if not bad and not all(isinstance(k, str) and isinstance(v, number) and not isinstance(v, bool)
                            for k, v in saved["summary"].items()):
         bad = ["summary (a dict of metric -> number)"]

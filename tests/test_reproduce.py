@@ -122,7 +122,15 @@ def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path, monkeypatch
     assert "- two-step `gap` (0 of 1 seeds): measured: why it fails" in md and "<li>two-step `gap`" in html
     assert "not printed" not in md + html
     top = md[md.index("## Every claim"):md.index("## Cost per experiment")]  # its claims wait in the top table
+    saved = json.loads((out / "two-step" / "seed0" / "seed_summary.json").read_text())
+    cost = next(line for line in md.splitlines() if line.startswith("| two-step | 1 | "))  # the cost: CPU time
+    assert 0 < saved["cpu_s"] and cost.endswith(f"| {saved['cpu_s'] / 3600:.2f} |")
     assert top.count("none of 1 finished yet") == sum(c.holds is not None for c in EXPERIMENTS["harlow-1d"].claims) > 0
+    del saved["cpu_s"]  # a summary written before the CPU time was recorded: the wall time, marked
+    (out / "two-step" / "seed0" / "seed_summary.json").write_text(json.dumps(saved))
+    assert report_main([str(out)]) == 0
+    cost = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| two-step | 1 | "))
+    assert cost.endswith(f"| {saved['wall_s'] / 3600:.2f} (wall) |")
     assert report_main([str(tmp_path / "nothing"), "--publish", str(dest)]) == 2
 
 
@@ -247,3 +255,17 @@ def test_sweep_on_a_local_ray_cluster(cluster, tmp_path):
         assert row["select"] == pytest.approx(two_step_metrics(trials[trials["episode"] < 20])["gap"], nan_ok=True)
         assert row["heldout"] == pytest.approx(two_step_metrics(trials[trials["episode"] >= 20])["gap"], nan_ok=True)
     assert pd.read_csv(tmp_path / "top.csv")["sample"].tolist() == top["sample"].tolist()
+
+
+def test_a_malformed_seed_summary_is_refused_naming_the_file(tmp_path):
+    from metarl_neuro.run import read_seed_summary
+
+    good = {"wall_s": 3.0, "resumed": False, "config_hash": "abc", "summary": {"gap": 0.3}}
+    (tmp_path / "seed_summary.json").write_text(json.dumps(good))
+    assert read_seed_summary(tmp_path) == good  # written before the CPU time was recorded: still read
+    for bad, what in (({**good, "cpu_s": "1 min"}, "cpu_s"), ({**good, "cpu_s": True}, "cpu_s"),
+                      ({**good, "wall_s": None}, "wall_s"), ({**good, "summary": {"gap": "high"}}, "summary")):
+        (tmp_path / "seed_summary.json").write_text(json.dumps(bad))
+        with pytest.raises(ValueError, match=f"seed_summary.json is not a seed summary.*{what}"):
+            read_seed_summary(tmp_path)
+    assert read_seed_summary(tmp_path / "none") is None

@@ -70,7 +70,8 @@ class BanditConfig(TrainingConfig):
         -1.0,
         "discount factor per step; -1: 0.75 for independent (departure from W18's 0.9: over 8 seeds at 20,000 "
         "episodes, regret at trial 100 no worse than Thompson sampling's in 7 with gamma 0.75 and lr 5e-3, in 2 with "
-        "0.9 and 3e-3, in 5 at 60,000 episodes; docs/measurements.md, Bandits), 0.9 for the other variants (W18 "
+        "0.9 and 3e-3, in 5 at 60,000 episodes; docs/measurements.md, Bandits; on another CPU the same config held "
+        "in 4 of 8: the margin is inside one seed's test noise), 0.9 for the other variants (W18 "
         "Methods)",
         default_help="-1, the variant's", domain=OR_DEPENDENT_DEFAULT,
     )
@@ -410,7 +411,13 @@ EXPERIMENT = Experiment(
         Claim("regret_meta_rl", "meta-RL regret below UCB1's (Wang 2016 Fig. 2)",
               lambda s: s["regret_meta_rl"] < s.get("regret_ucb1", np.nan)),
         Claim("regret_meta_rl", "meta-RL regret close to Gittins' and no worse than Thompson sampling's (Wang 2016 "
-              "Fig. 2: comparable to the Gittins index policy)", lambda s: s["regret_meta_rl"] <= s.get("regret_thompson", np.nan)),
+              "Fig. 2: comparable to the Gittins index policy)", lambda s: s["regret_meta_rl"] <= s.get("regret_thompson", np.nan),
+              falls_short="with the defaults (gamma 0.75, lr 5e-3, 20,000 episodes) it held in 7 of 8 seeds on "
+                          "the machine they were tuned on and in 4 of 8 on a 2-core AVX-512 machine (2026-12-05): "
+                          "training is not bitwise the same across CPUs (the baselines' regrets are), and the margin "
+                          "over Thompson sampling at trial 100 (0.18 and 0.06 on average on the two machines) is "
+                          "inside one seed's test noise: the meta-RL regret's 95% CI over the 300 test episodes spans "
+                          "+-0.3 to +-0.8 (Thompson's +-0.25). Gittins' regret stays lower in every seed"),
     ),
     reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=_bandit_evaluate, score=score, options=_options, cli=_cli,

@@ -18,7 +18,7 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
 ]
-exclude_patterns = ["_build", "reproduction/**", "figures/**", "jupyter_execute", "**/.ipynb_checkpoints"]
+exclude_patterns = ["_build", "figures/**", "jupyter_execute", "**/.ipynb_checkpoints"]
 templates_path = ["_templates"]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb"}
 

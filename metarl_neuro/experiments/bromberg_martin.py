@@ -153,4 +153,5 @@ EXPERIMENT = Experiment(
     ),
     reproduce_defaults={"eval_every": 2000},  # the learning curve in the report
     figure=figure, evaluation=reward_evaluate, score=reward_score,
+    bounded={"cluster_silhouette": (-1.0, 1.0)},  # switch_abruptness can pass 1: a path that overshoots
 )

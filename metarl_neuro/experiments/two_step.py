@@ -410,5 +410,6 @@ EXPERIMENT = Experiment(
     # 24: 129-206 s a seed against 23 s compressed; gap 0.33-0.41, MB r2 0.79-0.86, seeds 0-2)
     reproduce_defaults={"structure": "paper"},
     report_options=_report_options, report_data=report_data,
-    bounded={"rc": (0.0, 1.0), "rr": (0.0, 1.0), "uc": (0.0, 1.0), "ur": (0.0, 1.0), "gap": (-1.0, 1.0)},
+    bounded={"rc": (0.0, 1.0), "rr": (0.0, 1.0), "uc": (0.0, 1.0), "ur": (0.0, 1.0), "gap": (-1.0, 1.0),
+             "rpe_r2_*": (0.0, 1.0)},
 )

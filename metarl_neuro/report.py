@@ -116,7 +116,7 @@ def _holds(claim, summary: dict) -> bool | None:
 
 
 def _cpu_hours(per_seed: pd.DataFrame) -> str:
-    """The seeds' CPU time in hours, or their summed wall time marked *wall* where any seed lacks its CPU time."""
+    """The seeds' CPU time in hours, or their summed wall time marked "(wall)" where any seed lacks its CPU time."""
     cpu = per_seed["cpu_s"]
     return f"{cpu.sum() / 3600:.2f}" if cpu.notna().all() else f"{per_seed['wall_s'].sum() / 3600:.2f} (wall)"
 

@@ -23,6 +23,7 @@ import dataclasses
 import json
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -66,7 +67,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None):
         kw = {"address": address} if address else {"address": "local", "num_cpus": num_cpus or os.cpu_count()}
         ray.init(**kw, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     try:
-        yield ray
+        with sigterm_interrupts():  # after ray.init, which installs a SIGTERM handler of its own that exits
+            yield ray
     finally:
         if started_here:
             ray.shutdown()
@@ -442,6 +444,29 @@ def record_sweep(out: Path, command: str, wall_s: float | None, results: list[di
     return content
 
 
+@contextlib.contextmanager
+def sigterm_interrupts():
+    """While in the block, SIGTERM stops the sweep as Ctrl-C does (``KeyboardInterrupt``): the sweep is recorded
+    as interrupted and the local Ray cluster shut down, its workers with it.
+
+    A run started in the background by a script (``nohup ... &``) ignores SIGINT from birth (POSIX: a shell without
+    job control starts background jobs with SIGINT ignored), so ``kill -INT`` cannot stop it; ``kill`` (SIGTERM),
+    a scheduler's cancel and a container's stop send SIGTERM. Outside the main thread it does nothing.
+    """
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m metarl_neuro.reproduce``.
 
@@ -492,8 +517,9 @@ def main(argv: list[str] | None = None) -> int:
         entry = len(record_sweep(args.out, command, None, None, status="running")["sweeps"]) - 1
         t0 = time.perf_counter()
         try:
-            results = reproduce(names, seeds, args.out, args.budget, overrides, args.address, args.num_cpus,
-                                args.cpus_per_task, args.gpus_per_task, not args.no_progress)
+            with sigterm_interrupts():  # kill (SIGTERM) stops the sweep as Ctrl-C does
+                results = reproduce(names, seeds, args.out, args.budget, overrides, args.address, args.num_cpus,
+                                    args.cpus_per_task, args.gpus_per_task, not args.no_progress)
         except KeyboardInterrupt:
             record_sweep(args.out, command, time.perf_counter() - t0, None, index=entry, status="interrupted")
             raise

@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,7 @@ from metarl_neuro.analysis import across_seeds, curve_across_seeds
 from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig
 from metarl_neuro.report import write_report
 from metarl_neuro.reproduce import main as reproduce_main
-from metarl_neuro.reproduce import parse_overrides, plan, reproduce
+from metarl_neuro.reproduce import parse_overrides, plan, reproduce, sigterm_interrupts
 from metarl_neuro.run import Run
 
 ray = pytest.importorskip("ray")
@@ -132,6 +134,43 @@ def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path, monkeypatch
     cost = next(line for line in (out / "report.md").read_text().splitlines() if line.startswith("| two-step | 1 | "))
     assert cost.endswith(f"| {saved['wall_s'] / 3600:.2f} (wall) |")
     assert report_main([str(tmp_path / "nothing"), "--publish", str(dest)]) == 2
+
+
+def test_sigterm_stops_a_sweep_as_ctrl_c_does_then_the_handler_is_put_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt, match="signal 15"):
+        with sigterm_interrupts():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler runs at the next bytecode; the sleep is cut short
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.slow
+def test_a_background_sweep_stops_on_sigterm_and_records_it(tmp_path):
+    """Started as a script's background job (SIGINT ignored from birth, so kill -INT cannot reach it), the sweep
+    stops on SIGTERM: exit status 130, the sweep recorded as interrupted, its local Ray cluster shut down."""
+    cmd = [sys.executable, "-m", "metarl_neuro.reproduce", "two-step", "--seeds", "1", "--num-cpus", "1",
+           "--set", "two-step.episodes=1000000", "--set", "two-step.checkpoint_every_s=1", "--out", str(tmp_path),
+           "--no-progress", "--no-report"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "two-step" / "seed0" / "checkpoint.pt").exists():  # the seed trains
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
+            time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)  # ignored, as in a background job
+        time.sleep(2)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "interrupted: the same command continues the sweep" in err
+    sweeps = json.loads((tmp_path / "reproduce.json").read_text())["sweeps"]
+    assert sweeps[-1]["status"] == "interrupted"
 
 
 @pytest.mark.slow

@@ -147,7 +147,9 @@ def test_harlow_pixels_training_throughput(benchmark):
 
 @pytest.mark.deepmind_lab
 @pytest.mark.parametrize("agent", ["", "conv-LSTM acting"])
-@pytest.mark.parametrize("form", ["real level", "surrogate"])
+# the real level's run (a Lab started, 5 s each) is in CI's slow step; `pytest benchmarks --benchmark-enable -o
+# addopts=""` measures both
+@pytest.mark.parametrize("form", [pytest.param("real level", marks=pytest.mark.slow), "surrogate"])
 def test_psychlab_level_and_surrogate_step_throughput(benchmark, form, agent):
     """The real PsychLab Harlow level (DeepMind Lab, software renderer) and its torch surrogate at the same batch
     (8 episodes, 4 frames per step, the default 5-action set), in one run: stepped alone with random actions,

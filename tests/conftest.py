@@ -17,6 +17,18 @@ def _private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("METARL_NEURO_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(scope="session")
+def paper_structure_run(tmp_path_factory):
+    """One 32-episode two-step run of W18's paper structure (Methods: three actions, wrong ones paid -1), trained
+    once for the tests that read it (tests/test_simulate.py) or analyse it (tests/test_analyze.py writes its
+    --hidden figures into it)."""
+    from metarl_neuro.experiments import TwoStepConfig
+    from metarl_neuro.experiments.two_step import simulate_two_step
+
+    cfg = TwoStepConfig(episodes=32, batch=16, eval_episodes=6, device="cpu", structure="paper")
+    return simulate_two_step(cfg, tmp_path_factory.mktemp("paper") / "paper", progress=False)
+
+
 def _has_deepmind_lab() -> bool:
     try:
         import deepmind_lab  # noqa: F401

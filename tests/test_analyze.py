@@ -40,9 +40,8 @@ def test_analyze_errors(tmp_path, capsys):
     assert "must map" in capsys.readouterr().err
 
 
-def test_analyze_hidden_on_a_paper_structure_run(tmp_path, capsys):
-    cfg = TwoStepConfig(episodes=32, batch=16, eval_episodes=6, device="cpu", structure="paper")
-    run = simulate_two_step(cfg, tmp_path / "paper", progress=False)
+def test_analyze_hidden_on_a_paper_structure_run(paper_structure_run, capsys):
+    run = paper_structure_run
     capsys.readouterr()
     assert main([str(run), "--starts", "1", "--start-strategy", "random", "--hidden", "--permutations", "5"]) == 0
     out = capsys.readouterr().out

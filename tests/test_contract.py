@@ -24,7 +24,10 @@ import torch
 from metarl_neuro.experiments import EXPERIMENTS, REGISTRY
 from metarl_neuro.tasks.gym import TASKS, TaskEnv
 
-NAMES = [pytest.param(n, marks=pytest.mark.deepmind_lab) if n == "psychlab-harlow" else n for n in EXPERIMENTS]
+# the real level starts DeepMind Lab three times a test (about 25 s of the default suite): its contract runs in the
+# slow step; tests/tasks/test_harlow_contract.py keeps its trial table in the default suite
+NAMES = [pytest.param(n, marks=[pytest.mark.deepmind_lab, pytest.mark.slow]) if n == "psychlab-harlow" else n
+         for n in EXPERIMENTS]
 B, STEPS = 3, 320  # every task ends an episode within 300 random steps (two-step and bandit: 100)
 #: settings that bring a task's episodes under STEPS: Wang 2016's Harlow form lasts 3,600 steps (240 s)
 SHORT = {"harlow-w16": {"episode_seconds": 4.0}}

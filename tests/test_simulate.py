@@ -96,13 +96,13 @@ def test_incomplete_folder_is_named(run_dir, tmp_path):
 
 
 def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
-    args = ["two-step", "--episodes", "1600", "--batch", "16", "--eval-episodes", "12", "--no-progress",
-            "--device", "cpu", "--checkpoint-every-s", "0", "--eval-every", "320", "--lr-final", "0",
+    args = ["two-step", "--episodes", "640", "--batch", "16", "--eval-episodes", "12", "--no-progress",
+            "--device", "cpu", "--checkpoint-every-s", "0", "--eval-every", "160", "--lr-final", "0",
             "--entropy-final", "0.01"]  # annealed: the schedule resumes where it was
     killed = tmp_path / "killed"
     kill_after_checkpoint(args, killed)
     ckpt = torch.load(killed / "checkpoint.pt", weights_only=False)
-    assert ckpt["train"]["update"] > 0 and ckpt["train"]["episodes"] < 1600
+    assert ckpt["train"]["update"] > 0 and ckpt["train"]["episodes"] < 640
     assert main([*args, "--out", str(killed), "--resume"]) == 0
     straight = tmp_path / "straight"
     assert main([*args, "--out", str(straight)]) == 0
@@ -116,7 +116,7 @@ def test_killed_run_resumes_to_the_same_result(tmp_path, kill_after_checkpoint):
                                   pd.read_csv(straight / "training.csv")[cols])
     # the learning curve too: the same tests at the same points, with the same results (wall_s aside)
     curve = Run(killed).evaluations.drop(columns="wall_s")
-    assert len(curve) == 5
+    assert len(curve) == 4
     pd.testing.assert_frame_equal(curve, Run(straight).evaluations.drop(columns="wall_s"))
 
 
@@ -139,9 +139,8 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     assert "no run to resume" in capsys.readouterr().err
 
 
-def test_paper_structure_end_to_end(tmp_path):
-    cfg = TwoStepConfig(episodes=32, batch=16, eval_episodes=6, device="cpu", structure="paper")
-    run = Run.load(simulate_two_step(cfg, tmp_path / "paper", progress=False))
+def test_paper_structure_end_to_end(paper_structure_run):
+    run = Run.load(paper_structure_run)
     assert run.trials.groupby("episode").size().eq(100).all()
     ds = run.activations
     assert ds.sizes["action"] == 3 and ds.sizes["step"] >= 300

@@ -96,16 +96,16 @@ def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):
     """--resume --extend N: the run trains on to N episodes; training is deterministic, so its training log equals
     that of a run started with N episodes."""
     args = ["harlow-1d", "--device", "cpu", "--no-progress", "--eval-episodes", "4", "--batch", "8"]
-    assert main([*args, "--episodes", "64", "--out", str(tmp_path / "short")]) == 0
-    assert main([*args, "--episodes", "128", "--out", str(tmp_path / "short"), "--resume", "--extend", "128"]) == 0
-    assert main([*args, "--episodes", "128", "--out", str(tmp_path / "long")]) == 0
+    assert main([*args, "--episodes", "32", "--out", str(tmp_path / "short")]) == 0
+    assert main([*args, "--episodes", "64", "--out", str(tmp_path / "short"), "--resume", "--extend", "64"]) == 0
+    assert main([*args, "--episodes", "64", "--out", str(tmp_path / "long")]) == 0
     short, long = Run.load(tmp_path / "short"), Run.load(tmp_path / "long")
-    assert short.meta["extended_from"] == [64] and short.config.episodes == 128
+    assert short.meta["extended_from"] == [32] and short.config.episodes == 64
     cols = ["episodes", "steps", "loss", "entropy"]
     pd.testing.assert_frame_equal(short.training[cols], long.training[cols])
     capsys.readouterr()
-    assert main([*args, "--out", str(tmp_path / "short"), "--resume", "--extend", "100"]) == 2
-    assert "already trains for 128 episodes" in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "short"), "--resume", "--extend", "50"]) == 2
+    assert "already trains for 64 episodes" in capsys.readouterr().err
     assert main([*args, "--out", str(tmp_path / "short"), "--extend", "300"]) == 2
     assert "--extend needs --resume" in capsys.readouterr().err
 

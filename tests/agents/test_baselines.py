@@ -23,6 +23,29 @@ def test_gittins_indices_match_the_published_table():
     assert g[1, 0] > g[0, 0] > g[0, 1]
 
 
+@pytest.mark.parametrize("discount", [0.5, 0.9, 0.99])
+def test_gittins_tolerance_bounds_the_distance_to_the_index(discount):
+    # Newton's iterates rise to the root from below: at tol 1e-4 each index lies within 1e-4 under the index solved
+    # to 1e-12, and bisection to 1e-9 on the same look-ahead brackets the latter
+    coarse = bl.gittins_indices(discount, max_pulls=6, depth=60, tol=1e-4, cache=False)
+    fine = bl.gittins_indices(discount, max_pulls=6, depth=60, tol=1e-12, cache=False)
+    ok = ~np.isnan(fine)
+    assert ((fine - coarse)[ok] >= 0).all() and ((fine - coarse)[ok] <= 1e-4).all()
+    s, f = np.nonzero(ok)
+    a, b = (1.0 + s)[:, None], (1.0 + f)[:, None]
+    lo, hi = np.zeros_like(a), np.ones_like(a)
+    while float((hi - lo).max()) > 1e-9:  # bisection: is continuing worth more than retiring at lam?
+        lam = (lo + hi) / 2
+        retire = lam / (1 - discount)
+        v = np.maximum(retire, (a + np.arange(61)) / (a + b + 60) / (1 - discount))
+        for d in range(59, -1, -1):
+            mean = (a + np.arange(d + 1)) / (a + b + d)
+            v = np.maximum(retire, mean * (1 + discount * v[:, 1:d + 2]) + (1 - mean) * discount * v[:, :d + 1])
+        above = v > retire + 1e-12
+        lo, hi = np.where(above, lam, lo), np.where(above, hi, lam)
+    assert np.abs(fine[ok] - (lo + hi)[:, 0] / 2).max() < 2e-9
+
+
 def test_gittins_table_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("METARL_NEURO_CACHE", str(tmp_path))
     first = bl.gittins_indices(0.8, max_pulls=4)

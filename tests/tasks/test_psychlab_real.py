@@ -57,6 +57,7 @@ def test_trial_table_equals_the_levels_event_log():
     task.close()
 
 
+@pytest.mark.slow  # 3 Labs x 500 steps, 17 s: the default suite keeps the scripted episodes on the real level
 def test_surrogate_agrees_with_the_real_level_step_by_step():
     """Same actions (scripted with 40% random), same starts and sides: rewards, episode ends and trial outcomes
     are equal on every step; the gaze agrees to one step of the level's grid (the level hides where in that step

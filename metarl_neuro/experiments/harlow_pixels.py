@@ -79,8 +79,8 @@ class HarlowPixelsConfig(GazeConfig):
 
     episodes: int = option(60_000, "training episodes (our choice: with the defaults seeds 0-2 bound images to reward by "
                        "24k and ended at >= 80% on held-out trials 2-6; in the n = 8 reproduction on another CPU "
-                       "seed 1 passed 90% between 36k and 60k (91.2%) and seed 0 not within 60k (50.8%); 28-34 CPU-min "
-                       "per seed; see docs/measurements.md, the ladder)")
+                       "seeds 1 and 2 passed 90% (by 60k and by 24k) and seeds 0 and 3 stayed at chance through 60k; "
+                       "28-34 CPU-min per seed; see docs/measurements.md, the ladder)")
     eval_episodes: int = option(200, "frozen-weight test episodes on held-out images")
     stimuli: str = option("dmlab-dummy", "stimulus images: 'dmlab-dummy' (the level's datasetPath=dummy colours: ids "
                       "1-1000 train, 1001-2000 held out), 'procedural' (576 shapes, 20% held out) or a folder of "

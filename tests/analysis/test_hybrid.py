@@ -547,3 +547,30 @@ def test_objective_and_gradient_are_right_at_the_bounds():
     with torch.no_grad():
         assert np.isinf(float(problem.objective(np.array([0]), torch.tensor(x0))[0]))
     assert problem.search_bounds[ia, 0] == pytest.approx(1e-9) and problem.bounds[ia, 0] == 0
+
+
+def test_fits_run_on_one_torch_thread_and_restore_the_count():
+    from metarl_neuro.analysis.hybrid import fitting
+
+    seen = []
+    objective = fitting.FitProblem.objective
+
+    def spy(self, subj, x):
+        seen.append(torch.get_num_threads())
+        return objective(self, subj, x)
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        df = simulate_hybrid(DAW | {"beta1": 5.0}, n_subjects=2, n_trials=40, seed=1)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fitting.FitProblem, "objective", spy)
+            fit_hybrid(df, n_starts=2, starts="random", seed=0)
+        assert seen and set(seen) == {1}  # every evaluation on one thread
+        assert torch.get_num_threads() == 2  # and the caller's count back
+        with pytest.raises(RuntimeError, match="inside"), fitting.one_torch_thread():
+            assert torch.get_num_threads() == 1
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

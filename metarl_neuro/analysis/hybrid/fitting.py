@@ -8,6 +8,7 @@ solved start) are the seams on which the hierarchical fits (:mod:`metarl_neuro.a
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -228,6 +229,23 @@ _RATE_FLOOR = 1e-12
 _PROFILE_LEVELS = (0.0, 0.005, 0.03, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
+@contextmanager
+def one_torch_thread():
+    """Run torch on one intra-op thread inside the block, and restore the count after (``torch.set_num_threads`` is
+    process-wide). The fits' tensors are (rows x 2) per trial step, far too small for a second thread to pay: on the
+    hBayesDM example's 11 subjects two threads took 49 s against 37 s for one while two other processes held the
+    cores, and the same on an idle machine (15-17 s with 10 starts either way). In a Jupyter kernel beside busy
+    processes each small op of two threads took 30-70x longer (docs/measurements.md, Test suite and CI)."""
+    before = torch.get_num_threads()
+    if before != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if before != 1:
+            torch.set_num_threads(before)
+
+
 class FitProblem:
     """The per-subject objectives of :func:`fit_hybrid` (NLL, or negative log posterior with ``prior``), evaluated
     in one batched pass for any rows ``(subject, parameters)``, and solved by lockstep L-BFGS-B."""
@@ -295,6 +313,7 @@ class FitProblem:
         nll = torch.zeros(len(subj), dtype=torch.float64).index_add(0, at, per_seq)
         return nll - self.log_prior(x), nll
 
+    @one_torch_thread()
     def profile(self, levels=None, centre: np.ndarray | None = None, first: tuple | None = None, chunk: int = 20000
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The objective profiled over a grid of the learning rates and lambda: at each grid point, the other
@@ -418,6 +437,7 @@ class FitProblem:
             pts.append(X[s, cand])
         return np.concatenate(subj), np.concatenate(pts)
 
+    @one_torch_thread()
     def solve(self, subj: np.ndarray, x0: np.ndarray, maxiter: int, objective=None, bounds=None, **tol) -> dict:
         """L-BFGS-B from each row of ``x0`` for subject ``subj``; the rows' ``X``, ``obj``, ``nll``,
         ``success`` and ``message``. ``objective(subj, x) -> (obj, nll)`` and ``bounds`` ``(K, 2)`` replace

@@ -138,26 +138,27 @@ def gittins_indices(discount: float = 0.9, max_pulls: int = 100, depth: int | No
     a = (1 + s0[keep]).astype(float)[:, None]  # (n, 1) posterior Beta(a, b) of each state
     b = (1 + f0[keep]).astype(float)[:, None]
     g = discount
+
+    def best(cont, dcont, retire):  # the value of each state of a layer, and its derivative in lam
+        stop = retire >= cont
+        return np.where(stop, retire, cont), np.where(stop, 1 / (1 - g), dcont)
+
     lam = a / (a + b)  # the posterior mean: continuing once is worth at least retiring at it
     active = np.arange(len(a))  # the states still iterating
     while len(active):
         A, B, L = a[active], b[active], lam[active]
         retire = L / (1 - g)
         # layer d: states i successes, d - i failures ahead of (A, B); start at the horizon, the mean taken as known
-        def best(cont, dcont):  # the value of each state of a layer, and its derivative in lam
-            stop = retire >= cont
-            return np.where(stop, retire, cont), np.where(stop, 1 / (1 - g), dcont)
-
         i = np.arange(depth + 1)[None, :]
         cont = (A + i) / (A + B + depth) / (1 - g)
         dcont = np.zeros_like(cont)
-        v, dv = best(cont, dcont)
+        v, dv = best(cont, dcont, retire)
         for d in range(depth - 1, -1, -1):
             i = np.arange(d + 1)[None, :]
             mean = (A + i) / (A + B + d)
             cont = mean * (1 + g * v[:, 1 : d + 2]) + (1 - mean) * g * v[:, : d + 1]
             dcont = g * (mean * dv[:, 1 : d + 2] + (1 - mean) * dv[:, : d + 1])
-            v, dv = best(cont, dcont)
+            v, dv = best(cont, dcont, retire)
         # at the state itself: continuing minus retiring, f(lam) >= 0 left of the root, f' in [-1 / (1 - g), -1]
         step = np.maximum((cont - retire)[:, 0] / (1 / (1 - g) - dcont[:, 0]), 0.0)
         lam[active, 0] = L[:, 0] + step

@@ -9,7 +9,15 @@ from metarl_neuro.experiments.harlow_1d import harlow_trials
 from tests.test_contract import B, make, play, played, random_actions
 
 FORMS = {"1d": "harlow-1d", "pixels": "harlow-pixels", "psychlab": "psychlab-harlow"}
-PARAMS = [pytest.param(f, marks=pytest.mark.deepmind_lab) if f == "psychlab" else f for f in FORMS]
+
+
+def forms(*real_level_marks):
+    """The forms as parameters, the real level's marked ``deepmind_lab`` and ``real_level_marks``."""
+    return [pytest.param(f, marks=[pytest.mark.deepmind_lab, *real_level_marks]) if f == "psychlab" else f
+            for f in FORMS]
+
+
+PARAMS = forms()
 N_ACTIONS = {"1d": 2, "pixels": 5, "psychlab": 5}  # 1-D: left/right; pixels: stay, fine and saccade left/right
 COLUMNS = ["subject", "training_episodes", "episode", "trial", "choice", "rewarded_side", "correct", "rewarded_object",
            "other_object", "step"]
@@ -24,8 +32,7 @@ def test_one_trial_table_from_every_form(form):
     assert table["correct"].isin([0, 1]).all() and table["choice"].isin([0, 1]).all()
 
 
-@pytest.mark.parametrize("form", [pytest.param(f, marks=[pytest.mark.deepmind_lab, pytest.mark.slow]) if f == "psychlab"
-                                  else f for f in FORMS])
+@pytest.mark.parametrize("form", forms(pytest.mark.slow))
 def test_same_seed_same_trial_table(form):  # the real level's case (another Lab started, 7 s) in the slow step
     task, (*_, a) = played(FORMS[form])
     *_, b = play(make(FORMS[form], B, 0), list(random_actions(task.n_actions, 1)))

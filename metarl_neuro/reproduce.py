@@ -11,7 +11,10 @@ Example::
 Each task trains and tests one seed into an ordinary run folder ``OUT/<experiment>/seed<k>/`` (its printed report
 in ``OUT/logs/``) and returns the seed's summary (the paper's effects as numbers, ``seed_summary.json``). Only
 names, config values and numbers cross the task boundary; a task builds its own tasks and Lab instances.
-Rerunning the same command skips finished seeds and resumes killed ones from their checkpoints. Then
+Rerunning the same command skips finished seeds and resumes killed ones from their checkpoints; rerunning it with
+a longer ``--set EXPERIMENT.episodes=N`` trains finished seeds on to N episodes (``extend_run``: the same result as
+a run started with N, the earlier end kept in the run folder), and retests a frozen test whose network changed.
+Then
 :mod:`metarl_neuro.report` writes ``OUT/report.html`` (figures embedded) and its markdown twin ``OUT/report.md``.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import hashlib
 import json
 import os
 import shlex
@@ -30,14 +34,14 @@ import sys
 import time
 from pathlib import Path
 
-from metarl_neuro.experiments import EXPERIMENTS, config_hash, parse_field
+from metarl_neuro.experiments import EXPERIMENTS, config_hash, extend_run, parse_field
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.run import RUN_FILES, SUMMARY_FILE, Run, atomic_write, read_seed_summary
 
 __all__ = ["main", "parse_overrides", "plan", "ray_session", "reproduce", "run_seed",
            "simulate_logged"]
 
-#: what a finished seed leaves in its run folder, written last
+
 @contextlib.contextmanager
 def ray_session(address: str | None = None, num_cpus: int | None = None):
     """Ray for ``reproduce`` and ``sweep``, as a context manager.
@@ -178,15 +182,25 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
     Returns
     -------
     list of dict
-        ``experiment``, ``seed``, ``values`` (config fields), ``folder``, ``config_hash``, ``state``:
-        ``"finished"`` (its ``seed_summary.json`` is there, with the same config hash), ``"resume"`` (a run folder
-        without it) or ``"new"``, and ``summary`` (the finished seed's :func:`read_seed_summary`, else None).
+        ``experiment``, ``seed``, ``values`` (config fields), ``folder``, ``config_hash``, ``state``, ``summary``
+        (the finished seed's :func:`read_seed_summary`, else None) and ``after`` (the experiment whose seed this
+        one tests frozen, or ``""``). ``state`` is one of
+
+        - ``"finished"``: its ``seed_summary.json`` is there, with the same config hash;
+        - ``"resume"``: a run folder of this config without it (a killed seed);
+        - ``"extend"``: a run folder whose config differs only in fewer ``episodes`` (it trains on,
+          :func:`~metarl_neuro.experiments.extend_run`);
+        - ``"retest"``: a frozen test of a network that has changed since, or will (its seed is not finished, or
+          its checkpoint's SHA-256 is not the one the test recorded): the test is run again, the old one kept in
+          ``OUT/<experiment>/superseded/``;
+        - ``"new"``.
 
     Raises
     ------
     ValueError
-        For a bad config value, a run folder that holds a run of another config (choose another ``--out``), or a
-        corrupt ``config.json`` or ``seed_summary.json`` (naming the file).
+        For a bad config value, a run folder that holds a run of another config (choose another ``--out``; a
+        longer training is the one change allowed), or a corrupt ``config.json`` or ``seed_summary.json``
+        (naming the file).
     """
     tasks = []
     for name in experiments:
@@ -206,16 +220,53 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
             state, chash = "new", config_hash(config)
             summary = None
             if (folder / "config.json").exists():
-                saved = Run(folder).meta.get("config_hash")
-                if saved != chash:
+                run = Run(folder)
+                saved = run.meta.get("config_hash")
+                if saved == chash:
+                    summary = read_seed_summary(folder)
+                    state = "finished" if summary is not None and summary.get("config_hash") == chash else "resume"
+                elif _trains_longer(run.config, config):
+                    state = "extend"
+                else:
                     raise ValueError(f"{folder} holds a run of another config (hash {saved}, asked {chash}): the same "
-                                     "command with the same options resumes it; choose another --out for new settings")
-                summary = read_seed_summary(folder)
-                state = "finished" if summary is not None and summary.get("config_hash") == chash else "resume"
+                                     "command with the same options resumes it, and a larger episodes extends it; "
+                                     "choose another --out for other settings")
             tasks.append({"experiment": name, "seed": seed, "values": {**values, "seed": seed}, "folder": str(folder),
                           "config_hash": chash, "state": state, "summary": summary if state == "finished" else None,
                           "after": source})
+    by_seed = {(t["experiment"], t["seed"]): t for t in tasks}
+    for t in tasks:  # a frozen test of a network that changed (or will) is run again
+        tested = by_seed.get((t["after"], t["seed"]))
+        if tested is not None and t["state"] in ("finished", "resume") and _stale_test(t, tested):
+            t["state"], t["summary"] = "retest", None
     return tasks
+
+
+def _trains_longer(saved, asked) -> bool:
+    """Whether config ``asked`` is config ``saved`` with more training episodes (``reproduce`` extends the run)."""
+    return type(saved) is type(asked) and asked.episodes > saved.episodes and \
+        dataclasses.replace(asked, episodes=saved.episodes) == saved
+
+
+def _stale_test(test: dict, tested: dict) -> bool:
+    """Whether the frozen test ``test`` (a :func:`plan` task) tested another network than the one its seed
+    ``tested`` ends with: that seed is not finished, or its checkpoint is not the one the test recorded."""
+    if tested["state"] != "finished":
+        return True
+    recorded = Run(test["folder"]).meta.get("init_from_sha256")
+    checkpoint = Path(tested["folder"]) / "checkpoint.pt"
+    return recorded != hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+
+
+def _supersede(folder: Path) -> Path:
+    """Move the run folder ``folder`` to ``<its parent>/superseded/<name>-<UTC time>``, once no process writes it
+    (:class:`~metarl_neuro.run.RunFolderLocked` otherwise); returns where it went."""
+    with Run(folder).writer():
+        pass
+    dest = folder.parent / "superseded" / f"{folder.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    folder.rename(dest)
+    return dest
 
 
 def run_seed(experiment: str, values: dict, folder: str, log: str, after=None) -> dict:
@@ -325,7 +376,16 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
             print(f"{t['experiment']} seed {t['seed']}: finished earlier, skipped ({t['folder']})", file=sys.stderr)
     todo = [t for t in tasks if t["state"] != "finished"]
     for t in todo:
-        if t["state"] == "resume":
+        if t["state"] == "extend":
+            before = Run(t["folder"]).config.episodes
+            extend_run(Path(t["folder"]), t["values"]["episodes"])
+            print(f"{t['experiment']} seed {t['seed']}: training on from {before} to {t['values']['episodes']} "
+                  f"episodes ({t['folder']}; its earlier end kept in extended_from_{before}/)", file=sys.stderr)
+        elif t["state"] == "retest":
+            old = _supersede(Path(t["folder"]))
+            print(f"{t['experiment']} seed {t['seed']}: testing again, its network changed (the earlier test moved to "
+                  f"{old})", file=sys.stderr)
+        elif t["state"] == "resume":
             has = (Path(t["folder"]) / "checkpoint.pt").exists()
             print(f"{t['experiment']} seed {t['seed']}: " + ("resuming from its checkpoint" if has else
                   "restarting (stopped before its first checkpoint)") + f" ({t['folder']})", file=sys.stderr)
@@ -358,7 +418,7 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
             for ref in done:
                 t = refs[ref]
                 try:
-                    res = {**ray.get(ref), "status": "resumed" if t["state"] == "resume" else "done"}
+                    res = {**ray.get(ref), "status": "resumed" if t["state"] in ("resume", "extend") else "done"}
                     tqdm.write(f"{t['experiment']} seed {t['seed']}: {res['status']} in {res['wall_s']:.0f} s",
                                file=sys.stderr)
                 except (ray.exceptions.RayError, OSError, ValueError) as err:  # a failed seed is reported; the others go on
@@ -491,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", choices=("full", "reduced"), default="full",
                     help="reduced: each experiment's stated reduced budget (the pixel and PsychLab Harlow forms)")
     ap.add_argument("--set", action="append", default=[], metavar="[EXPERIMENT.]FIELD=VALUE",
-                    help="a config value, e.g. --set two-step.episodes=5000 or --set device=cpu (repeatable)")
+                    help="a config value, e.g. --set two-step.episodes=5000 or --set device=cpu (repeatable); into "
+                         "an --out that holds finished seeds, a larger episodes trains them on (the earlier end kept "
+                         "in each run folder) and tests their frozen tests again")
     ap.add_argument("--address", default=None,
                     help="join this Ray cluster (e.g. auto) instead of starting one; --out must then be a folder "
                          "every node sees (a shared filesystem)")

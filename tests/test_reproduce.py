@@ -93,6 +93,46 @@ def test_psychlab_harlow_is_the_frozen_test_of_the_pixel_seeds(tmp_path):
     assert [t["values"]["episodes"] for t in tuned if t["experiment"] == "psychlab-harlow"] == [100]
 
 
+def _finished(task: dict, checkpoint: bytes = b"", tested: bytes | None = None) -> None:
+    """Lay down a plan task's run folder as a finished seed: config, summary, and the checkpoint's bytes (a frozen
+    test records the SHA-256 of the network it tested)."""
+    config = EXPERIMENTS[task["experiment"]].config(**task["values"])
+    run = Run(task["folder"])
+    run.path.mkdir(parents=True)
+    meta = {"experiment": task["experiment"], "config": config.to_dict(), "config_hash": task["config_hash"]}
+    if tested is not None:
+        meta["init_from_sha256"] = hashlib.sha256(tested).hexdigest()
+    run.save_meta(meta)
+    (run.path / "checkpoint.pt").write_bytes(checkpoint)
+    (run.path / "seed_summary.json").write_text(json.dumps(
+        {"wall_s": 1.0, "resumed": False, "config_hash": task["config_hash"], "summary": {"correct_1": 50.0}}))
+
+
+def test_a_longer_budget_extends_finished_seeds_and_retests_their_frozen_tests(tmp_path):
+    """Issue 24: the same sweep with a larger episodes trains finished seeds on (state "extend"); any other change
+    is refused; a frozen test is run again where its seed's network changed or will ("retest")."""
+    pair = ["harlow-pixels", "psychlab-harlow"]
+    tasks = plan(pair, [0, 1], "full", {"harlow-pixels": {"episodes": 600}}, tmp_path)
+    for t in tasks:
+        _finished(t, b"net", tested=b"net" if t["experiment"] == "psychlab-harlow" else None)
+    states = {(t["experiment"], t["seed"]): t["state"] for t in plan(pair, [0, 1], "full",
+                                                                    {"harlow-pixels": {"episodes": 600}}, tmp_path)}
+    assert set(states.values()) == {"finished"}
+    # seed 1's network changed after its test (an extension finished, its test killed): that test is stale
+    (tmp_path / "harlow-pixels" / "seed1" / "checkpoint.pt").write_bytes(b"net, trained on")
+    states = {(t["experiment"], t["seed"]): t["state"] for t in plan(pair, [0, 1], "full",
+                                                                    {"harlow-pixels": {"episodes": 600}}, tmp_path)}
+    assert states == {("harlow-pixels", 0): "finished", ("harlow-pixels", 1): "finished",
+                      ("psychlab-harlow", 0): "finished", ("psychlab-harlow", 1): "retest"}
+    longer = plan(pair, [0, 1], "full", {"harlow-pixels": {"episodes": 1200}}, tmp_path)
+    assert [(t["experiment"], t["state"]) for t in longer] == [("harlow-pixels", "extend")] * 2 + [
+        ("psychlab-harlow", "retest")] * 2
+    assert all(t["summary"] is None for t in longer)
+    for other in ({"episodes": 300}, {"episodes": 1200, "lr": 1e-3}):  # shorter, or another setting too
+        with pytest.raises(ValueError, match="another config.*a larger episodes extends it"):
+            plan(pair, [0], "full", {"harlow-pixels": other}, tmp_path)
+
+
 def test_publish_copies_the_report_and_nothing_of_the_runs(tmp_path, monkeypatch):
     """Issue 24 item 4: `report OUT --publish docs/reproduction` writes what a repository commits: the report, its
     figures, the aggregate tables and the provenance; no run folder, checkpoint or log; stale files go. A claim
@@ -245,6 +285,28 @@ def test_reproduce_runs_seeds_as_ray_tasks_then_skips_them(cluster, tmp_path, ca
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
                         f"--screenshot={shot}", html.as_uri()], check=True, capture_output=True, timeout=120)
         assert shot.stat().st_size > 20_000
+
+
+@pytest.mark.slow
+def test_reproduce_extends_finished_seeds_as_longer_runs(cluster, tmp_path, capsys):
+    """Issue 24: rerun with a larger episodes, reproduce trains the finished seeds on; training is deterministic, so
+    each ends as a run started with that length (training log, final test, summary), and the first end is kept."""
+    reproduce(["two-step"], [0, 1], tmp_path / "a", overrides={"two-step": TINY}, progress=False)
+    longer = {"two-step": {**TINY, "episodes": 256}}
+    again = reproduce(["two-step"], [0, 1], tmp_path / "a", overrides=longer, progress=False)
+    assert sorted((r["seed"], r["status"]) for r in again) == [(0, "resumed"), (1, "resumed")]
+    assert "training on from 128 to 256 episodes" in capsys.readouterr().err
+    fresh = reproduce(["two-step"], [0, 1], tmp_path / "b", overrides=longer, progress=False)
+    for seed, (ext, new) in enumerate(zip(sorted(again, key=lambda r: r["seed"]),
+                                          sorted(fresh, key=lambda r: r["seed"]))):
+        a, b = (Run.load(tmp_path / root / "two-step" / f"seed{seed}") for root in ("a", "b"))
+        assert a.meta["extended_from"] == [128] and a.config == b.config
+        pd.testing.assert_frame_equal(a.training.drop(columns="steps_per_s"), b.training.drop(columns="steps_per_s"))
+        pd.testing.assert_frame_equal(a.trials.drop(columns="subject"), b.trials.drop(columns="subject"))
+        assert pd.Series(ext["summary"]).equals(pd.Series(new["summary"]))  # NaN where both are NaN
+        assert (a.path / "extended_from_128" / "trials.parquet").exists()
+    assert {r["status"] for r in reproduce(["two-step"], [0, 1], tmp_path / "a", overrides=longer,
+                                           progress=False)} == {"skipped"}
 
 
 @pytest.mark.slow

@@ -93,16 +93,23 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
 
 
 def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):
-    """--resume --extend N: the run trains on to N episodes; training is deterministic, so its training log equals
-    that of a run started with N episodes."""
+    """--resume --extend N: the run trains on to N episodes; training is deterministic, so its training log and its
+    final test equal those of a run started with N episodes. The shorter run's final test, summary and network
+    stay in extended_from_<episodes>/."""
     args = ["harlow-1d", "--device", "cpu", "--no-progress", "--eval-episodes", "4", "--batch", "8"]
     assert main([*args, "--episodes", "32", "--out", str(tmp_path / "short")]) == 0
+    first = Run.load(tmp_path / "short").trials
     assert main([*args, "--episodes", "64", "--out", str(tmp_path / "short"), "--resume", "--extend", "64"]) == 0
     assert main([*args, "--episodes", "64", "--out", str(tmp_path / "long")]) == 0
     short, long = Run.load(tmp_path / "short"), Run.load(tmp_path / "long")
     assert short.meta["extended_from"] == [32] and short.config.episodes == 64
     cols = ["episodes", "steps", "loss", "entropy"]
     pd.testing.assert_frame_equal(short.training[cols], long.training[cols])
+    pd.testing.assert_frame_equal(short.trials.drop(columns="subject"), long.trials.drop(columns="subject"))
+    kept = tmp_path / "short" / "extended_from_32"
+    pd.testing.assert_frame_equal(pd.read_parquet(kept / "trials.parquet"), first)
+    assert (kept / "activations.nc").exists() and (kept / "checkpoint.pt").exists()
+    assert not first.equals(short.trials)  # the test after 64 episodes, not the one after 32
     capsys.readouterr()
     assert main([*args, "--out", str(tmp_path / "short"), "--resume", "--extend", "50"]) == 2
     assert "already trains for 64 episodes" in capsys.readouterr().err

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import math
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -748,11 +749,19 @@ def episode_reward(record) -> float:
     return float((record.reward * record.active).sum()) / record.reward.shape[1]
 
 
+#: what the end of a run writes after training (its final test, summary and figures): an extension moves them into
+#: ``extended_from_<episodes>/``, where they stay beside the network they came from
+_FINAL_OUTPUTS = ("trials.parquet", "activations.nc", "seed_summary.json", "figures")
+
+
 def extend_run(out: Path, episodes: int) -> None:
     """Raise the training length recorded in the run folder ``out`` to ``episodes``, for ``--resume`` to train on.
 
     Training is deterministic, so the extended run trains as one started with ``episodes`` would have (a run
-    stopped by ``--until`` stays stopped); ``config.json`` lists the earlier lengths in ``extended_from``.
+    stopped by ``--until`` stays stopped); ``config.json`` lists the earlier lengths in ``extended_from``. The
+    earlier end's final test, summary and figures move into ``extended_from_<before>/`` with a copy of its
+    checkpoint, so nothing is lost, and the run counts as unfinished until the longer training and its test are
+    done (``reproduce`` resumes it, a killed extension included). The run folder's lock is held throughout.
 
     Parameters
     ----------
@@ -767,18 +776,29 @@ def extend_run(out: Path, episodes: int) -> None:
         If ``out`` holds no ``config.json``.
     ValueError
         If ``episodes`` is not more than the run's training length.
+    metarl_neuro.run.RunFolderLocked
+        (an ``OSError``) If another process writes ``out``.
     """
     run = Run(out)
     if not (run.path / "config.json").exists():
         raise FileNotFoundError(f"--extend: no run at {out} (no config.json)")
-    meta = dict(run.meta)
-    before = int(meta["config"]["episodes"])
-    if episodes <= before:
-        raise ValueError(f"--extend {episodes}: the run at {out} already trains for {before} episodes")
-    config = dataclasses.replace(run.config, episodes=int(episodes))
-    meta.update(config=config.to_dict(), config_hash=config_hash(config),
-                extended_from=[*meta.get("extended_from", []), before])
-    run.save_meta(meta)
+    with run.writer():
+        meta = dict(run.meta)
+        before = int(meta["config"]["episodes"])
+        if episodes <= before:
+            raise ValueError(f"--extend {episodes}: the run at {out} already trains for {before} episodes")
+        done = [run.path / f for f in _FINAL_OUTPUTS if (run.path / f).exists()]
+        if done:
+            keep = run.path / f"extended_from_{before}"
+            keep.mkdir(exist_ok=True)
+            if (run.path / "checkpoint.pt").exists():
+                shutil.copy2(run.path / "checkpoint.pt", keep / "checkpoint.pt")
+            for f in done:
+                f.replace(keep / f.name)
+        config = dataclasses.replace(run.config, episodes=int(episodes))
+        meta.update(config=config.to_dict(), config_hash=config_hash(config),
+                    extended_from=[*meta.get("extended_from", []), before])
+        run.save_meta(meta)
 
 
 def agent_device(agent: A2CLSTM) -> torch.device:

@@ -39,7 +39,7 @@ from metarl_neuro.analysis.decoding import (
     trial_states,
     unit_tuning,
 )
-from metarl_neuro.analysis.harlow import harlow_binding, harlow_performance
+from metarl_neuro.analysis.harlow import harlow_binding, harlow_performance, harlow_strategy
 from metarl_neuro.analysis.hierarchical import HierarchicalFit, fit_hierarchical
 from metarl_neuro.analysis.hybrid import (
     VARIANTS,
@@ -122,6 +122,7 @@ __all__ = [
     "group_model_selection",
     "harlow_binding",
     "harlow_performance",
+    "harlow_strategy",
     "hybrid_nll",
     "hybrid_values",
     "lagged_choice_regression",

@@ -7,7 +7,7 @@ from statsmodels.stats.proportion import proportion_confint
 
 from metarl_neuro.schema import as_bool_column, as_int_column, check_level, require_rows
 
-__all__ = ["harlow_binding", "harlow_performance"]
+__all__ = ["harlow_binding", "harlow_performance", "harlow_strategy"]
 
 _NEEDED = ("episode", "trial", "correct")
 
@@ -162,5 +162,78 @@ def harlow_binding(df: pd.DataFrame, by: str | None = "training_episodes", per_s
                    pct_balanced=100 * bal["correct"].mean() if len(bal) else float("nan"),
                    ci_lo=100 * lo if len(bal) else float("nan"), ci_hi=100 * hi if len(bal) else float("nan"),
                    n_balanced=len(bal))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def harlow_strategy(df: pd.DataFrame, by: str | None = "training_episodes", level: float = 0.95) -> pd.DataFrame:
+    """What a Harlow learner's choices follow on trials 2 on: the object's last outcome, or a side.
+
+    Harlow (1950)'s error-factor analysis of learning sets in its two plainest terms. An agent that has bound
+    objects to reward repeats the object that was just rewarded (*win-stay*) and leaves the one that was not
+    (*lose-shift*): both near 1. One with a *position habit* chooses one side whatever the objects: the side it
+    prefers near 1, and since the rewarded object's side is drawn afresh each trial, win-stay and lose-shift at
+    0.5. The rewarded object is fixed within an episode, so win-stay is P(correct | the previous trial correct)
+    and lose-shift P(correct | the previous trial incorrect).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Harlow trial table: ``episode``, ``trial`` (0-based), ``correct`` (bool), ``choice`` (the side chosen:
+        0 left, 1 right), and the ``by`` column where given (and ``subject`` where present).
+    by : str or None
+        Column of the training stage (default ``training_episodes``; None or absent: one group).
+    level : float
+        Confidence level of the Wilson intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per stage: ``win_stay`` and ``lose_shift`` (proportions, with ``win_stay_lo`` / ``_hi`` and
+        ``lose_shift_lo`` / ``_hi``, and their trial counts ``n_win``, ``n_loss``), ``position_habit`` (the share
+        of choices on the side chosen more often, 0.5-1), ``side_stay`` (P(the same side as on the previous
+        trial)) and ``n`` (trials 2 on whose previous trial is in the table).
+
+    Raises
+    ------
+    ValueError
+        For no rows, a missing column, NaN, ``choice`` other than 0 / 1, ``correct`` not boolean, or no trial
+        after an episode's first; TypeError if ``df`` is not a DataFrame.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"episode": [0] * 4, "trial": [0, 1, 2, 3], "choice": [1, 1, 1, 1],
+    ...                   "correct": [True, False, True, False]})
+    >>> harlow_strategy(t, by=None)[["win_stay", "lose_shift", "position_habit"]].values.tolist()
+    [[0.0, 1.0, 1.0]]
+    """
+    harlow_performance(df, by=by, level=level)  # the shared column and value checks
+    if "choice" not in df.columns:
+        raise ValueError(f"Harlow trial table is missing column(s) ['choice']; have {list(df.columns)}")
+    choice = as_int_column(df, "choice")
+    if not choice.isin([0, 1]).all():
+        raise ValueError("column 'choice' must be the side chosen, 0 (left) or 1 (right)")
+    keys = [by] if by is not None and by in df.columns else []
+    episode_keys = [*keys, *(["subject"] if "subject" in df.columns else []), "episode"]
+    d = df.assign(choice=choice.to_numpy()).sort_values([*episode_keys, "trial"], kind="stable").reset_index(drop=True)
+    d["correct"] = d["correct"].astype(bool)
+    prev = d.groupby(episode_keys, sort=False)[["trial", "correct", "choice"]].shift(1)
+    follows = prev["trial"].eq(d["trial"] - 1)  # the trial before is in the table
+    if not follows.any():
+        raise ValueError("harlow_strategy needs trials after the first of an episode, with the trial before in the "
+                         "table; this table has none")
+    later = d[follows].assign(prev_correct=prev.loc[follows, "correct"], prev_choice=prev.loc[follows, "choice"])
+    rows = []
+    for stage, x in (later.groupby(keys, sort=True) if keys else [((), later)]):
+        row = dict(zip(keys, stage if isinstance(stage, tuple) else (stage,)))
+        won = x["prev_correct"].astype(bool)
+        for name, hits, n in (("win_stay", x.loc[won, "correct"].sum(), won.sum()),
+                              ("lose_shift", x.loc[~won, "correct"].sum(), (~won).sum())):
+            lo, hi = proportion_confint(int(hits), max(int(n), 1), alpha=1 - level, method="wilson")
+            nan = float("nan")
+            row.update({name: hits / n if n else nan, f"{name}_lo": lo if n else nan, f"{name}_hi": hi if n else nan})
+        right = x["choice"].mean()
+        row.update(n_win=int(won.sum()), n_loss=int((~won).sum()), position_habit=max(right, 1 - right),
+                   side_stay=float((x["choice"] == x["prev_choice"]).mean()), n=len(x))
         rows.append(row)
     return pd.DataFrame(rows)

@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from metarl_neuro.analysis import harlow_performance
+from metarl_neuro.analysis import harlow_performance, harlow_strategy
 
 
 def wilson(k, n, z=1.959963984540054):
@@ -90,3 +91,46 @@ def test_silently_wrong_inputs_of_issue_13_are_errors():
         harlow_performance(t, by=None, level=2)
     with pytest.raises(ValueError, match="'correct' must be boolean"):
         harlow_performance(t.assign(correct=["yes", "no", "yes", "yes"]), by=None)
+
+
+def _episodes(rng, n: int, choose) -> pd.DataFrame:
+    """``n`` six-trial episodes with the level's shuffled L L L R R R sides; ``choose(trial, side)`` -> side."""
+    rows = []
+    for e in range(n):
+        sides = rng.permutation([0, 0, 0, 1, 1, 1])
+        for t, side in enumerate(sides):
+            choice = choose(t, side)
+            rows.append({"episode": e, "trial": t, "rewarded_side": side, "choice": choice, "correct": choice == side})
+    return pd.DataFrame(rows)
+
+
+def test_strategy_tells_object_binding_from_a_position_habit():
+    """harlow_strategy: an agent bound to the rewarded object (chance on trial 1, then correct) wins-stays and
+    loses-shifts every time; one that always goes right has a position habit of 1 and follows no outcome, and
+    under the level's sides (without replacement) its win-stay falls below 0.5, its lose-shift above."""
+    rng = np.random.default_rng(0)
+    bound = _episodes(rng, 400, lambda t, side: side if t else int(rng.integers(2)))
+    s = harlow_strategy(bound, by=None).iloc[0]
+    assert s["win_stay"] == 1.0 and s["lose_shift"] == 1.0 and s["n"] == 400 * 5
+    assert s["position_habit"] == pytest.approx(0.5, abs=0.03) and s["n_win"] + s["n_loss"] == s["n"]
+    habit = harlow_strategy(_episodes(rng, 400, lambda t, side: 1), by=None).iloc[0]
+    assert habit["position_habit"] == 1.0 and habit["side_stay"] == 1.0
+    # after a win on the right, fewer rights are left: P(right next) = (3 - k - 1) / (5 - t) < 0.5 on average
+    assert habit["win_stay"] < 0.45 < 0.55 < habit["lose_shift"]
+    assert habit["win_stay_lo"] < habit["win_stay"] < habit["win_stay_hi"]
+    # by stage, and only trials whose previous trial is in the table
+    two = pd.concat([bound.assign(training_episodes=100), _episodes(rng, 50, lambda t, side: 0).assign(
+        training_episodes=200)])
+    assert harlow_strategy(two)["position_habit"].tolist() == [pytest.approx(0.5, abs=0.03), 1.0]
+    gap = bound[bound["trial"] != 2]
+    assert harlow_strategy(gap, by=None)["n"].item() == 400 * 3  # trials 2 and 4 lost their previous trial
+
+
+def test_strategy_bad_input():
+    t = pd.DataFrame({"episode": [0, 0], "trial": [0, 1], "correct": [True, False]})
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['choice'\]"):
+        harlow_strategy(t, by=None)
+    with pytest.raises(ValueError, match="'choice' must be the side chosen"):
+        harlow_strategy(t.assign(choice=[0, 2]), by=None)
+    with pytest.raises(ValueError, match="needs trials after the first"):
+        harlow_strategy(t.assign(choice=[0, 1]).iloc[:1], by=None)

@@ -63,7 +63,8 @@ def bandit(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame
 def harlow(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
     sides = np.concatenate([rng.permutation([0, 0, 0, 1, 1, 1]) for _ in range(episodes)])
     return pd.DataFrame({"episode": np.repeat(np.arange(episodes), 6), "trial": np.tile(np.arange(6), episodes),
-                         "correct": rng.random(6 * episodes) < 0.7, "rewarded_side": sides})
+                         "correct": rng.random(6 * episodes) < 0.7, "rewarded_side": sides,
+                         "choice": rng.integers(0, 2, 6 * episodes)})
 
 
 def hbayesdm(rng: np.random.Generator, episodes: int, trials: int) -> pd.DataFrame:
@@ -96,6 +97,8 @@ CASES = {
     "harlow_performance": (harlow, lambda t: analysis.harlow_performance(t, by=None),
                            {"correct": "bool", "trial": "int", "episode": "int"}),
     "harlow_binding": (harlow, lambda t: analysis.harlow_binding(t, by=None), {"rewarded_side": "0/1", "correct": "bool"}),
+    "harlow_strategy": (harlow, lambda t: analysis.harlow_strategy(t, by=None), {"choice": "0/1", "correct": "bool",
+                                                                                "trial": "int"}),
     "fit_hybrid": (two_step, lambda t: analysis.fit_hybrid(t, n_starts=1, starts="random", maxiter=5),
                    {"choice1": "0/1", "state2": "0/1", "reward": "float", "episode": "int"}),
     "fit_rescorla_wagner": (bandit, lambda t: analysis.fit_rescorla_wagner(t, by="policy", n_starts=1),

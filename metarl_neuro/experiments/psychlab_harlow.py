@@ -6,6 +6,7 @@ Each Lab instance is built inside the process that steps it (DeepMind Lab object
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -27,7 +28,6 @@ from metarl_neuro.experiments._base import (
 )
 from metarl_neuro.experiments.harlow_1d import (
     HARLOW_BOUNDED,
-    HARLOW_CLAIMS,
     figure,
     harlow_report,
     harlow_test_images,
@@ -35,7 +35,7 @@ from metarl_neuro.experiments.harlow_1d import (
     report,
     summarize,
 )
-from metarl_neuro.experiments.harlow_pixels import GazeConfig
+from metarl_neuro.experiments.harlow_pixels import PIXEL_CLAIMS, GazeConfig
 from metarl_neuro.logs import activations_dataset
 from metarl_neuro.tasks._protocol import make_generator
 
@@ -125,10 +125,21 @@ def simulate_psychlab(config: PsychLabHarlowConfig, out: Path, resume: bool = Fa
     return run.path
 
 
+#: Wang 2018 Fig. 6c's claims on the real level, as the frozen test of the surrogate's seeds
+LEVEL_CLAIMS = (
+    PIXEL_CLAIMS[0],
+    dataclasses.replace(PIXEL_CLAIMS[1], falls_short=(
+        "as the frozen test of the harlow-pixels seeds (100 episodes of held-out colours each): the 3 seeds that "
+        "bound on the surrogate score 89.2, 98.0 and 89.0% on trials 2-6 (balanced trials 92.9, 96.4 and 93.1%), "
+        "against 91.2, 99.6 and 92.2% on the surrogate's own held-out test, so two miss 90% by a point (one "
+        "SE of 100 episodes is about 1.3 points); the other 5 never bound on the surrogate (see harlow-pixels)")),
+)
+
+
 EXPERIMENT = Experiment(
     name="psychlab-harlow", config=PsychLabHarlowConfig, simulate=simulate_psychlab, report=report,
     summarize=summarize, paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; DeepMind Lab's PsychLab level",
-    claims=HARLOW_CLAIMS, figure=figure, resources={"num_cpus": 2, "num_gpus": 0.25},
+    claims=LEVEL_CLAIMS, figure=figure, resources={"num_cpus": 2, "num_gpus": 0.25},
     # the frozen test on images the surrogate never trained on (issue 29): one-shot on novel images, on the level
     reproduce_defaults={"dataset_path": "dummy-heldout"},
     frozen_test_of="harlow-pixels",  # reproduce harlow-pixels psychlab-harlow: each surrogate seed, frozen, on the level

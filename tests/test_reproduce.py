@@ -313,7 +313,8 @@ def test_reproduce_extends_finished_seeds_as_longer_runs(cluster, tmp_path, caps
 @pytest.mark.deepmind_lab
 def test_the_frozen_test_waits_for_its_seed_and_loads_its_network(cluster, tmp_path):
     """Issue 24 item 4 on a real cluster and the real level: psychlab-harlow seed 0 runs after harlow-pixels seed 0
-    and tests that network (the checkpoint's SHA-256 is in its config's record), with no training."""
+    and tests that network (the checkpoint's SHA-256 is in its config's record), with no training; trained on,
+    the pixel seed is tested again."""
     pytest.importorskip("deepmind_lab")
     tiny = {"episodes": 16, "batch": 4, "hidden_size": 16, "eval_episodes": 4, "episode_seconds": 0.5,
             "checkpoint_every_s": 0.0}
@@ -327,6 +328,17 @@ def test_the_frozen_test_waits_for_its_seed_and_loads_its_network(cluster, tmp_p
     ckpt = tmp_path / "harlow-pixels" / "seed0" / "checkpoint.pt"
     assert lab.meta["init_from_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest()
     assert (tmp_path / "psychlab-harlow" / "seed0" / "config.json").stat().st_mtime > ckpt.stat().st_mtime
+    # the pixel seed trained on: its frozen test runs again on the new network, the earlier one kept aside
+    first = lab.meta["init_from_sha256"]
+    longer = {**over, "harlow-pixels": {**over["harlow-pixels"], "episodes": 32}}
+    again = reproduce(["harlow-pixels", "psychlab-harlow"], [0], tmp_path, overrides=longer, progress=False)
+    assert sorted((r["experiment"], r["status"]) for r in again) == [("harlow-pixels", "resumed"),
+                                                                     ("psychlab-harlow", "done")]
+    lab = Run.load(tmp_path / "psychlab-harlow" / "seed0")
+    assert lab.meta["init_from_sha256"] == hashlib.sha256(ckpt.read_bytes()).hexdigest() != first
+    kept = list((tmp_path / "psychlab-harlow" / "superseded").iterdir())
+    assert len(kept) == 1 and Run.load(kept[0]).meta["init_from_sha256"] == first
+    assert (tmp_path / "harlow-pixels" / "seed0" / "extended_from_16" / "trials.parquet").exists()
 
 
 @pytest.mark.slow

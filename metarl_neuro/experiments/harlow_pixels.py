@@ -143,7 +143,8 @@ PIXEL_CLAIMS = (
         "chance's ~6 an episode, its choices a position habit (analysis.harlow_strategy at 60k: 70-99% on one "
         "side, object win-stay 0.39-0.51 and lose-shift 0.50-0.61, chance under the level's sides) where bound "
         "seeds win-stay 0.94-1.00 and lose-shift 0.79-0.99. In the n = 8 run 3 seeds bound within 60k episodes; "
-        "of the other 5, 4 trained on to 120k and 1 bound (seed 0, from 61.5k, 95.7% at 120k), 3 kept the habit. "
+        "of the other 5, 4 trained on to 120k and 1 bound (seed 0, from 61.5k, 95.7% at 120k), 3 kept the habit; "
+        "an entropy weight of 0.2 for 24k more episodes broke one's habit (0.98 -> 0.55) but brought no binding. "
         "Wang 2016's own agents reached ceiling in 26% (single LSTM) and 43% (stacked) of 100 seeds on its form "
         "of the task (docs/measurements.md, Harlow on pixels)")),
 )

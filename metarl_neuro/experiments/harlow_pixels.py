@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
 import pandas as pd
@@ -138,7 +138,7 @@ class HarlowPixelsConfig(GazeConfig):
 #: Wang 2018 Fig. 6c's claims on the pixel forms, with what was measured about the seeds in which binding fails
 PIXEL_CLAIMS = (
     HARLOW_CLAIMS[0],
-    replace(HARLOW_CLAIMS[1], falls_short=(
+    dataclasses.replace(HARLOW_CLAIMS[1], falls_short=(
         "a seed that fails has not bound images to reward at all: trials 2-6 at chance, its training reward at "
         "chance's ~6 an episode, its choices a position habit (analysis.harlow_strategy at 60k: 70-99% on one "
         "side, object win-stay 0.39-0.51 and lose-shift 0.50-0.61, chance under the level's sides) where bound "

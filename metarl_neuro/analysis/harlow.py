@@ -136,10 +136,7 @@ def harlow_binding(df: pd.DataFrame, by: str | None = "training_episodes", per_s
         raise ValueError(f"Harlow trial table is missing column(s) ['rewarded_side']; have {list(df.columns)}")
     if not df["rewarded_side"].isin([0, 1]).all():
         raise ValueError("column 'rewarded_side' must be 0 (left) or 1 (right)")
-    keys = [by] if by is not None and by in df.columns else []
-    episode_keys = [*keys, *(["subject"] if "subject" in df.columns else []), "episode"]
-    d = df.sort_values([*episode_keys, "trial"], kind="stable").copy()
-    d["correct"] = d["correct"].astype(bool)
+    keys, episode_keys, d = _in_episode_order(df, by)
     g = d.groupby(episode_keys, sort=False)
     left_before = g["rewarded_side"].transform(lambda s: (s == 0).cumsum().shift(fill_value=0))
     right_before = g["rewarded_side"].transform(lambda s: (s == 1).cumsum().shift(fill_value=0))
@@ -154,14 +151,11 @@ def harlow_binding(df: pd.DataFrame, by: str | None = "training_episodes", per_s
         raise ValueError("harlow_binding needs trials after the first of an episode (trial >= 1, every earlier trial "
                          "in the table); this table has none")
     rows = []
-    for stage, x in (later.groupby(keys, sort=True) if keys else [((), later)]):
+    for row, x in _stages(later, keys):
         bal = x[x["balanced"]]
-        lo, hi = proportion_confint(int(bal["correct"].sum()), max(len(bal), 1), alpha=1 - level, method="wilson")
-        row = dict(zip(keys, stage if isinstance(stage, tuple) else (stage,)))
+        p, lo, hi = _wilson(bal["correct"].sum(), len(bal), level)
         row.update(pct_correct=100 * x["correct"].mean(), pct_counting=100 * x["counting"].mean(), n=len(x),
-                   pct_balanced=100 * bal["correct"].mean() if len(bal) else float("nan"),
-                   ci_lo=100 * lo if len(bal) else float("nan"), ci_hi=100 * hi if len(bal) else float("nan"),
-                   n_balanced=len(bal))
+                   pct_balanced=100 * p, ci_lo=100 * lo, ci_hi=100 * hi, n_balanced=len(bal))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -213,10 +207,7 @@ def harlow_strategy(df: pd.DataFrame, by: str | None = "training_episodes", leve
     choice = as_int_column(df, "choice")
     if not choice.isin([0, 1]).all():
         raise ValueError("column 'choice' must be the side chosen, 0 (left) or 1 (right)")
-    keys = [by] if by is not None and by in df.columns else []
-    episode_keys = [*keys, *(["subject"] if "subject" in df.columns else []), "episode"]
-    d = df.assign(choice=choice.to_numpy()).sort_values([*episode_keys, "trial"], kind="stable").reset_index(drop=True)
-    d["correct"] = d["correct"].astype(bool)
+    keys, episode_keys, d = _in_episode_order(df.assign(choice=choice.to_numpy()), by)
     prev = d.groupby(episode_keys, sort=False)[["trial", "correct", "choice"]].shift(1)
     follows = prev["trial"].eq(d["trial"] - 1)  # the trial before is in the table
     if not follows.any():
@@ -224,16 +215,39 @@ def harlow_strategy(df: pd.DataFrame, by: str | None = "training_episodes", leve
                          "table; this table has none")
     later = d[follows].assign(prev_correct=prev.loc[follows, "correct"], prev_choice=prev.loc[follows, "choice"])
     rows = []
-    for stage, x in (later.groupby(keys, sort=True) if keys else [((), later)]):
-        row = dict(zip(keys, stage if isinstance(stage, tuple) else (stage,)))
+    for row, x in _stages(later, keys):
         won = x["prev_correct"].astype(bool)
         for name, hits, n in (("win_stay", x.loc[won, "correct"].sum(), won.sum()),
                               ("lose_shift", x.loc[~won, "correct"].sum(), (~won).sum())):
-            lo, hi = proportion_confint(int(hits), max(int(n), 1), alpha=1 - level, method="wilson")
-            nan = float("nan")
-            row.update({name: hits / n if n else nan, f"{name}_lo": lo if n else nan, f"{name}_hi": hi if n else nan})
+            row[name], row[f"{name}_lo"], row[f"{name}_hi"] = _wilson(hits, n, level)
         right = x["choice"].mean()
         row.update(n_win=int(won.sum()), n_loss=int((~won).sum()), position_habit=max(right, 1 - right),
                    side_stay=float((x["choice"] == x["prev_choice"]).mean()), n=len(x))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _in_episode_order(df: pd.DataFrame, by: str | None) -> tuple[list, list, pd.DataFrame]:
+    """The stage keys (``[by]`` where given and present, else none), the keys that tell episodes apart (stage,
+    ``subject`` where present, ``episode``), and a copy of ``df`` sorted by them and ``trial``, with a fresh index
+    and ``correct`` as bool."""
+    keys = [by] if by is not None and by in df.columns else []
+    episode_keys = [*keys, *(["subject"] if "subject" in df.columns else []), "episode"]
+    d = df.sort_values([*episode_keys, "trial"], kind="stable").reset_index(drop=True)
+    d["correct"] = d["correct"].astype(bool)
+    return keys, episode_keys, d
+
+
+def _stages(rows: pd.DataFrame, keys: list):
+    """Each training stage's rows, with the stage's key values as a dict to start its output row (one group, and
+    an empty dict, without keys)."""
+    for stage, x in (rows.groupby(keys, sort=True) if keys else [((), rows)]):
+        yield dict(zip(keys, stage if isinstance(stage, tuple) else (stage,))), x
+
+
+def _wilson(hits, n, level: float) -> tuple[float, float, float]:
+    """Proportion ``hits / n`` and its Wilson interval at ``level``; all three NaN where ``n`` is 0."""
+    if not n:
+        return float("nan"), float("nan"), float("nan")
+    lo, hi = proportion_confint(int(hits), int(n), alpha=1 - level, method="wilson")
+    return hits / n, lo, hi

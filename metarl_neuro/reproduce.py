@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import shlex
@@ -253,9 +252,7 @@ def _stale_test(test: dict, tested: dict) -> bool:
     ``tested`` ends with: that seed is not finished, or its checkpoint is not the one the test recorded."""
     if tested["state"] != "finished":
         return True
-    recorded = Run(test["folder"]).meta.get("init_from_sha256")
-    checkpoint = Path(tested["folder"]) / "checkpoint.pt"
-    return recorded != hashlib.sha256(checkpoint.read_bytes()).hexdigest()
+    return Run(test["folder"]).meta.get("init_from_sha256") != Run(tested["folder"]).checkpoint_sha256()
 
 
 def _supersede(folder: Path) -> Path:

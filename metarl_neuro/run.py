@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib
 import json
 import os
@@ -405,6 +406,13 @@ class Run:
         agent = self.config.new_agent(torch.device("cpu"))
         load_state(agent, ckpt["model"], path, "network")
         return agent.eval()
+
+    def checkpoint_sha256(self) -> str:
+        """The SHA-256 (hex) of this folder's ``checkpoint.pt``: the identity of its network, as a run started
+        from it records it (``init_from_sha256`` in ``config.json``). Read afresh at each call.
+
+        Raises ``FileNotFoundError`` (naming the file) where the folder holds no checkpoint."""
+        return hashlib.sha256((self.path / "checkpoint.pt").read_bytes()).hexdigest()
 
     @contextlib.contextmanager
     def writer(self):

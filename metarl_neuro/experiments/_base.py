@@ -37,7 +37,7 @@ from metarl_neuro.agents import (
     train,
 )
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, UNIT_INTERVAL, check_value, parse_value
-from metarl_neuro.run import CHECKPOINT_KEYS, Run, load_checkpoint, load_state
+from metarl_neuro.run import CHECKPOINT_KEYS, SUMMARY_FILE, Run, load_checkpoint, load_state
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
@@ -718,7 +718,7 @@ def _init_from(agent, folder: Path, device: torch.device) -> str:
         raise ValueError(f"--init-from: the network in {path} does not match this run's (differs in {bad[:4]}); use "
                          "the same --hidden-size, --stacked, image size and action set (--fine-look, --saccade-look)")
     load_state(agent, model, path, "network")
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return Run(folder).checkpoint_sha256()
 
 
 def run_attrs(t: TrainedRun, experiment: str) -> dict:
@@ -751,7 +751,7 @@ def episode_reward(record) -> float:
 
 #: what the end of a run writes after training (its final test, summary and figures): an extension moves them into
 #: ``extended_from_<episodes>/``, where they stay beside the network they came from
-_FINAL_OUTPUTS = ("trials.parquet", "activations.nc", "seed_summary.json", "figures")
+_FINAL_OUTPUTS = ("trials.parquet", "activations.nc", SUMMARY_FILE, "figures")
 
 
 def extend_run(out: Path, episodes: int) -> None:

@@ -38,6 +38,7 @@ from metarl_neuro.agents import (
 )
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, UNIT_INTERVAL, check_value, parse_value
 from metarl_neuro.run import CHECKPOINT_KEYS, SUMMARY_FILE, Run, load_checkpoint, load_state
+from metarl_neuro.run import one_writer as run_one_writer
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
@@ -510,10 +511,10 @@ class TrainedRun(NamedTuple):
 def one_writer(simulate: Callable) -> Callable:
     """Decorate an experiment's ``simulate(config, out, ...)`` so that its run folder has one writer.
 
-    Before anything is written, the config's device is checked (:func:`resolve_device`); then ``out``'s lock
-    (:meth:`~metarl_neuro.run.Run.writer`) is held for the whole simulation, training, test and report, and
-    released at its end (or by the kernel when the process dies). A folder this call made and left empty
-    (a failed start) is removed again.
+    Before anything is written, the config's device is checked (:func:`resolve_device`); then
+    :func:`metarl_neuro.run.one_writer` holds ``out``'s lock (:meth:`~metarl_neuro.run.Run.writer`) for the
+    whole simulation, training, test and report, and releases it at its end (or the kernel does, when the
+    process dies). A folder this call made and left empty (a failed start) is removed again.
 
     Raises
     ------
@@ -522,11 +523,12 @@ def one_writer(simulate: Callable) -> Callable:
     metarl_neuro.run.RunFolderLocked
         (an ``OSError``) If another process writes ``out``; the message names its PID and host.
     """
+    locked = run_one_writer(simulate)
+
     @functools.wraps(simulate)
     def wrapper(config, out, *args, **kwargs):
         resolve_device(config.device)
-        with Run(out).writer():
-            return simulate(config, out, *args, **kwargs)
+        return locked(config, out, *args, **kwargs)
     return wrapper
 
 

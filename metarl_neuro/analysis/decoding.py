@@ -3,9 +3,11 @@ Figs. 1e-f, 2e, 4c).
 
 Every function takes the activations ``xarray.Dataset`` of a run (``Run.activations``; DESIGN.md, "Activations
 dataset"), or the :class:`~metarl_neuro.run.Run` itself, which reads it; none opens a file. Each reads ``h`` at
-one step of each trial: ``at="trial_start"`` (the first step of the trial: the state in which the first-stage choice is made) or
-``at="outcome"`` (the step whose reward is the trial's outcome). Trial variables about the *previous* trial
-(``prev_*``) are defined from trial 1 on; trial 0 of each episode is left out.
+one step of each trial: ``at="trial_start"`` (the first step of the trial: the state in which the first-stage
+choice is made) or ``at="outcome"`` (the step whose reward is the trial's outcome; in the Harlow tasks, 1-D and
+pixels, the trial's last step, the state in which the choice is made with both objects in view, whose reward
+arrives with the next step). Trial variables about the *previous* trial (``prev_*``) are defined from trial 1 on;
+trial 0 of each episode is left out.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ TWO_STEP_TARGETS = {
 CHOICE_TARGETS = {"prev_reward": "categorical", "prev_choice": "categorical", "value": "continuous"}
 #: task variables of those tasks, decoded too where the dataset has them (read during the trial)
 CHOICE_TASK_TARGETS = {"volatile": "categorical", "rewarded_side": "categorical", "p_risky": "categorical"}
-_COMMON = ("h", "active", "trial", "trial_end", "outcome", "value")
-_KIND_NEEDS = {"two-step": ("choice1", "common", "reward_prob_0"), "choice": ("choice", "valid")}
+_COMMON = ("h", "active", "trial", "trial_end", "value")
+_KIND_NEEDS = {"two-step": ("choice1", "common", "reward_prob_0", "outcome"), "choice": ("choice", "valid", "outcome"),
+               "harlow": ("choice", "correct", "rewarded_side")}
 
 
 def _dataset(run_or_dataset) -> xr.Dataset:
@@ -62,7 +65,8 @@ def _dataset(run_or_dataset) -> xr.Dataset:
 
 
 def _kind(ds: xr.Dataset) -> str | None:
-    """``"two-step"`` or ``"choice"`` (fixation / left / right tasks) from the dataset's task variables."""
+    """``"two-step"``, ``"choice"`` (fixation / left / right tasks) or ``"harlow"`` (Harlow 1-D and pixels: a
+    trial's outcome is whether its choice was correct) from the dataset's task variables."""
     for kind, needs in _KIND_NEEDS.items():
         if all(k in ds.variables for k in needs):
             return kind
@@ -81,8 +85,8 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     Parameters
     ----------
     run_or_dataset : xarray.Dataset or Run
-        Activations dataset or its Run (two-step, or a fixation / left / right task of
-        :mod:`metarl_neuro.tasks.cued_choice`).
+        Activations dataset or its Run (two-step, a fixation / left / right task of
+        :mod:`metarl_neuro.tasks.cued_choice`, or a Harlow task, 1-D or pixels).
     at : {"trial_start", "outcome"}
         Step of the trial (module docstring; in a fixation / left / right task the trial starts at its
         fixation step).
@@ -97,9 +101,10 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         ``prev_choice``, then, two-step: ``prev_transition``, ``prev_reward_x_transition`` (1 where the
         previous trial was rewarded-common or unrewarded-rare: where a model-based agent repeats),
         ``better_state`` (second-stage state with the higher reward probability during the trial); fixation /
-        left / right tasks: those of :data:`CHOICE_TASK_TARGETS` the task logs (e.g. ``volatile``), read
-        during the trial, and trials whose previous trial was missed are left out; last ``value`` (``V`` at
-        the step). Rows are sorted by the episode coordinate, so the order of episodes in the dataset does not
+        left / right and Harlow tasks: those of :data:`CHOICE_TASK_TARGETS` the task logs (e.g. ``volatile``;
+        Harlow: ``rewarded_side``, the side of the rewarded object in this trial), read during the trial, and
+        trials whose previous trial was missed are left out (Harlow: ``prev_reward`` is whether the previous
+        choice was correct); last ``value`` (``V`` at the step). Rows are sorted by the episode coordinate, so the order of episodes in the dataset does not
         matter.
 
     Raises
@@ -141,8 +146,9 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         "episode": ds["episode"].values[e_end],
         "trial": ends["trial"].to_numpy(),
         "s_end": s_end,
-        "rewarded": ds["outcome"].values[e_end, s_end] > 0,
     })
+    table["rewarded"] = (ds["correct"].values[e_end, s_end].astype(bool) if _kind(ds) == "harlow"
+                         else ds["outcome"].values[e_end, s_end] > 0)
     if two_step:
         table["choice1"] = ds["choice1"].values[e_end, s_end]
         table["common"] = ds["common"].values[e_end, s_end].astype(bool)
@@ -150,8 +156,9 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         p = np.stack([ds[k].values[e_end, s_end] for k in probs], 1).reshape(len(table), 2, -1).max(-1)
         table["better_state"] = (p[:, 1] > p[:, 0]).astype(int)
     else:
-        valid = ds["valid"].values[e_end, s_end].astype(bool)
-        table["choice1"] = np.where(valid, ds["choice"].values[e_end, s_end], -1)
+        chosen = ds["choice"].values[e_end, s_end]
+        valid = ds["valid"].values[e_end, s_end].astype(bool) if "valid" in ds.variables else chosen >= 0
+        table["choice1"] = np.where(valid, chosen, -1)
         extras = [k for k in CHOICE_TASK_TARGETS if k in ds.variables]
         for k in extras:
             table[k] = ds[k].values[e_end, s_end]

@@ -269,3 +269,41 @@ def test_block_tuning_counts_the_units_whose_block_means_differ():
         block_tuning(ds, alpha=1.5)
     with pytest.raises(ValueError, match="not a trial variable"):
         block_tuning(ds, variable="p_risky")
+
+
+def harlow_activations(n_episodes: int = 40) -> xr.Dataset:
+    """The activations of an untrained network on real 1-D Harlow episodes (the simulator's own logs)."""
+    import torch
+
+    from metarl_neuro.agents import A2CLSTM, run_frozen
+    from metarl_neuro.logs import activations_dataset
+    from metarl_neuro.tasks.harlow import HarlowTask
+
+    torch.manual_seed(0)
+    task = HarlowTask(batch_size=n_episodes, max_steps=120, seed=0)
+    agent = A2CLSTM(task.obs_dim, task.n_actions, hidden_size=8)
+    return activations_dataset(run_frozen(agent, task, torch.Generator().manual_seed(0)), gamma=0.9, attrs={})
+
+
+def test_harlow_trials_read_the_simulator_logs_and_a_coded_side_is_decoded():
+    ds = harlow_activations()
+    X, t = trial_states(ds, at="outcome")
+    # each row is a trial's last step (its choice): the task's own choice, side and correctness at that step
+    e = np.searchsorted(ds["episode"].values, t["episode"].to_numpy())
+    s = t["step"].to_numpy()
+    assert ds["trial_end"].values[e, s].all() and (ds["trial"].values[e, s] == t["trial"].to_numpy()).all()
+    assert (t["rewarded_side"].to_numpy() == ds["rewarded_side"].values[e, s]).all()
+    assert np.array_equal(X, ds["h"].values[e, s])
+    # prev_reward is whether the previous trial's choice was correct, within each episode
+    prev = t.set_index(["episode", "trial"])
+    correct = ds["correct"].values[e, s].astype(int)
+    ends = dict(zip(zip(t["episode"], t["trial"]), correct))
+    shared = [(ep, tr) for ep, tr in prev.index if (ep, tr - 1) in ends]
+    assert shared and all(prev.loc[(ep, tr), "prev_reward"] == ends[(ep, tr - 1)] for ep, tr in shared)
+    # the untrained network does not carry the side at the choice; a unit that codes it is decoded
+    base = decode_hidden(ds, targets=["rewarded_side"], at="outcome", n_permutations=10).iloc[0]
+    h = ds["h"].values.copy()
+    h[..., 0] += 3.0 * (ds["rewarded_side"].values - 0.5)
+    coded = decode_hidden(ds.assign(h=(ds["h"].dims, h)), targets=["rewarded_side"], at="outcome",
+                          n_permutations=10).iloc[0]
+    assert coded["mean"] > 0.9 > coded["chance_hi"] and coded["mean"] > base["mean"] + 0.2

@@ -7,10 +7,11 @@ bandit run the regret per policy, a Harlow one the percent correct by trial, one
 one-back and lagged stay regressions and the hybrid-model fit, with ``stay_probability.png``,
 ``lagged_regression.png`` and ``two_step_summary.png`` as Wang et al. 2018 Fig. 5c, 5e next to the file unless
 ``--figures DIR``). Options that only one experiment's report takes come from that experiment
-(``Experiment.report_options``; two-step: ``--hidden``, the analyses of the LSTM activations).
+(``Experiment.report_options``; two-step and the Harlow forms: ``--hidden``, the analyses of the LSTM activations).
 
     python -m metarl_neuro.analyze runs/two-step/seed0
     python -m metarl_neuro.analyze runs/two-step/seed0 --hidden   # also the LSTM analyses (Figs. 2e, 5f, 1e)
+    python -m metarl_neuro.analyze runs/harlow-pixels/seed0 --hidden   # the rewarded side in the state at the choice
     python -m metarl_neuro.analyze ts_exampleData.txt --format hbayesdm --sep '\t'
     python -m metarl_neuro.analyze ts_exampleData.txt --format hbayesdm --sep '\t' --bayes ts_par4,ts_par6
 

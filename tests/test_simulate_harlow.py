@@ -25,6 +25,11 @@ def test_harlow_run_folder_learning_curve_and_report(tmp_path, capsys):
         assert (run.path / "figures" / name).stat().st_size > 1000
     assert "% correct by trial within episode" in capsys.readouterr().out
     assert analyze_main([str(run.path)]) == 0
+    assert "object win-stay" in capsys.readouterr().out  # the final test's strategy (harlow_strategy)
+    assert analyze_main([str(run.path), "--hidden", "--permutations", "5", "--figures", str(tmp_path / "f")]) == 0
+    out = capsys.readouterr().out.split("decoded from the LSTM state at each trial's choice step")[1]
+    assert [line.split()[0] for line in out.strip().splitlines()[2:5]] == ["rewarded_side", "prev_reward",
+                                                                          "prev_choice"]
     # same seed, same trials
     again = Run.load(simulate_harlow(cfg, tmp_path / "again", progress=False)).trials
     pd.testing.assert_frame_equal(t.drop(columns="subject"), again.drop(columns="subject"))

@@ -147,7 +147,7 @@ class Experiment:
         the default ``simulate(config, args.out or default_out(config), ...)``.
     report_options : callable or None
         ``report_options(parser)`` adds the options only this experiment's ``report`` takes to
-        ``python -m metarl_neuro.analyze`` (two-step: ``--hidden``).
+        ``python -m metarl_neuro.analyze`` (two-step and the Harlow forms: ``--hidden``).
     report_data : callable or None
         ``report_data(trials, figures, title, **options) -> dict``: the analyses of a trial table from a data
         file (people's or animals' choices: ``python -m metarl_neuro.analyze FILE --experiment NAME``), where the

@@ -18,8 +18,10 @@ import torch
 
 from metarl_neuro.agents import A2CLSTM, run_frozen
 from metarl_neuro.analysis import (
+    decode_hidden,
     harlow_binding,
     harlow_performance,
+    harlow_strategy,
     plot_frames,
     plot_harlow_episode,
     plot_harlow_performance,
@@ -46,7 +48,8 @@ from metarl_neuro.run import Run, atomic_write, save_figures
 from metarl_neuro.tasks._protocol import make_generator
 
 __all__ = [
-    "EXPERIMENT", "HARLOW_TEST_IMAGES", "Harlow1DConfig", "harlow_metrics", "harlow_report", "harlow_test",
+    "EXPERIMENT", "HARLOW_TEST_IMAGES", "Harlow1DConfig", "harlow_hidden_report", "harlow_metrics", "harlow_report",
+    "harlow_test",
     "harlow_test_images", "harlow_trials", "simulate_harlow",
 ]
 
@@ -291,10 +294,53 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
     return table
 
 
-def report(run: Run, figures: Path, **_) -> dict:
-    """``python -m metarl_neuro.analyze RUN`` on a Harlow run: :func:`harlow_report` of its test trials."""
+def report(run: Run, figures: Path, hidden: bool = False, permutations: int = 100, jobs: int | None = None,
+           **_) -> dict:
+    """``python -m metarl_neuro.analyze RUN`` on a Harlow run: :func:`harlow_report` of its test trials, the final
+    test's strategy (:func:`~metarl_neuro.analysis.harlow_strategy`), and with ``hidden``
+    :func:`harlow_hidden_report`."""
     images = harlow_test_images(run.meta["experiment"], run.config)
-    return {"performance": harlow_report(run.trials, figures, run.path.name, images)}
+    out = {"performance": harlow_report(run.trials, figures, run.path.name, images)}
+    final = run.trials[run.trials["training_episodes"] == run.trials["training_episodes"].max()]
+    if (final["trial"] >= 1).any():  # an untrained pixel agent may finish no trial after the first
+        st = out["strategy"] = harlow_strategy(final).iloc[-1]
+        print(f"strategy (final test): object win-stay {st['win_stay']:.2f}, lose-shift {st['lose_shift']:.2f}, "
+              f"{100 * st['position_habit']:.0f}% of choices on the preferred side (harlow_strategy: near 1, 1 and "
+              f"50% for a learner that binds objects to reward; near 0.5 with one side preferred for a position habit)")
+    if hidden:
+        out["hidden"] = harlow_hidden_report(run, permutations, jobs)
+    return out
+
+
+def harlow_hidden_report(run: Run, permutations: int = 100, jobs: int | None = None) -> pd.DataFrame:
+    """``analyze RUN --hidden`` on a Harlow run: the side of the rewarded object, the previous trial's outcome and
+    the previous choice decoded from the LSTM state at each trial's choice step (trials 2-6 of the final test;
+    :func:`~metarl_neuro.analysis.decode_hidden` with ``at="outcome"``), printed and returned.
+
+    A network that binds objects to reward holds the rewarded object's side in its state when it chooses
+    (balanced accuracy near 1); one with a position habit does not (near chance: docs/guide/activations.md).
+
+    Raises
+    ------
+    ValueError
+        From :func:`~metarl_neuro.analysis.decode_hidden`, e.g. for a test with fewer than 5 episodes or in which
+        one side was always rewarded.
+    """
+    table = decode_hidden(run, targets=["rewarded_side", "prev_reward", "prev_choice"], at="outcome",
+                          n_permutations=permutations, n_jobs=jobs)
+    print(f"\ndecoded from the LSTM state at each trial's choice step ({int(table['n_trials'].iloc[0])} trials 2-6 of "
+          f"the final test; balanced accuracy over 5 folds by episode; chance from {permutations} permutations "
+          "within episodes):")
+    print(table[["target", "mean", "chance_lo", "chance_hi", "p_value"]].round(3).to_string(index=False))
+    return table
+
+
+def report_options(parser) -> None:
+    """The options of a Harlow run's report in ``python -m metarl_neuro.analyze`` (``--hidden``)."""
+    parser.add_argument("--hidden", action="store_true",
+                        help="Harlow runs: also decode the rewarded object's side, the previous outcome and the "
+                             "previous choice from the LSTM state at each trial's choice step (a network that binds "
+                             "objects to reward holds the side; one with a position habit does not)")
 
 
 def summarize(run: Run) -> dict:
@@ -340,7 +386,7 @@ HARLOW_BOUNDED = {"correct_*": (0.0, 100.0), "trial_*": (0.0, 100.0), "balanced"
 
 EXPERIMENT = Experiment(
     name="harlow-1d", config=Harlow1DConfig, simulate=simulate_harlow, report=report, summarize=summarize,
-    paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; 1-D form", claims=HARLOW_CLAIMS, figure=figure, evaluation=harlow_evaluate,
-    score=score,
+    paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; 1-D form", claims=HARLOW_CLAIMS, figure=figure,
+    evaluation=harlow_evaluate, score=score, report_options=report_options,
     bounded=HARLOW_BOUNDED,
 )

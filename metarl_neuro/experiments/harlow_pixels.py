@@ -20,6 +20,7 @@ from metarl_neuro.experiments.harlow_1d import (
     figure,
     harlow_evaluate,
     report,
+    report_options,
     score,
     simulate_harlow,
     summarize,
@@ -150,7 +151,7 @@ PIXEL_CLAIMS = (
 )
 
 EXPERIMENT = Experiment(
-    name="harlow-pixels", config=HarlowPixelsConfig, simulate=simulate_harlow, report=report, summarize=summarize,
+    name="harlow-pixels", config=HarlowPixelsConfig, simulate=simulate_harlow, report=report, report_options=report_options, summarize=summarize,
     paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; the torch surrogate of the PsychLab level",
     claims=PIXEL_CLAIMS, figure=figure, evaluation=harlow_evaluate, score=score, resources={"num_cpus": 2, "num_gpus": 0.25},
     reduced={"episodes": 3000, "eval_every": 1500, "eval_episodes": 50,

@@ -23,6 +23,7 @@ from metarl_neuro.experiments.harlow_1d import (
     figure,
     harlow_evaluate,
     report,
+    report_options,
     score,
     simulate_harlow,
     summarize,
@@ -56,7 +57,7 @@ class HarlowW16Config(HarlowPixelsConfig):
 
 
 EXPERIMENT = Experiment(
-    name="harlow-w16", config=HarlowW16Config, simulate=simulate_harlow, report=report, summarize=summarize,
+    name="harlow-w16", config=HarlowW16Config, simulate=simulate_harlow, report=report, report_options=report_options, summarize=summarize,
     paper="Wang et al. 2016 (arXiv:1611.05763), the Harlow experiment: its form of the task on the surrogate",
     claims=(
         HARLOW_CLAIMS[0],

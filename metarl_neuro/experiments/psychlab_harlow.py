@@ -33,6 +33,7 @@ from metarl_neuro.experiments.harlow_1d import (
     harlow_test_images,
     harlow_trials,
     report,
+    report_options,
     summarize,
 )
 from metarl_neuro.experiments.harlow_pixels import PIXEL_CLAIMS, GazeConfig
@@ -137,7 +138,7 @@ LEVEL_CLAIMS = (
 
 
 EXPERIMENT = Experiment(
-    name="psychlab-harlow", config=PsychLabHarlowConfig, simulate=simulate_psychlab, report=report,
+    name="psychlab-harlow", config=PsychLabHarlowConfig, simulate=simulate_psychlab, report=report, report_options=report_options,
     summarize=summarize, paper="Wang et al. 2018, Simulation 5 (Harlow), Fig. 6c; DeepMind Lab's PsychLab level",
     claims=LEVEL_CLAIMS, figure=figure, resources={"num_cpus": 2, "num_gpus": 0.25},
     # the frozen test on images the surrogate never trained on (issue 29): one-shot on novel images, on the level

@@ -104,8 +104,8 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         left / right and Harlow tasks: those of :data:`CHOICE_TASK_TARGETS` the task logs (e.g. ``volatile``;
         Harlow: ``rewarded_side``, the side of the rewarded object in this trial), read during the trial, and
         trials whose previous trial was missed are left out (Harlow: ``prev_reward`` is whether the previous
-        choice was correct); last ``value`` (``V`` at the step). Rows are sorted by the episode coordinate, so the order of episodes in the dataset does not
-        matter.
+        choice was correct); last ``value`` (``V`` at the step). Rows are sorted by the episode coordinate, so
+        the order of episodes in the dataset does not matter.
 
     Raises
     ------
@@ -134,7 +134,8 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
     if at not in ("trial_start", "outcome"):
         raise ValueError(f"at must be 'trial_start' or 'outcome', got {at!r}")
     ds = _dataset(run_or_dataset)
-    two_step = _kind(ds) == "two-step"
+    kind = _kind(ds)
+    two_step = kind == "two-step"
     active = ds["active"].values.astype(bool)
     ep, st = np.nonzero(active)
     steps = pd.DataFrame({"e": ep, "s": st, "trial": ds["trial"].values[ep, st],
@@ -147,7 +148,7 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         "trial": ends["trial"].to_numpy(),
         "s_end": s_end,
     })
-    table["rewarded"] = (ds["correct"].values[e_end, s_end].astype(bool) if _kind(ds) == "harlow"
+    table["rewarded"] = (ds["correct"].values[e_end, s_end].astype(bool) if kind == "harlow"
                          else ds["outcome"].values[e_end, s_end] > 0)
     if two_step:
         table["choice1"] = ds["choice1"].values[e_end, s_end]
@@ -157,7 +158,7 @@ def trial_states(run_or_dataset, at: str = "trial_start") -> tuple[np.ndarray, p
         table["better_state"] = (p[:, 1] > p[:, 0]).astype(int)
     else:
         chosen = ds["choice"].values[e_end, s_end]
-        valid = ds["valid"].values[e_end, s_end].astype(bool) if "valid" in ds.variables else chosen >= 0
+        valid = chosen >= 0 if kind == "harlow" else ds["valid"].values[e_end, s_end].astype(bool)
         table["choice1"] = np.where(valid, chosen, -1)
         extras = [k for k in CHOICE_TASK_TARGETS if k in ds.variables]
         for k in extras:

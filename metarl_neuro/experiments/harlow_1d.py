@@ -281,8 +281,8 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
     wide = table.pivot(index="training_episodes", columns="trial_number", values="pct_correct")
     print(f"\n% correct by trial within episode ({images}), rows: training episodes:")
     print(wide.round(1).to_string())
-    final = table[table["training_episodes"] == table["training_episodes"].max()]
-    later = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & (trials["trial"] >= 1)]
+    final, last = _final_test(table), _final_test(trials)
+    later = last[last["trial"] >= 1]
     print(f"final: trial 1 {final['pct_correct'].iloc[0]:.1f}%, trials 2-{int(final['trial_number'].max())} "
           f"{100 * later['correct'].mean():.1f}% ({int(final['n'].iloc[0])} episodes)")
     if per_side := level_sides(trials):
@@ -294,6 +294,11 @@ def harlow_report(trials: pd.DataFrame, figures: Path, title: str, images: str =
     return table
 
 
+def _final_test(trials: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a Harlow trial table's final test: its last training stage (``training_episodes``)."""
+    return trials[trials["training_episodes"] == trials["training_episodes"].max()]
+
+
 def report(run: Run, figures: Path, hidden: bool = False, permutations: int = 100, jobs: int | None = None,
            **_) -> dict:
     """``python -m metarl_neuro.analyze RUN`` on a Harlow run: :func:`harlow_report` of its test trials, the final
@@ -301,7 +306,7 @@ def report(run: Run, figures: Path, hidden: bool = False, permutations: int = 10
     :func:`harlow_hidden_report`."""
     images = harlow_test_images(run.meta["experiment"], run.config)
     out = {"performance": harlow_report(run.trials, figures, run.path.name, images)}
-    final = run.trials[run.trials["training_episodes"] == run.trials["training_episodes"].max()]
+    final = _final_test(run.trials)
     if (final["trial"] >= 1).any():  # an untrained pixel agent may finish no trial after the first
         st = out["strategy"] = harlow_strategy(final).iloc[-1]
         print(f"strategy (final test): object win-stay {st['win_stay']:.2f}, lose-shift {st['lose_shift']:.2f}, "
@@ -348,8 +353,7 @@ def summarize(run: Run) -> dict:
     of the final held-out test, by trial number (``trial_1`` ... ``trial_6``), and, where the test used the
     level's L L L R R R sides, on the trials where counting sides is at chance (``balanced``,
     :func:`~metarl_neuro.analysis.harlow_binding`)."""
-    trials = run.trials
-    final = trials[trials["training_episodes"] == trials["training_episodes"].max()]
+    final = _final_test(run.trials)
     out = harlow_metrics(final)
     by_trial = final.groupby("trial")["correct"].mean()
     out.update({f"trial_{k + 1}": 100 * float(v) for k, v in by_trial.items()})
@@ -370,8 +374,8 @@ def figure(runs: list[Run], summaries: pd.DataFrame, title: str = "Harlow"):
 
 def score(run: Run, episodes: np.ndarray) -> float:
     """The sweeps' objective: percent correct on trials 2-6 of the final test's episodes ``episodes``."""
-    trials = run.trials
-    final = trials[(trials["training_episodes"] == trials["training_episodes"].max()) & trials["episode"].isin(episodes)]
+    final = _final_test(run.trials)
+    final = final[final["episode"].isin(episodes)]
     return harlow_metrics(final)["correct_2_6"]
 
 

@@ -325,6 +325,27 @@ def harlow_hidden_report(run: Run, permutations: int = 100, jobs: int | None = N
     A network that binds objects to reward holds the rewarded object's side in its state when it chooses
     (balanced accuracy near 1); one with a position habit does not (near chance: docs/guide/activations.md).
 
+    Parameters
+    ----------
+    run : Run
+        A Harlow run folder (harlow-1d, harlow-pixels, harlow-w16 or psychlab-harlow) with ``activations.nc``.
+    permutations : int
+        Within-episode label permutations for the chance level and p-value.
+    jobs : int, optional
+        Parallel jobs of the permutations (joblib).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Three rows (``rewarded_side``, ``prev_reward``, ``prev_choice``) with the columns of
+        :func:`~metarl_neuro.analysis.decode_hidden` (balanced accuracy, its chance band and p-value, float64).
+
+    Examples
+    --------
+    On a run folder made by ``python -m metarl_neuro.simulate harlow-1d --out runs/h``::
+
+        python -m metarl_neuro.analyze runs/h --hidden --permutations 20
+
     Raises
     ------
     ValueError

@@ -88,6 +88,11 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), *small,
                  "--out", str(tmp_path / "b")]) == 0
     assert len(Run.load(tmp_path / "b").meta["init_from_sha256"]) == 64
+    # the auxiliary reward head never acts: runs with and without it start from each other
+    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--reward-coef", "0.5",
+                 *small, "--out", str(tmp_path / "aux")]) == 0
+    assert main(["harlow-pixels", "--episodes", "0", "--init-from", str(tmp_path / "aux"), *small,
+                 "--out", str(tmp_path / "noaux")]) == 0
     capsys.readouterr()
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
                  "--out", str(tmp_path / "c")]) == 2

@@ -2,7 +2,7 @@
 
 from metarl_neuro.agents.a2c_lstm import A2CLSTM, ConvA2CLSTM
 from metarl_neuro.agents.evaluation import EvalRecord, concat_records, run_frozen
-from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages
+from metarl_neuro.agents.losses import A2CLoss, a2c_loss, discounted_returns, gae_advantages, reward_sign_loss
 from metarl_neuro.agents.rpe_input import RPEInputA2C, rpe_manipulation
 from metarl_neuro.agents.training import (
     A2CSettings,
@@ -34,6 +34,7 @@ __all__ = [
     "concat_records",
     "discounted_returns",
     "gae_advantages",
+    "reward_sign_loss",
     "rpe_manipulation",
     "run_frozen",
     "train",

@@ -192,6 +192,10 @@ class ConvA2CLSTM(nn.Module):
         reward, a second one the first's output, the code and the one-hot previous action; the heads read the
         second. The recurrent state then packs both: ``h = [h_1, h_2]``, ``c = [c_1, c_2]``, each
         ``(B, 2 * hidden_size)``.
+    reward_head : bool
+        Add the auxiliary head :meth:`reward_logits` (``--reward-coef``; default off, as in W16 / W18): a linear
+        read-out of the heads' LSTM state and the action just taken that predicts the sign of the reward the action
+        will be paid. It only adds a loss; acting never reads it.
 
     Raises
     ------
@@ -199,7 +203,8 @@ class ConvA2CLSTM(nn.Module):
         If the image is too small for the encoder (under 36 pixels on a side).
     """
 
-    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, hidden_size: int = 256, stacked: bool = False):
+    def __init__(self, obs_shape: tuple[int, int, int], n_actions: int, hidden_size: int = 256, stacked: bool = False,
+                 reward_head: bool = False):
         super().__init__()
         c, h, w = (int(x) for x in obs_shape)
         if min(h, w) < 36:
@@ -220,6 +225,34 @@ class ConvA2CLSTM(nn.Module):
             self.cell = nn.LSTMCell(256 + self.n_actions + 1, self.units)
         self.policy = nn.Linear(self.units, self.n_actions)
         self.value = nn.Linear(self.units, 1)
+        self.reward_head = nn.Linear(self.units + self.n_actions, 3) if reward_head else None
+
+    def reward_logits(self, h: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        """Logits of the sign of the reward that ``action``, taken from the state ``h``, will be paid.
+
+        Parameters
+        ----------
+        h : torch.Tensor
+            ``(B, hidden_size)`` float32 hidden state after the step that chose ``action`` (packed when stacked:
+            the heads' LSTM, the second, is read).
+        action : torch.Tensor
+            ``(B,)`` int64 actions taken.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(B, 3)`` float32 logits of (negative, zero, positive); the loss is
+            :func:`~metarl_neuro.agents.losses.reward_sign_loss`.
+
+        Raises
+        ------
+        RuntimeError
+            If the network was built without the head (``reward_head=False``).
+        """
+        if self.reward_head is None:
+            raise RuntimeError("this network has no reward head (built with reward_head=False)")
+        onehot = (action.unsqueeze(-1) == torch.arange(self.n_actions, device=h.device)).to(h.dtype)
+        return self.reward_head(torch.cat([h[:, -self.units:], onehot], -1))
 
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """Zero LSTM state ``(h, c)``, each ``(batch_size, hidden_size)`` float32 (``2 * units`` stacked)."""

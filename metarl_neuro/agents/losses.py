@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+from torch.nn import functional as F
 
-__all__ = ["A2CLoss", "a2c_loss", "discounted_returns", "gae_advantages"]
+__all__ = ["A2CLoss", "a2c_loss", "discounted_returns", "gae_advantages", "reward_sign_loss"]
 
 
 def _check_time_major(**tensors: torch.Tensor) -> None:
@@ -174,3 +175,43 @@ def a2c_loss(
     entropy = -(logp.exp() * logp).sum(-1).mean()
     total = policy + value_coef * value - entropy_coef * entropy
     return A2CLoss(total, policy, value, entropy)
+
+
+def reward_sign_loss(logits: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:
+    """Class-balanced cross-entropy of an action-conditioned prediction of the reward's sign.
+
+    The auxiliary loss of the pixel agent's reward head (:meth:`~metarl_neuro.agents.ConvA2CLSTM.reward_logits`,
+    ``--reward-coef``; our addition, in the spirit of UNREAL's reward prediction, Jaderberg et al. 2017, which
+    rebalances zero and non-zero rewards): the target is ``sign(r_t) + 1`` (0: loss, 1: nothing, 2: gain), and each
+    sign present in the unroll weighs the same, so the rare choice rewards count as much as the many unpaid steps.
+    It is the mean over the signs present of each sign's mean cross-entropy.
+
+    Parameters
+    ----------
+    logits : torch.Tensor
+        ``(T, B, 3)`` float logits of (negative, zero, positive), predicted from ``(h_t, a_t)`` before ``r_t``.
+    rewards : torch.Tensor
+        ``(T, B)`` float rewards ``r_t``.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar loss.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree.
+
+    Examples
+    --------
+    >>> r = torch.tensor([[0.0, 5.0], [0.0, -5.0]])
+    >>> perfect = torch.nn.functional.one_hot((torch.sign(r) + 1).long(), 3).float() * 20
+    >>> float(reward_sign_loss(perfect, r)) < 1e-6
+    True
+    """
+    if logits.shape != (*rewards.shape, 3):
+        raise ValueError(f"logits must be (T, B, 3) with (T, B) = {tuple(rewards.shape)}, got {tuple(logits.shape)}")
+    target = (torch.sign(rewards) + 1).long().reshape(-1)
+    counts = torch.bincount(target, minlength=3).to(logits.dtype)
+    return F.cross_entropy(logits.reshape(-1, 3), target, weight=1.0 / counts.clamp(min=1.0))

@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from metarl_neuro.agents.a2c_lstm import A2CLSTM, step_sequence
-from metarl_neuro.agents.losses import a2c_loss, gae_advantages
+from metarl_neuro.agents.losses import a2c_loss, gae_advantages, reward_sign_loss
 from metarl_neuro.domains import AT_LEAST_ONE, check_value
 
 __all__ = ["A2CSettings", "Carry", "Criterion", "Rollout", "TrainState", "TrainingDiverged", "a2c_update",
@@ -78,6 +78,9 @@ class A2CSettings:
     lr_final: float = -1.0
     #: anneal the entropy weight linearly from ``entropy_coef`` to this at the episode budget (-1: constant)
     entropy_final: float = -1.0
+    #: weight of the auxiliary reward-sign loss (:func:`~metarl_neuro.agents.losses.reward_sign_loss`) where the
+    #: rollout has the reward head's logits; 0: off
+    reward_coef: float = 0.0
 
     def at(self, fraction: float) -> tuple[A2CSettings, float | None]:
         """The settings and learning rate ``fraction`` (0-1) of the way through the episode budget.
@@ -127,6 +130,7 @@ class Rollout(NamedTuple):
     dones: torch.Tensor
     bootstrap_value: torch.Tensor
     finished_returns: torch.Tensor  # (T, B) return of each episode that ended at (t, b), else 0
+    reward_logits: torch.Tensor | None = None  # (T, B, 3) the reward head's prediction of sign(r_t), if it has one
 
 
 def collect_rollout(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: torch.Generator,
@@ -219,11 +223,14 @@ def _collect_stepwise(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: 
     """The step-wise reference of :func:`collect_rollout`: the graph is built while acting."""
     obs, prev_a, prev_r, h, c, ep_ret = carry
     state = (h.detach(), c.detach())
-    logits, values, actions, rewards, dones, finished = [], [], [], [], [], []
+    logits, values, actions, rewards, dones, finished, predicted = [], [], [], [], [], [], []
+    aux = getattr(agent, "reward_head", None) is not None
     for _ in range(unroll):
         lg, v, state = agent(obs, prev_a, prev_r, state)
         with torch.no_grad():
             a = torch.multinomial(torch.softmax(lg, -1), 1, generator=sampler).squeeze(-1)
+        if aux:  # the sign of r_t, predicted from the state that chose a_t and a_t
+            predicted.append(agent.reward_logits(state[0], a))
         obs, r, d, _ = task.step(a)
         ended, ep_ret, state, prev_a, prev_r = _end_episodes(d, a, r, ep_ret + r, state)
         finished.append(ended)
@@ -242,6 +249,7 @@ def _collect_stepwise(agent: A2CLSTM, task, carry: Carry, unroll: int, sampler: 
         torch.stack(dones),
         bootstrap,
         torch.stack(finished),
+        torch.stack(predicted) if aux else None,
     )
     new_carry = Carry(obs, prev_a, prev_r, state[0].detach(), state[1].detach(), ep_ret)
     return rollout, new_carry
@@ -270,7 +278,8 @@ def a2c_update(agent: A2CLSTM, optimizer: torch.optim.Optimizer, rollout: Rollou
     Returns
     -------
     dict
-        ``loss`` (the total), ``policy_loss``, ``value_loss`` and ``entropy`` (floats).
+        ``loss`` (the total), ``policy_loss``, ``value_loss`` and ``entropy`` (floats); ``reward_loss`` too where
+        the auxiliary reward-sign loss is on (``s.reward_coef > 0`` and the rollout has the reward head's logits).
 
     Raises
     ------
@@ -280,10 +289,14 @@ def a2c_update(agent: A2CLSTM, optimizer: torch.optim.Optimizer, rollout: Rollou
     adv = gae_advantages(rollout.rewards, rollout.values.detach(), rollout.dones, rollout.bootstrap_value, s.gamma, s.gae_lambda)
     returns = adv + rollout.values.detach()
     loss = a2c_loss(rollout.logits, rollout.actions, adv, rollout.values, returns, s.value_coef, s.entropy_coef)
-    if not bool(torch.isfinite(loss.total)):
+    total, terms = loss.total, {}
+    if rollout.reward_logits is not None and s.reward_coef > 0:
+        aux = reward_sign_loss(rollout.reward_logits, rollout.rewards)
+        total, terms = total + s.reward_coef * aux, {"reward_loss": aux.item()}
+    if not bool(torch.isfinite(total)):
         raise TrainingDiverged(update, "loss")
     optimizer.zero_grad(set_to_none=True)
-    loss.total.backward()
+    total.backward()
     bad = _first_nonfinite((n, q.grad) for n, q in agent.named_parameters())
     if bad is not None:
         raise TrainingDiverged(update, f"gradient of {bad}")
@@ -294,10 +307,11 @@ def a2c_update(agent: A2CLSTM, optimizer: torch.optim.Optimizer, rollout: Rollou
     if bad is not None:
         raise TrainingDiverged(update, f"parameter {bad} (after the optimiser step)")
     return {
-        "loss": loss.total.item(),
+        "loss": total.item(),
         "policy_loss": loss.policy.item(),
         "value_loss": loss.value.item(),
         "entropy": loss.entropy.item(),
+        **terms,
     }
 
 

@@ -447,7 +447,8 @@ def build(config, device: torch.device, batch_size: int, seed_offset: int = 0, v
     torch.manual_seed(config.seed)
     if hasattr(task, "obs_shape"):  # pixels: the conv-LSTM agent
         agent = ConvA2CLSTM(task.obs_shape, task.n_actions, config.hidden_size,
-                            stacked=getattr(config, "stacked", False)).to(device)
+                            stacked=getattr(config, "stacked", False),
+                            reward_head=getattr(config, "reward_coef", 0.0) > 0).to(device)
     elif config.agent == "rpe-input":  # Wang 2018 Sim 6
         agent = RPEInputA2C(task.obs_dim, task.n_actions, config.hidden_size, gamma=config.gamma).to(device)
     else:
@@ -472,6 +473,7 @@ def a2c_settings(config: TrainingConfig) -> A2CSettings:
     return A2CSettings(
         config.unroll, config.gamma, config.gae_lambda, config.value_coef, config.entropy_coef, config.max_grad_norm,
         lr=config.lr, lr_final=config.lr_final, entropy_final=config.entropy_final,
+        reward_coef=getattr(config, "reward_coef", 0.0),
     )
 
 
@@ -715,6 +717,10 @@ def _init_from(agent, folder: Path, device: torch.device) -> str:
     except (OSError, ValueError) as err:
         raise ValueError(f"--init-from: cannot read {path}: {err}") from err
     mine = agent.state_dict()
+    # the auxiliary reward head never acts: a network trained with it starts a run without it, and the reverse
+    aux = "reward_head."
+    model = {**{k: v for k, v in mine.items() if k.startswith(aux)},
+             **{k: v for k, v in model.items() if not k.startswith(aux) or k in mine}}
     bad = sorted(k for k in set(mine) | set(model) if k not in model or k not in mine or model[k].shape != mine[k].shape)
     if bad:
         raise ValueError(f"--init-from: the network in {path} does not match this run's (differs in {bad[:4]}); use "

@@ -55,6 +55,9 @@ class GazeConfig(TrainingConfig):
     episode_seconds: float = option(20.0, "episode time limit in seconds of the level's 60 fps (departure: the level's "
                                 "is 300 s; our choice, see docs/measurements.md, the ladder)", domain=POSITIVE)
     stacked: bool = option(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM")
+    reward_coef: float = option(0.0, "weight of an auxiliary loss (our addition; 0: off, as in W16 / W18): a linear head "
+                            "on the LSTM state and the action just taken predicts the sign of the reward it will be "
+                            "paid (class-balanced cross-entropy)", domain=NON_NEGATIVE)
     init_from: str = option("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
                         "curriculum stage, or the surrogate's network on the real level")
     fov: float = option(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "

@@ -1,7 +1,9 @@
+import pytest
 import torch
 
 from metarl_neuro.agents import ConvA2CLSTM
-from metarl_neuro.experiments import HarlowPixelsConfig, build
+from metarl_neuro.agents.training import Carry, a2c_update, collect_rollout
+from metarl_neuro.experiments import HarlowPixelsConfig, a2c_settings, build
 from metarl_neuro.simulate import make_parser
 
 
@@ -30,3 +32,31 @@ def test_config_and_command_line_choose_the_stacked_form():
     args = make_parser().parse_args(["harlow-pixels", "--stacked"])
     assert args.stacked is True
     assert make_parser().parse_args(["harlow-pixels"]).stacked is False
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_reward_head_adds_its_loss_and_trains_the_lstm(stacked):
+    """--reward-coef: the head reads (h_t, a_t) before r_t; its loss reaches the LSTM; off, nothing changes."""
+    grads = {}
+    for coef in (0.0, 1.0):
+        cfg = HarlowPixelsConfig(reward_coef=coef, hidden_size=8, stacked=stacked, episode_seconds=2.0, device="cpu")
+        agent, task, optimizer = build(cfg, torch.device("cpu"), 4)
+        assert (agent.reward_head is not None) == (coef > 0)
+        settings = a2c_settings(cfg)
+        assert settings.reward_coef == coef
+        carry = Carry.start(agent, task.reset())
+        rollout, _ = collect_rollout(agent, task, carry, 40, torch.Generator().manual_seed(0), settings.recompute)
+        assert (rollout.reward_logits is None) == (coef == 0)
+        if coef:
+            assert rollout.reward_logits.shape == (40, 4, 3) and rollout.reward_logits.requires_grad
+            assert (rollout.rewards != 0).any()  # fixations pay within 40 steps
+        head = None if agent.reward_head is None else agent.reward_head.weight.detach().clone()
+        terms = a2c_update(agent, optimizer, rollout, settings)
+        assert ("reward_loss" in terms) == (coef > 0)
+        grads[coef] = agent.cell.weight_hh.grad.clone()
+        if coef:
+            assert 0 < terms["reward_loss"] < 5 and not torch.equal(head, agent.reward_head.weight)
+    # same seed, same rollout: the LSTM's gradient differs only by the auxiliary loss's share
+    assert not torch.allclose(grads[0.0], grads[1.0])
+    with pytest.raises(RuntimeError, match="no reward head"):
+        ConvA2CLSTM((3, 40, 40), 3, hidden_size=8).reward_logits(torch.zeros(1, 8), torch.zeros(1, dtype=torch.long))

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from metarl_neuro.agents import a2c_loss, discounted_returns, gae_advantages
+from metarl_neuro.agents import a2c_loss, discounted_returns, gae_advantages, reward_sign_loss
 
 F, T_ = False, True
 
@@ -80,3 +80,15 @@ def test_shape_errors():
         discounted_returns(torch.zeros(3), torch.zeros(3, dtype=torch.bool), torch.zeros(()), 0.9)
     with pytest.raises(ValueError, match="logits"):
         a2c_loss(torch.zeros(2, 2, 3), torch.zeros(2, 1, dtype=torch.long), *[torch.zeros(2, 1)] * 3)
+
+
+def test_reward_sign_loss_weighs_each_sign_present_equally():
+    rewards = torch.tensor([[0.0, 0.0, 0.0, 5.0], [0.0, 1.0, -5.0, 0.0]])  # 5 zero, 2 positive, 1 negative
+    logits = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0))
+    ce = -torch.log_softmax(logits, -1).gather(-1, (torch.sign(rewards) + 1).long().unsqueeze(-1)).squeeze(-1)
+    by_hand = (ce[rewards < 0].mean() + ce[rewards == 0].mean() + ce[rewards > 0].mean()) / 3
+    assert torch.allclose(reward_sign_loss(logits, rewards), by_hand)
+    only_zero = torch.zeros(2, 4)  # a sign absent from the unroll does not count
+    assert torch.allclose(reward_sign_loss(logits, only_zero), -torch.log_softmax(logits, -1)[..., 1].mean())
+    with pytest.raises(ValueError, match="logits must be"):
+        reward_sign_loss(logits[..., :2], rewards)

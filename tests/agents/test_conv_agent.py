@@ -26,7 +26,7 @@ def test_stacked_two_lstm_form():
 
 
 def test_config_and_command_line_choose_the_stacked_form():
-    cfg = HarlowPixelsConfig(stacked=True, hidden_size=8, device="cpu")
+    cfg = HarlowPixelsConfig(stacked=True, hidden_size=8, device="cpu", compiled="off")
     agent = build(cfg, torch.device("cpu"), 1)[0]
     assert agent.stacked and agent.hidden_size == 16
     args = make_parser().parse_args(["harlow-pixels", "--stacked"])
@@ -39,7 +39,8 @@ def test_reward_head_adds_its_loss_and_trains_the_lstm(stacked):
     """--reward-coef: the head reads (h_t, a_t) before r_t; its loss reaches the LSTM; off, nothing changes."""
     grads = {}
     for coef in (0.0, 1.0):
-        cfg = HarlowPixelsConfig(reward_coef=coef, hidden_size=8, stacked=stacked, episode_seconds=2.0, device="cpu")
+        cfg = HarlowPixelsConfig(reward_coef=coef, hidden_size=8, stacked=stacked, episode_seconds=2.0, device="cpu",
+                                 compiled="off")
         agent, task, optimizer = build(cfg, torch.device("cpu"), 4)
         assert (agent.reward_head is not None) == (coef > 0)
         settings = a2c_settings(cfg)

@@ -160,10 +160,15 @@ def step_sequence(step, x, prev_action, prev_reward, state, reset):
     return torch.stack(logits), torch.stack(values), state
 
 
+def _onehot(action: torch.Tensor, n_actions: int, dtype: torch.dtype) -> torch.Tensor:
+    """One-hot ``(..., n_actions)`` of int64 ``action`` (any leading shape); ``-1`` ("none") gives all zeros."""
+    return (action.unsqueeze(-1) == torch.arange(n_actions, device=action.device)).to(dtype)
+
+
 def _lstm_input(obs: torch.Tensor, prev_action: torch.Tensor, prev_reward: torch.Tensor, n_actions: int) -> torch.Tensor:
     """``[obs, onehot(prev_action), prev_reward]`` along the last axis; ``prev_action`` ``-1`` gives an all-zero
     one-hot. Any leading shape (``(B,)`` or ``(T, B)``)."""
-    onehot = (prev_action.unsqueeze(-1) == torch.arange(n_actions, device=prev_action.device)).to(obs.dtype)
+    onehot = _onehot(prev_action, n_actions, obs.dtype)
     return torch.cat([obs, onehot, prev_reward.unsqueeze(-1).to(obs.dtype)], dim=-1)
 
 
@@ -251,8 +256,7 @@ class ConvA2CLSTM(nn.Module):
         """
         if self.reward_head is None:
             raise RuntimeError("this network has no reward head (built with reward_head=False)")
-        onehot = (action.unsqueeze(-1) == torch.arange(self.n_actions, device=h.device)).to(h.dtype)
-        return self.reward_head(torch.cat([h[:, -self.units:], onehot], -1))
+        return self.reward_head(torch.cat([h[:, -self.units:], _onehot(action, self.n_actions, h.dtype)], -1))
 
     def initial_state(self, batch_size: int, device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
         """Zero LSTM state ``(h, c)``, each ``(batch_size, hidden_size)`` float32 (``2 * units`` stacked)."""
@@ -265,7 +269,7 @@ class ConvA2CLSTM(nn.Module):
 
     def _recur(self, code, prev_action, prev_reward, state):
         """The LSTM(s) and heads on the encoder's ``(B, 256)`` code."""
-        onehot = (prev_action.unsqueeze(-1) == torch.arange(self.n_actions, device=code.device)).to(code.dtype)
+        onehot = _onehot(prev_action, self.n_actions, code.dtype)
         r = prev_reward.unsqueeze(-1).to(code.dtype)
         if not self.stacked:
             h, c = self.cell(torch.cat([code, onehot, r], -1), state)

@@ -49,6 +49,12 @@ class HarlowW16Config(HarlowPixelsConfig):
     episode_seconds: float = option(240.0, "episode time limit in seconds at the level's 60 fps: 240 s is 3,600 "
                                     "steps of 4 frames (W16)", domain=POSITIVE)
 
+    stacked: bool = option(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM: W16 compares "
+                           "the two, so the stacked one is asked for by name here (harlow-pixels' default is "
+                           "stacked)")
+    value_coef: float = option(0.05, "weight beta_V of the value loss (W18 Methods; harlow-pixels' default is 0.5)",
+                               domain=NON_NEGATIVE)
+
     NAME: ClassVar[str] = "harlow-w16"
 
     def task_form(self) -> dict:

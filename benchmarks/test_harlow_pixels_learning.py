@@ -6,9 +6,9 @@ Marked ``slow`` and kept out of every default run: it trains for about 25 minute
 
 It trains the default ``harlow-pixels`` recipe (the level's gaze geometry and timing, fine + saccade actions,
 random start, the level's colours, a 45-deg view, random sides in training, stacked LSTMs and a value weight of
-0.5; seed 0, one thread: in the committed reproduction this seed ended at 93.2% on trials 2-6, 91.9% balanced) and checks, on 200 held-out test episodes with the level's sides, that trials 2-6 are >= 80%
-correct and that the trials where side counting is at chance are too: the agent binds images to reward rather
-than counting sides.
+0.5; seed 0, one thread: in the committed reproduction this seed ended at 93.2% on trials 2-6, 91.9% balanced)
+and checks, on 200 held-out test episodes with the level's sides, that trials 2-6 are >= 80% correct and that the
+trials where side counting is at chance are too: the agent binds images to reward rather than counting sides.
 """
 
 import pytest

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from metarl_neuro.experiments import EXPERIMENTS, config_hash, extend_run, parse_field
+from metarl_neuro.experiments import EXPERIMENTS, NETWORK_FIELDS, config_hash, extend_run, parse_field
 from metarl_neuro.experiments import get as get_experiment
 from metarl_neuro.run import RUN_FILES, SUMMARY_FILE, Run, atomic_write, read_seed_summary
 
@@ -209,8 +209,10 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
             values.update({k: v for k, v in exp.reduced.items() if k != "why"})
         source = exp.frozen_test_of if exp.frozen_test_of in experiments else ""
         for seed in seeds:
-            if source:  # the frozen test of that experiment's seed: its network, not trained here (--set still wins)
-                values = {**values, "episodes": 0, "init_from": str(out / source / f"seed{seed}"),
+            if source:  # the frozen test of that experiment's seed: its network, not trained here, with the view,
+                # action set and network form it was trained with (--set for this experiment still wins)
+                carried = {k: v for k, v in overrides.get(source, {}).items() if k in NETWORK_FIELDS}
+                values = {**values, **carried, "episodes": 0, "init_from": str(out / source / f"seed{seed}"),
                           **overrides.get(name, {})}
             else:
                 values.update(overrides.get(name, {}))

@@ -91,6 +91,13 @@ def test_psychlab_harlow_is_the_frozen_test_of_the_pixel_seeds(tmp_path):
     # --set still wins: fine-tune 100 episodes on the level from each seed's network
     tuned = plan(["harlow-pixels", "psychlab-harlow"], [0], "full", {"psychlab-harlow": {"episodes": 100}}, tmp_path)
     assert [t["values"]["episodes"] for t in tuned if t["experiment"] == "psychlab-harlow"] == [100]
+    # the tested network's view, action set and form travel with it; the test's own settings stay its own
+    carried = plan(["harlow-pixels", "psychlab-harlow"], [0], "full",
+                   {"harlow-pixels": {"stacked": False, "fov": 90.0, "hidden_size": 64, "lr": 1e-3}}, tmp_path)
+    lab = next(t for t in carried if t["experiment"] == "psychlab-harlow")
+    assert {k: lab["values"].get(k) for k in ("stacked", "fov", "hidden_size")} == {
+        "stacked": False, "fov": 90.0, "hidden_size": 64}
+    assert "lr" not in lab["values"]
 
 
 def _finished(task: dict, checkpoint: bytes = b"", tested: bytes | None = None) -> None:

@@ -97,9 +97,15 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
                  "--out", str(tmp_path / "c")]) == 2
     assert "fov 45.0 there, 60.0 here" in capsys.readouterr().err and not (tmp_path / "c").exists()
+    # a network of another form is refused before the run folder too, with the options that match it
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--hidden-size", "16",
                  *small[2:], "--out", str(tmp_path / "d")]) == 2
-    assert "does not match" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "hidden_size 8 there, 16 here" in err and "pass --hidden-size 8" in err and not (tmp_path / "d").exists()
+    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--no-stacked", *small,
+                 "--out", str(tmp_path / "e")]) == 2
+    err = capsys.readouterr().err
+    assert "stacked True there, False here" in err and "pass --stacked" in err and not (tmp_path / "e").exists()
 
 
 def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):

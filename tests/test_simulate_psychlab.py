@@ -42,7 +42,8 @@ def test_surrogate_trained_network_tested_and_fine_tuned_on_the_real_level(tmp_p
                  "--eval-episodes", "3", "--init-from", str(tmp_path / "sur"), *small,
                  "--out", str(tmp_path / "f")]) == 0
     assert "(the level's dummy colours, ids 1-1000: the surrogate's training colours)" in capsys.readouterr().out
-    # a network of another size is refused with the file's name
+    # a network of another size is refused with the folder's name, before the run folder, naming the matching option
     assert main(["psychlab-harlow", "--dataset-path", "dummy", "--episodes", "0", "--init-from", str(tmp_path / "sur"),
                  "--hidden-size", "32", "--device", "cpu", "--out", str(tmp_path / "bad"), "--no-progress"]) == 2
-    assert "does not match" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert str(tmp_path / "sur") in err and "pass --hidden-size 16" in err and not (tmp_path / "bad").exists()

@@ -15,6 +15,7 @@ import importlib
 from metarl_neuro.experiments._base import (
     EVAL_SAMPLER_SEED_OFFSET,
     EVAL_TASK_SEED_OFFSET,
+    NETWORK_FIELDS,
     TRAIN_SAMPLER_SEED_OFFSET,
     Claim,
     Experiment,
@@ -94,8 +95,8 @@ def get(name: str) -> Experiment:
 
 
 __all__ = [
-    "EVAL_SAMPLER_SEED_OFFSET", "EVAL_TASK_SEED_OFFSET", "TRAIN_SAMPLER_SEED_OFFSET", "TrainedRun", "a2c_settings",
-    "build", "extend_run", "option", "train_run",
+    "EVAL_SAMPLER_SEED_OFFSET", "EVAL_TASK_SEED_OFFSET", "NETWORK_FIELDS", "TRAIN_SAMPLER_SEED_OFFSET", "TrainedRun",
+    "a2c_settings", "build", "extend_run", "option", "train_run",
     "EXPERIMENTS", "REGISTRY", "BanditConfig", "BehrensConfig", "BrombergMartinConfig", "Claim", "Experiment",
     "Harlow1DConfig", "HarlowPixelsConfig", "HarlowW16Config", "PsychLabHarlowConfig", "StopperConfig", "TrainingConfig",
     "TsutsuiConfig", "TwoStepConfig", "check_config", "config_hash", "field_spec", "get", "parse_field",

@@ -44,6 +44,7 @@ from metarl_neuro.tasks._protocol import make_generator
 __all__ = [
     "EVAL_SAMPLER_SEED_OFFSET",
     "EVAL_TASK_SEED_OFFSET",
+    "NETWORK_FIELDS",
     "TRAIN_SAMPLER_SEED_OFFSET",
     "Claim",
     "Experiment",
@@ -670,8 +671,22 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
     return TrainedRun(run, config, agent, device, meta, time.perf_counter() - t0, state.episodes, state)
 
 
-#: config fields a network depends on beyond its weights' shapes: what its pixels and actions mean
+#: config fields a network depends on beyond its weights' shapes: what its pixels and actions mean (the value a
+#: run folder that did not record the field was trained with)
 _SENSORIMOTOR = {"fov": 90.0, "fine_look": 5, "saccade_look": 36}
+#: config fields that set the network's form (same recording rule): a mismatch would fail when the weights load
+_ARCHITECTURE = {"agent": "lstm", "stacked": False, "hidden_size": None}
+#: every field a network trained in one run needs from a run that starts from it (``init_from``; ``reproduce`` carries
+#: a trained experiment's settings of these to its frozen test)
+NETWORK_FIELDS = (*_SENSORIMOTOR, *_ARCHITECTURE)
+
+
+def _option_for(field_name: str, value) -> str:
+    """The command-line option that asks for ``field_name = value`` (``--no-stacked``, ``--hidden-size 256``)."""
+    flag = field_name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"--no-{flag}"
+    return f"--{flag} {value}"
 
 
 def check_init_from(config) -> None:
@@ -682,8 +697,9 @@ def check_init_from(config) -> None:
     FileNotFoundError
         If the folder holds no ``checkpoint.pt``.
     ValueError
-        If its ``config.json`` cannot be read, or its run saw another field of view or action set (the weights
-        would fit but mean something else); the message names the folder.
+        If its ``config.json`` cannot be read; if its run saw another field of view or action set (the weights
+        would fit but mean something else); or if its network has another form (``agent``, ``stacked``,
+        ``hidden_size``: the weights would not fit). The message names the folder and the options that match it.
     """
     folder = Path(getattr(config, "init_from", "") or "")
     if not str(folder) or str(folder) == ".":
@@ -699,6 +715,12 @@ def check_init_from(config) -> None:
     if differ:
         raise ValueError(f"--init-from: {folder} was trained with another view or action set ({'; '.join(differ)}); "
                          "pass the same options")
+    form = {k: source.get(k, d) for k, d in _ARCHITECTURE.items()
+            if source.get(k, d) is not None and hasattr(config, k) and source.get(k, d) != getattr(config, k)}
+    if form:
+        there = "; ".join(f"{k} {v} there, {getattr(config, k)} here" for k, v in form.items())
+        raise ValueError(f"--init-from: {folder} holds a network of another form ({there}); pass "
+                         + " ".join(_option_for(k, v) for k, v in form.items()))
 
 
 def _init_from(agent, folder: Path, device: torch.device) -> str:

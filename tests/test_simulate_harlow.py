@@ -94,9 +94,13 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
     assert main(["harlow-pixels", "--episodes", "0", "--init-from", str(tmp_path / "aux"), *small,
                  "--out", str(tmp_path / "noaux")]) == 0
     capsys.readouterr()
-    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
+    # a frozen test in another view is refused before the run folder; training on in it is a curriculum stage
+    assert main(["harlow-pixels", "--episodes", "0", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
                  "--out", str(tmp_path / "c")]) == 2
     assert "fov 45.0 there, 60.0 here" in capsys.readouterr().err and not (tmp_path / "c").exists()
+    assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
+                 "--out", str(tmp_path / "c60")]) == 0
+    assert "training on from" in capsys.readouterr().err and Run.load(tmp_path / "c60").config.fov == 60.0
     # a network of another form is refused before the run folder too, with the options that match it
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--hidden-size", "16",
                  *small[2:], "--out", str(tmp_path / "d")]) == 2

@@ -697,9 +697,11 @@ def check_init_from(config) -> None:
     FileNotFoundError
         If the folder holds no ``checkpoint.pt``.
     ValueError
-        If its ``config.json`` cannot be read; if its run saw another field of view or action set (the weights
-        would fit but mean something else); or if its network has another form (``agent``, ``stacked``,
-        ``hidden_size``: the weights would not fit). The message names the folder and the options that match it.
+        If its ``config.json`` cannot be read; if its run saw another field of view or action set and this run
+        is a frozen test (``episodes == 0``: the weights would fit but the test would mean something else; a run
+        that trains on in another view is a curriculum stage, allowed with a note on stderr); or if its network
+        has another form (``agent``, ``stacked``, ``hidden_size``: the weights would not fit). The message names
+        the folder and the options that match it.
     """
     folder = Path(getattr(config, "init_from", "") or "")
     if not str(folder) or str(folder) == ".":
@@ -712,9 +714,12 @@ def check_init_from(config) -> None:
         raise ValueError(f"--init-from: cannot read the run's config {folder / 'config.json'}: {err}") from err
     differ = [f"{k} {source.get(k, d)} there, {getattr(config, k, d)} here" for k, d in _SENSORIMOTOR.items()
               if source.get(k, d) != getattr(config, k, d)]
-    if differ:
+    if differ and getattr(config, "episodes", 0) == 0:
         raise ValueError(f"--init-from: {folder} was trained with another view or action set ({'; '.join(differ)}); "
-                         "pass the same options")
+                         "a frozen test (--episodes 0) needs the same options")
+    if differ:  # training on from it in another view: a curriculum stage (the config records both)
+        print(f"--init-from: training on from {folder} with another view or action set ({'; '.join(differ)})",
+              file=sys.stderr)
     form = {k: source.get(k, d) for k, d in _ARCHITECTURE.items()
             if source.get(k, d) is not None and hasattr(config, k) and source.get(k, d) != getattr(config, k)}
     if form:

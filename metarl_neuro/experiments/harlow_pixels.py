@@ -63,8 +63,9 @@ class GazeConfig(TrainingConfig):
                             "on the LSTM state and the action just taken predicts the sign of the reward it will be "
                             "paid (class-balanced cross-entropy)", domain=NON_NEGATIVE)
     init_from: str = option("", "run folder (harlow-pixels or psychlab-harlow) whose trained network starts this run: a "
-                        "curriculum stage, or the surrogate's network on the real level (same --fov, look steps, --stacked and "
-                        "--hidden-size, checked before the run folder is written)")
+                        "curriculum stage (another --fov allowed when it trains), or the surrogate's network on the real level "
+                        "(same --fov and look steps for a frozen test; same --stacked and --hidden-size always; checked "
+                        "before the run folder is written)")
     fov: float = option(45.0, "horizontal field of view of the agent's view in degrees (departure: Wang 2016's 84 x 84 "
                     "frame sees the level's whole 90; 45 is the central 84 x 84 of a 204 x 204 render, so the images "
                     "are 49 px instead of 20; the gaze geometry is the same. At 90 no seed bound the images to "

@@ -30,15 +30,18 @@ import argparse
 from pathlib import Path
 
 from metarl_neuro.experiments import get as get_experiment
-from metarl_neuro.run import RUN_FILES, Run
+from metarl_neuro.run import Run
 from metarl_neuro.simulate import main as simulate
 
 
 def _stage(args: list[str], out: Path) -> Path:
-    """Run one ``simulate`` call into ``out`` unless it finished there (resumed where it started)."""
-    if all((out / f).is_file() for f in RUN_FILES):
+    """Run one ``simulate`` call into ``out`` unless a finished run is there (one that started there is resumed)."""
+    try:
+        Run.load(out)  # the project's test of a finished run folder
         print(f"{out}: finished, skipped")
         return out
+    except FileNotFoundError:
+        pass
     code = simulate([*args, "--out", str(out), *(["--resume"] if out.exists() else [])])
     if code != 0:
         raise SystemExit(f"simulate {' '.join(args[:1])} into {out} failed (exit {code})")

@@ -712,16 +712,17 @@ def check_init_from(config) -> None:
         source = json.loads((folder / "config.json").read_text())["config"]
     except (OSError, ValueError, KeyError) as err:
         raise ValueError(f"--init-from: cannot read the run's config {folder / 'config.json'}: {err}") from err
-    differ = [f"{k} {source.get(k, d)} there, {getattr(config, k, d)} here" for k, d in _SENSORIMOTOR.items()
-              if source.get(k, d) != getattr(config, k, d)]
+    recorded = {k: source.get(k, d) for k, d in {**_SENSORIMOTOR, **_ARCHITECTURE}.items()}  # legacy folders: d
+    differ = [f"{k} {recorded[k]} there, {getattr(config, k, d)} here" for k, d in _SENSORIMOTOR.items()
+              if recorded[k] != getattr(config, k, d)]
     if differ and getattr(config, "episodes", 0) == 0:
         raise ValueError(f"--init-from: {folder} was trained with another view or action set ({'; '.join(differ)}); "
                          "a frozen test (--episodes 0) needs the same options")
     if differ:  # training on from it in another view: a curriculum stage (the config records both)
         print(f"--init-from: training on from {folder} with another view or action set ({'; '.join(differ)})",
               file=sys.stderr)
-    form = {k: source.get(k, d) for k, d in _ARCHITECTURE.items()
-            if source.get(k, d) is not None and hasattr(config, k) and source.get(k, d) != getattr(config, k)}
+    form = {k: recorded[k] for k in _ARCHITECTURE
+            if recorded[k] is not None and hasattr(config, k) and recorded[k] != getattr(config, k)}
     if form:
         there = "; ".join(f"{k} {v} there, {getattr(config, k)} here" for k, v in form.items())
         raise ValueError(f"--init-from: {folder} holds a network of another form ({there}); pass "

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from metarl_neuro.domains import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE
-from metarl_neuro.experiments._base import Claim, Experiment, option
+from metarl_neuro.experiments._base import LEARNING_RATE, Claim, Experiment, option
 from metarl_neuro.experiments.harlow_1d import (
     HARLOW_BOUNDED,
     HARLOW_CLAIMS,
@@ -54,6 +54,8 @@ class HarlowW16Config(HarlowPixelsConfig):
                            "stacked)")
     value_coef: float = option(0.05, "weight beta_V of the value loss (W18 Methods; harlow-pixels' default is 0.5)",
                                domain=NON_NEGATIVE)
+    lr: float = option(2.5e-4, "RMSProp learning rate (departure from W18's 7e-4, which made one LSTM's policy collapse; "
+                       "harlow-pixels' 5e-4 was measured with the stacked LSTMs and value weight 0.5 only)", domain=LEARNING_RATE)
 
     NAME: ClassVar[str] = "harlow-w16"
 

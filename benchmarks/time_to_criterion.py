@@ -38,7 +38,8 @@ from pathlib import Path
 DEFAULTS = {
     "two-step": ("gap>=0.3,rc>=0.95,ur>=0.95", 1000, 150_000),
     "harlow-1d": ("correct_2_6>=90", 2000, 100_000),
-    "bandit": ("regret<thompson_regret", 1000, 40_000),
+    # batch 64 since 2026-12-07: a test every 312 updates and the default budget, as at batch 16 before
+    "bandit": ("regret<thompson_regret", 4000, 80_000),
     "harlow-pixels": ("correct_2_6>=90", 4000, 60_000),
 }
 

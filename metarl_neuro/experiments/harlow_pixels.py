@@ -72,8 +72,8 @@ class GazeConfig(TrainingConfig):
                     "images to reward (none of the one-LSTM ladder's runs in 60k-150k episodes; the lr 2.5e-4 defaults, 0 of 2 "
                     "seeds in 60k); at 45 they did. A network bound at 45 keeps the binding as the view widens: examples/"
                     "harlow_pixels_curriculum.py (45, 60, 75, then 90) reached 97.7-99.2% at 90 in 3 of 3 seeds at lr "
-                    "2.5e-4 (seeds that bind at 45), 98.2-98.8% frozen on the real level, and at lr 5e-4 98.1-98.7% in "
-                    "unselected seeds 0-2, 95.8-99.8% on the real level; see docs/measurements.md, the ladder and the "
+                    "2.5e-4 (seeds that bind at 45), 98.2-98.8% frozen on the real level, and at lr 5e-4 98.1-99.4% in "
+                    "unselected seeds 0-4, 95.8-99.8% on the real level; see docs/measurements.md, the ladder and the "
                     "90-degree view)",
                     domain=_FOV_DEGREES)
 

@@ -73,7 +73,7 @@ class GazeConfig(TrainingConfig):
                     "seeds in 60k); at 45 they did. A network bound at 45 keeps the binding as the view widens: examples/"
                     "harlow_pixels_curriculum.py (45, 60, 75, then 90) reached 97.7-99.2% at 90 in 3 of 3 seeds at lr "
                     "2.5e-4 (seeds that bind at 45), 98.2-98.8% frozen on the real level, and at lr 5e-4 98.1-99.4% in "
-                    "unselected seeds 0-4, 95.8-99.8% on the real level; see docs/measurements.md, the ladder and the "
+                    "unselected seeds 0-6, 95.8-100% on the real level; see docs/measurements.md, the ladder and the "
                     "90-degree view)",
                     domain=_FOV_DEGREES)
 

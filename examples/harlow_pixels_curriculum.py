@@ -22,7 +22,8 @@ resumed, so the same command continues a killed curriculum. Any other option is 
 Measured with the defaults of lr 2.5e-4 (docs/measurements.md, "The level's whole 90-degree view"; seeds 2, 3 and 6,
 chosen among those that bind at 45 degrees; at today's lr 5e-4 the unselected seeds 0-6 bound too, 98.1-99.4% at 90
 degrees and 95.8-100% on the real level, in 48-56k episodes): 14-26k episodes at 45 degrees, 4-10k at 60, 4k at
-75; at 90 degrees 95.5-100% on every test, the final tests' trials 2-6 97.7-99.2%, and 98.2-98.8% frozen on the real level. From scratch at 90 degrees no seed bound.
+75; at 90 degrees 95.5-100% on every test, the final tests' trials 2-6 97.7-99.2%, and 98.2-98.8% frozen on the
+real level. From scratch at 90 degrees no seed bound.
 """
 
 from __future__ import annotations

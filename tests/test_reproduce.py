@@ -325,7 +325,7 @@ def test_the_frozen_test_waits_for_its_seed_and_loads_its_network(cluster, tmp_p
     pytest.importorskip("deepmind_lab")
     tiny = {"episodes": 16, "batch": 4, "hidden_size": 16, "eval_episodes": 4, "episode_seconds": 0.5,
             "checkpoint_every_s": 0.0}
-    over = {"harlow-pixels": {**tiny, "eval_every": 0}, "psychlab-harlow": {"batch": 2, "eval_episodes": 2,
+    over = {"harlow-pixels": {**tiny, "eval_every": 0, "curriculum": "none"}, "psychlab-harlow": {"batch": 2, "eval_episodes": 2,
                                                                             "hidden_size": 16, "episode_seconds": 0.5}}
     results = reproduce(["harlow-pixels", "psychlab-harlow"], [0], tmp_path, overrides=over, progress=False)
     assert sorted((r["experiment"], r["status"]) for r in results) == [("harlow-pixels", "done"),

@@ -53,7 +53,7 @@ def test_episode_strip_bad_input():
 
 def test_harlow_pixels_end_to_end(tmp_path):
     args = ["harlow-pixels", "--episodes", "32", "--eval-episodes", "5", "--hidden-size", "16", "--episode-seconds", "4",
-            "--no-progress", "--device", "cpu", "--out", str(tmp_path / "px")]
+            "--curriculum", "none", "--no-progress", "--device", "cpu", "--out", str(tmp_path / "px")]
     assert main(args) == 0
     run = Run.load(tmp_path / "px")
     assert run.agent.__class__.__name__ == "ConvA2CLSTM"
@@ -83,7 +83,7 @@ def test_pixel_config_fields_are_checked():
 
 def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp_path, capsys):
     small = ["--hidden-size", "8", "--device", "cpu", "--no-progress", "--episode-seconds", "2", "--batch", "4",
-             "--eval-episodes", "2"]
+             "--eval-episodes", "2", "--curriculum", "none"]
     assert main(["harlow-pixels", "--episodes", "4", *small, "--out", str(tmp_path / "a")]) == 0
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), *small,
                  "--out", str(tmp_path / "b")]) == 0
@@ -97,7 +97,7 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
     # a frozen test in another view is refused before the run folder; training on in it is a curriculum stage
     assert main(["harlow-pixels", "--episodes", "0", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
                  "--out", str(tmp_path / "c")]) == 2
-    assert "fov 45.0 there, 60.0 here" in capsys.readouterr().err and not (tmp_path / "c").exists()
+    assert "fov 90.0 there, 60.0 here" in capsys.readouterr().err and not (tmp_path / "c").exists()
     assert main(["harlow-pixels", "--episodes", "4", "--init-from", str(tmp_path / "a"), "--fov", "60", *small,
                  "--out", str(tmp_path / "c60")]) == 0
     assert "training on from" in capsys.readouterr().err and Run.load(tmp_path / "c60").config.fov == 60.0
@@ -110,6 +110,53 @@ def test_init_from_starts_from_a_run_and_refuses_another_view_before_writing(tmp
                  "--out", str(tmp_path / "e")]) == 2
     err = capsys.readouterr().err
     assert "stacked True there, False here" in err and "pass --stacked" in err and not (tmp_path / "e").exists()
+
+
+def test_curriculum_trains_its_stages_as_separate_runs_would(tmp_path, capsys):
+    """Issue 29 item 2: --curriculum trains each view in a run folder of its own, starting from the last one's
+    network, and ends with the same network as the same stages run one by one with --init-from."""
+    import pytest
+    import torch
+
+    from metarl_neuro.experiments import HarlowPixelsConfig
+    from metarl_neuro.experiments._base import train_run
+
+    small = ["--hidden-size", "8", "--device", "cpu", "--no-progress", "--episode-seconds", "2", "--batch", "4",
+             "--eval-episodes", "2", "--threads", "1"]
+    assert main(["harlow-pixels", "--episodes", "4", "--curriculum", "45:8,60:4", "--curriculum-eval-every", "4",
+                 "--eval-every", "4", *small, "--out", str(tmp_path / "cur")]) == 0
+    run = Run.load(tmp_path / "cur")
+    assert run.config.fov == 90.0 and [s["fov"] for s in run.meta["curriculum"]] == [45.0, 60.0]
+    assert [s["episodes"] for s in run.meta["curriculum"]] == [8, 4]
+    assert run.meta["init_from_sha256"] == run.meta["curriculum"][-1]["checkpoint_sha256"]
+    first = Run.load(tmp_path / "cur" / "stages" / "fov45")
+    assert first.config.until == "correct_2_6>=90" and first.config.eval_every == 4 and not first.config.init_from
+    assert Run.load(tmp_path / "cur" / "stages" / "fov60").config.init_from == str(first.path)
+    # the same stages, one simulate call each
+    one = ["--curriculum", "none", "--eval-every", "4", *small]
+    assert main(["harlow-pixels", "--episodes", "8", "--fov", "45", "--until", "correct_2_6>=90", *one,
+                 "--out", str(tmp_path / "s45")]) == 0
+    assert main(["harlow-pixels", "--episodes", "4", "--fov", "60", "--until", "correct_2_6>=90", *one,
+                 "--init-from", str(tmp_path / "s45"), "--out", str(tmp_path / "s60")]) == 0
+    assert main(["harlow-pixels", "--episodes", "4", *one, "--init-from", str(tmp_path / "s60"),
+                 "--out", str(tmp_path / "s90")]) == 0
+    mine, theirs = run.agent.state_dict(), Run.load(tmp_path / "s90").agent.state_dict()
+    assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+    # finished stages are skipped when a run without a checkpoint resumes its curriculum
+    (tmp_path / "cur" / "checkpoint.pt").unlink()
+    capsys.readouterr()
+    assert main(["harlow-pixels", "--resume", *small, "--out", str(tmp_path / "cur")]) == 0
+    assert capsys.readouterr().err.count("finished in") == 2
+    # a caller that would skip the stages is refused, and a malformed curriculum names the option
+    with pytest.raises(ValueError, match="only the experiment's simulate"):
+        train_run(HarlowPixelsConfig(hidden_size=8, device="cpu"), "harlow-pixels", tmp_path / "x")
+    assert not (tmp_path / "x" / "config.json").exists()
+    for bad, match in (("45", "is not DEGREES:EPISODES"), ("5:100", "needs a view in"), ("60:10,45:10", "widen"),
+                       ("45:0", "at least 1"), ("90:10", "below --fov")):
+        with pytest.raises(ValueError, match=match):
+            HarlowPixelsConfig(curriculum=bad)
+    assert HarlowPixelsConfig(curriculum="None").stages() == () == HarlowPixelsConfig(episodes=0).stages()
+    assert HarlowPixelsConfig(init_from=str(tmp_path / "s90")).stages() == ()  # a run from a network: no curriculum
 
 
 def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):

@@ -27,7 +27,7 @@ def test_init_from_a_missing_run_is_refused_before_the_run_folder(tmp_path, caps
 @pytest.mark.slow  # 19 s: in the slow step
 def test_surrogate_trained_network_tested_and_fine_tuned_on_the_real_level(tmp_path, capsys):
     small = ["--hidden-size", "16", "--device", "cpu", "--no-progress", "--episode-seconds", "4"]
-    assert main(["harlow-pixels", "--episodes", "16", "--batch", "8", "--eval-episodes", "5", *small,
+    assert main(["harlow-pixels", "--episodes", "16", "--batch", "8", "--eval-episodes", "5", "--curriculum", "none", *small,
                  "--out", str(tmp_path / "sur")]) == 0
     # frozen transfer: the surrogate's network, no training on the level, tested on the colours it never saw
     assert main(["psychlab-harlow", "--dataset-path", "dummy-heldout", "--episodes", "0", "--batch", "3",

@@ -88,7 +88,7 @@ def test_a_hostile_checkpoint_runs_no_code_through_any_loading_path(tmp_path, fi
     # 3. simulate harlow-pixels --init-from FOLDER
     source = tmp_path / "pixels-source"
     source.mkdir()
-    config = {"experiment": "harlow-pixels", "config": {"fov": 45.0, "stacked": True}}  # as a run folder records it
+    config = {"experiment": "harlow-pixels", "config": {"fov": 90.0, "stacked": True}}  # as a run folder records it
     (source / "config.json").write_text(json.dumps(config))
     shutil.copy(folder / "checkpoint.pt", source / "checkpoint.pt")
     assert main(["harlow-pixels", "--episodes", "0", "--eval-episodes", "2", "--init-from", str(source),

@@ -536,7 +536,7 @@ def one_writer(simulate: Callable) -> Callable:
 
 
 def train_run(config, experiment: str, out: Path, resume: bool = False, progress: bool = True,
-              evaluation: Callable | None = None) -> TrainedRun:
+              evaluation: Callable | None = None, stages: Callable | None = None) -> TrainedRun:
     """Training only, the shared part of every ``simulate``: run folder, config, checkpoints and resume.
 
     Everything that can be checked is checked before the first write: the config, the device, the network and
@@ -558,6 +558,12 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
         ``evaluation(config) -> evaluate(agent, state) -> dict`` (:data:`EVALUATIONS`): with
         ``config.eval_every``, the tests of the frozen network during training (:func:`~metarl_neuro.agents.train`),
         written to ``evaluations.csv`` with every checkpoint; ``config.until`` stops training once it is met.
+    stages : callable, optional
+        ``stages(config) -> (folder, record)``: for a config with a curriculum (``config.stages()`` not empty,
+        e.g. :class:`~metarl_neuro.experiments.harlow_pixels.HarlowPixelsConfig`), trains its stages once the run
+        folder's ``config.json`` is written and before training starts (again on a resume that finds no
+        checkpoint: finished stages are skipped there); training then starts from the network of the run folder
+        ``folder``, and ``config.json`` records ``record`` as ``curriculum`` with that network's SHA-256.
 
     Returns
     -------
@@ -571,7 +577,8 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
         If ``resume`` is True and ``out`` holds no ``config.json``.
     ValueError
         If the device is not available, or (resuming) the checkpoint is refused, corrupt, incomplete or does not
-        fit the config (naming the file); nothing is written then.
+        fit the config (naming the file), or the config has a curriculum and ``stages`` is not given; nothing is
+        written then.
     metarl_neuro.run.RunFolderLocked
         If another process writes ``out``.
     metarl_neuro.agents.TrainingDiverged
@@ -611,8 +618,13 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
                 raise ValueError(f"{ckpt_path}: its sampler or training state is malformed ({type(err).__name__}: "
                                  f"{err}); rerun the run rather than resume it") from None
             print(f"resumed from update {state.update} ({state.episodes} episodes)", file=sys.stderr)
+        staged = bool(config.stages()) if hasattr(config, "stages") else False
+        if staged and stages is None:
+            raise ValueError(f"{experiment}: --curriculum {config.curriculum!r} trains in stages that only the "
+                             "experiment's simulate runs (python -m metarl_neuro.simulate); pass --curriculum none to "
+                             "train at --fov alone")
         init_sha = None
-        if state is None and getattr(config, "init_from", ""):
+        if state is None and not staged and getattr(config, "init_from", ""):
             init_sha = _init_from(agent, Path(config.init_from), device)
 
         # everything is checked: the first write
@@ -627,6 +639,10 @@ def train_run(config, experiment: str, out: Path, resume: bool = False, progress
         if init_sha is not None:
             meta["init_from_sha256"] = init_sha  # the run folder names the network it started from
         run.save_meta(meta)
+        if state is None and staged:  # the curriculum's stages, each a run folder of its own; then training here
+            start, meta["curriculum"] = stages(config)
+            meta["init_from_sha256"] = _init_from(agent, Path(start), device)
+            run.save_meta(meta)
         saved_at = {"update": state.update if state is not None else None}
 
         def checkpoint(s: TrainState) -> None:

@@ -7,6 +7,8 @@ The Harlow simulation and report here serve the pixel surrogate (:mod:`.harlow_p
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,7 +214,8 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
 
     experiment = config.NAME
     t = train_run(config, experiment, out, resume, progress,
-                  lambda cfg: harlow_evaluate(cfg, Path(out).name, on_table=keep))
+                  lambda cfg: harlow_evaluate(cfg, Path(out).name, on_table=keep),
+                  stages=lambda cfg: train_stages(cfg, Path(out), progress))
     run, config = t.run, t.config
     final, record = harlow_test(config, t.agent, config.eval_episodes, t.episodes, run.path.name)
     # a test during training at the final episode count (the last stage, or where --until stopped) gives way
@@ -227,6 +230,55 @@ def simulate_harlow(config: Harlow1DConfig, out: Path, resume: bool = False,
                   harlow_test_images(experiment, config))
     save_figures(run.path / "figures", [("harlow_episode", harlow_episode_strip(t.agent, config))])
     return run.path
+
+
+#: when a curriculum stage ends early: held-out trials 2-6 at 90% on two tests in a row (issue 29's criterion)
+STAGE_CRITERION = "correct_2_6>=90"
+
+
+def train_stages(config, out: Path, progress: bool = True) -> tuple[Path, list[dict]]:
+    """Train a pixel config's curriculum (``config.stages()``), each stage a run folder ``out/stages/fov<DEGREES>``.
+
+    Stage k trains ``config`` at its view for at most its episodes, tested every ``config.curriculum_eval_every``
+    episodes, and stops once :data:`STAGE_CRITERION` holds on two tests in a row; it starts from stage k - 1's
+    network (the first from ``config.init_from``, or from scratch). A finished stage is skipped and a killed one
+    resumed, so a resumed run continues its curriculum where it stopped. (The curriculum of issue 29, item 2:
+    ``examples/harlow_pixels_curriculum.py`` ran the same stages as separate ``simulate`` calls.)
+
+    Parameters
+    ----------
+    config : HarlowPixelsConfig
+        The run's config; its ``stages()`` is not empty.
+    out : pathlib.Path
+        The run folder that trains at ``config.fov`` after the stages.
+    progress : bool
+        Progress bars.
+
+    Returns
+    -------
+    (pathlib.Path, list of dict)
+        The last stage's folder, and per stage ``fov`` (degrees), ``folder`` (relative to ``out``), ``episodes``
+        (trained), ``criterion_met`` (bool) and ``checkpoint_sha256``.
+    """
+    base = dataclasses.replace(config, curriculum="none", until=STAGE_CRITERION, until_held=2,
+                               eval_every=config.curriculum_eval_every)
+    prev, record = config.init_from, []
+    for view, budget in config.stages():
+        stage = dataclasses.replace(base, fov=view, episodes=budget, init_from=prev)
+        folder = out / "stages" / f"fov{view:g}"
+        try:
+            run = Run.load(folder)  # a finished stage
+            print(f"curriculum stage {view:g} degrees: finished in {folder}, skipped", file=sys.stderr)
+        except FileNotFoundError:
+            print(f"curriculum stage {view:g} degrees: at most {budget:,} episodes into {folder}", file=sys.stderr)
+            run = Run.load(simulate_harlow(stage, folder, (folder / "config.json").exists(), progress))
+        evals = run.evaluations
+        met = len(evals) >= 2 and bool((evals["correct_2_6"].tail(2) >= 90).all())
+        record.append({"fov": view, "folder": str(folder.relative_to(out)),
+                       "episodes": int(run.training["episodes"].iloc[-1]),
+                       "criterion_met": met, "checkpoint_sha256": run.checkpoint_sha256()})
+        prev = str(folder)
+    return Path(prev), record
 
 
 def harlow_test(config, agent, n_episodes: int, training_episodes: int, subject: str):
@@ -373,13 +425,16 @@ def summarize(run: Run) -> dict:
     """Wang 2018 Fig. 6c in one seed: percent correct on trial 1 (``correct_1``) and trials 2-6 (``correct_2_6``)
     of the final held-out test, by trial number (``trial_1`` ... ``trial_6``), and, where the test used the
     level's L L L R R R sides, on the trials where counting sides is at chance (``balanced``,
-    :func:`~metarl_neuro.analysis.harlow_binding`)."""
+    :func:`~metarl_neuro.analysis.harlow_binding`), and after a curriculum the episodes its stages trained
+    (``curriculum_episodes``, :func:`train_stages`)."""
     final = _final_test(run.trials)
     out = harlow_metrics(final)
     by_trial = final.groupby("trial")["correct"].mean()
     out.update({f"trial_{k + 1}": 100 * float(v) for k, v in by_trial.items()})
     if per_side := level_sides(final):
         out["balanced"] = float(harlow_binding(final, per_side=per_side).iloc[-1]["pct_balanced"])
+    if stages := run.meta.get("curriculum"):  # harlow-pixels' --curriculum: the episodes trained before --fov
+        out["curriculum_episodes"] = float(sum(s["episodes"] for s in stages))
     return out
 
 

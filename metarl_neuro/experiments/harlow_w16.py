@@ -28,7 +28,7 @@ from metarl_neuro.experiments.harlow_1d import (
     simulate_harlow,
     summarize,
 )
-from metarl_neuro.experiments.harlow_pixels import HarlowPixelsConfig
+from metarl_neuro.experiments.harlow_pixels import _FOV_DEGREES, HarlowPixelsConfig
 
 __all__ = ["EXPERIMENT", "HarlowW16Config"]
 
@@ -56,6 +56,12 @@ class HarlowW16Config(HarlowPixelsConfig):
                                domain=NON_NEGATIVE)
     lr: float = option(2.5e-4, "RMSProp learning rate (departure from W18's 7e-4, which made one LSTM's policy collapse; "
                        "harlow-pixels' 5e-4 was measured with the stacked LSTMs and value weight 0.5 only)", domain=LEARNING_RATE)
+
+    fov: float = option(45.0, "horizontal field of view in degrees (departure: W16's agent saw the level's whole 90; "
+                        "this form has not been measured there or through harlow-pixels' --curriculum, so it keeps the "
+                        "central 45 of the earlier harlow-pixels default)", domain=_FOV_DEGREES)
+    curriculum: str = option("none", "views trained before --fov, as harlow-pixels' --curriculum (DEGREES:EPISODES,... "
+                             "or 'none': this form trains at --fov alone)", metavar="DEG:EPISODES,...|none")
 
     NAME: ClassVar[str] = "harlow-w16"
 

@@ -89,14 +89,16 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
     curve = None
     evals = []
     for seed, run in zip(per_seed["seed"], runs):
-        e = run.evaluations
+        e = run.evaluations_by_stage()  # through a curriculum's stages, where the run had one
         if len(e):
             evals.append(e.assign(seed=seed))
     if evals:
         table = pd.concat(evals, ignore_index=True)
         metric = next((m for m in _CURVE_METRICS if m in table.columns), None)
         if metric is not None:
-            every = int(runs[0].meta["config"].get("eval_every") or 0) or None
+            cfg = runs[0].meta["config"]
+            every = int((cfg.get("curriculum_eval_every") if runs[0].meta.get("curriculum") else None)
+                        or cfg.get("eval_every") or 0) or None
             curve = (metric, curve_across_seeds(table, metric, every=every,
                                                 bounds=bounds_for(metric, exp.bounded)), table)
     config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}

@@ -20,6 +20,7 @@ of a run, and a second writer is refused with the holder's PID and host. Checkpo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -356,13 +357,20 @@ class Run:
     def config(self):
         """The experiment's frozen config dataclass.
 
+        A field the folder's ``config.json`` lacks (added to the experiment after the run) takes its declared
+        ``legacy`` value (:func:`~metarl_neuro.experiments.option`), else its default.
+
         Raises ``ValueError`` naming ``config.json`` for an unknown experiment or fields the config does not have."""
         name = self.meta["experiment"]
         cls = self.experiment.config
         if not isinstance(self.meta["config"], dict):
             raise ValueError(f"{self.path / 'config.json'}: 'config' must be an object of field -> value")
+        recorded = self.meta["config"]
+        # a field added after this folder was written: the value it ran with (experiments.option's legacy)
+        legacy = {f.name: f.metadata["legacy"] for f in dataclasses.fields(cls)
+                  if "legacy" in f.metadata and f.name not in recorded}
         try:  # every field checked against its type, domain and choices (experiments.check_config)
-            return cls(**self.meta["config"])
+            return cls(**legacy, **recorded)
         except (TypeError, ValueError) as err:
             raise ValueError(f"{self.path / 'config.json'}: its config does not fit {name!r} ({err})") from None
 
@@ -394,6 +402,36 @@ class Run:
         if not path.exists():
             return pd.DataFrame()
         return read_run_file(path, pd.read_csv)
+
+    def evaluations_by_stage(self) -> pd.DataFrame:
+        """The learning curve through a curriculum (``config.json``'s ``curriculum``, e.g. ``harlow-pixels
+        --curriculum``): each stage's :attr:`evaluations`, then this run's, on one axis of training episodes.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The rows of :attr:`evaluations`, stage by stage, with ``episodes`` counted from the start of the first
+            stage, ``stage_episodes`` (the episodes within its own stage), ``fov`` (the stage's view in degrees,
+            NaN for a config without one) and ``stage`` (0, 1, ...; this run's own rows last). A run without a
+            curriculum gives its own evaluations with ``stage`` 0.
+
+        Raises
+        ------
+        FileNotFoundError, ValueError
+            As :attr:`evaluations` and :meth:`load`, naming a stage folder that is missing or corrupt.
+        """
+        parts, offset = [], 0
+        stages = self.meta.get("curriculum") or []
+        for k, stage in enumerate(stages):
+            e = Run.load(self.path / stage["folder"]).evaluations
+            parts.append(e.assign(stage_episodes=e["episodes"], episodes=e["episodes"] + offset, fov=stage["fov"],
+                                  stage=k))
+            offset += int(stage["episodes"])
+        own = self.evaluations
+        fov = float(getattr(self.config, "fov", float("nan")))
+        parts.append(own.assign(stage_episodes=own["episodes"], episodes=own["episodes"] + offset, fov=fov,
+                                stage=len(stages)) if len(own) else own)
+        return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else own
 
     @cached_property
     def agent(self):

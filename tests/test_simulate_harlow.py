@@ -129,6 +129,9 @@ def test_curriculum_trains_its_stages_as_separate_runs_would(tmp_path, capsys):
     assert run.config.fov == 90.0 and [s["fov"] for s in run.meta["curriculum"]] == [45.0, 60.0]
     assert [s["episodes"] for s in run.meta["curriculum"]] == [8, 4]
     assert run.meta["init_from_sha256"] == run.meta["curriculum"][-1]["checkpoint_sha256"]
+    curve = run.evaluations_by_stage()  # the learning curve through the stages, on one axis of episodes
+    assert curve["stage"].tolist() == [0, 0, 1, 2] and curve["fov"].tolist() == [45.0, 45.0, 60.0, 90.0]
+    assert curve["episodes"].tolist() == [4, 8, 12, 16] and curve["stage_episodes"].tolist() == [4, 8, 4, 4]
     first = Run.load(tmp_path / "cur" / "stages" / "fov45")
     assert first.config.until == "correct_2_6>=90" and first.config.eval_every == 4 and not first.config.init_from
     assert Run.load(tmp_path / "cur" / "stages" / "fov60").config.init_from == str(first.path)
@@ -157,6 +160,16 @@ def test_curriculum_trains_its_stages_as_separate_runs_would(tmp_path, capsys):
             HarlowPixelsConfig(curriculum=bad)
     assert HarlowPixelsConfig(curriculum="None").stages() == () == HarlowPixelsConfig(episodes=0).stages()
     assert HarlowPixelsConfig(init_from=str(tmp_path / "s90")).stages() == ()  # a run from a network: no curriculum
+
+
+def test_a_run_folder_from_before_the_curriculum_reads_as_it_ran(tmp_path):
+    """A field added after a run folder was written takes the value that folder ran with (``legacy``), not today's
+    default: a harlow-pixels folder without ``curriculum`` ran at its --fov alone."""
+    import json
+
+    (tmp_path / "config.json").write_text(json.dumps({"experiment": "harlow-pixels", "config": {"fov": 45.0}}))
+    config = Run(tmp_path).config
+    assert config.curriculum == "none" and config.fov == 45.0 and config.stages() == ()
 
 
 def test_extend_trains_on_as_a_longer_run_would(tmp_path, capsys):

@@ -180,7 +180,7 @@ class Experiment:
         return Path("runs") / self.name / f"seed{config.seed}"
 
 
-def option(default, help: str, domain=None, **kw):
+def option(default, help: str, domain=None, legacy=dataclasses.MISSING, **kw):
     """A config field with its default and help text (``help`` gives the source of the default: the paper, or
     "our choice" and why).
 
@@ -198,6 +198,10 @@ def option(default, help: str, domain=None, **kw):
         Its help text, with the default's source.
     domain : pandas.Interval, optional
         The values the field takes (numbers).
+    legacy : object, optional
+        For a field added after run folders were written without it: the value that gives the behaviour those
+        runs had, which :attr:`metarl_neuro.run.Run.config` fills in where ``config.json`` lacks the field (the
+        default fills it otherwise; a changed default would give such a folder a config it was not run with).
     **kw
         ``choices``, ``metavar``, ``default_help``.
 
@@ -209,6 +213,8 @@ def option(default, help: str, domain=None, **kw):
     meta = {"help": help, **kw}
     if domain is not None:
         meta["domain"] = domain
+    if legacy is not dataclasses.MISSING:
+        meta["legacy"] = legacy
     return field(default=default, metadata=meta)
 
 

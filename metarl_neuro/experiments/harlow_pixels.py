@@ -132,7 +132,7 @@ class HarlowPixelsConfig(GazeConfig):
                              "trained at 90 from the start. Our choice: 45, 60, 75, then 24,000 episodes at 90 bound 8 "
                              "of 8 unselected seeds, 97.6-99.4% on held-out trials 2-6 at 90 and 95.8-100% frozen on "
                              "the real level, in 48-56k episodes in all; from scratch at 90 no seed bound; see "
-                             "docs/measurements.md, the 90-degree view)", metavar="DEG:EPISODES,...|none")
+                             "docs/measurements.md, the 90-degree view)", metavar="DEG:EPISODES,...|none", legacy="none")
     curriculum_eval_every: int = option(2_000, "tests (eval_episodes / 5 held-out episodes) every this many episodes "
                                         "during a --curriculum stage (our choice, as measured)", domain=AT_LEAST_ONE)
 

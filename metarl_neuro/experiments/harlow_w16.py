@@ -61,7 +61,7 @@ class HarlowW16Config(HarlowPixelsConfig):
                         "this form has not been measured there or through harlow-pixels' --curriculum, so it keeps the "
                         "central 45 of the earlier harlow-pixels default)", domain=_FOV_DEGREES)
     curriculum: str = option("none", "views trained before --fov, as harlow-pixels' --curriculum (DEGREES:EPISODES,... "
-                             "or 'none': this form trains at --fov alone)", metavar="DEG:EPISODES,...|none")
+                             "or 'none': this form trains at --fov alone)", metavar="DEG:EPISODES,...|none", legacy="none")
 
     NAME: ClassVar[str] = "harlow-w16"
 

@@ -96,3 +96,18 @@ def test_every_registered_experiment_is_complete():
 def test_get_names_the_registered_experiments():
     with pytest.raises(ValueError, match="unknown experiment 'nope'.*two-step"):
         get("nope")
+
+
+def test_a_field_at_its_legacy_value_leaves_the_config_hash_as_it_was():
+    """A field added later with a ``legacy`` value (``tsutsui --p0-change``, 0) is left out of the hash at that
+    value, so the run folders written before it still count as finished; any other value changes the hash."""
+    import hashlib
+    import json
+
+    from metarl_neuro.experiments import TsutsuiConfig, config_hash
+
+    base = TsutsuiConfig()
+    before = dataclasses.asdict(base)
+    del before["p0_change"]  # the config as the folders written before the field recorded it
+    assert config_hash(base) == hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()[:16]
+    assert config_hash(TsutsuiConfig(p0_change=0.02)) != config_hash(base)

@@ -380,6 +380,10 @@ class TrainingConfig:
 def config_hash(config) -> str:
     """Short SHA-256 of the config's JSON form, identifying the run's settings.
 
+    A field that holds its declared ``legacy`` value (:func:`option`: a field added after run folders were
+    written without it, at the value that gives their behaviour) is left out, so that adding such a field keeps
+    the hash of every config that does not use it, and ``reproduce`` still finds those folders finished.
+
     Parameters
     ----------
     config : TrainingConfig
@@ -390,7 +394,11 @@ def config_hash(config) -> str:
     str
         16 hexadecimal digits.
     """
-    text = json.dumps(dataclasses.asdict(config), sort_keys=True)
+    values = dataclasses.asdict(config)
+    for f in dataclasses.fields(config):
+        if "legacy" in f.metadata and values[f.name] == f.metadata["legacy"]:
+            del values[f.name]
+    text = json.dumps(values, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

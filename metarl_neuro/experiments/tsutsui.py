@@ -41,6 +41,10 @@ class TsutsuiConfig(CuedConfig):
     p_sum: float = option(0.5, "p0(L) + p0(R) (W18 Sim 1)", domain=UNIT_INTERVAL)
     min_trials: int = option(50, "shortest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
     max_trials: int = option(100, "longest episode in trials (W18 Sim 1)", domain=AT_LEAST_ONE)
+    p0_change: float = option(0.0, "probability after each trial that p0(L) is drawn anew within the episode, a block "
+                              "change as in Tsutsui et al. 2016's sessions (our addition, off: W18 Sim 1 fixes p0 for "
+                              "the episode); a test of why the lag-1 reward peak is rare, see docs/measurements.md",
+                              domain=UNIT_INTERVAL, legacy=0.0)
 
     def make_task(self, batch_size: int, seed: int, device: torch.device | str, variant: str | None = None):
         """A :class:`~metarl_neuro.tasks.TsutsuiTask`; ``variant="test"`` draws p0(L) from [0, p_sum]."""
@@ -49,7 +53,8 @@ class TsutsuiConfig(CuedConfig):
         return TsutsuiTask(batch_size, test=variant == "test", p_sum=self.p_sum,
                            train_ranges=tuple((a * self.p_sum / 0.5, b * self.p_sum / 0.5)
                                               for a, b in TsutsuiTask.TRAIN_RANGES),
-                           n_trials=(self.min_trials, self.max_trials), **self._task_kwargs(seed, device))
+                           n_trials=(self.min_trials, self.max_trials), p0_change=self.p0_change,
+                           **self._task_kwargs(seed, device))
 
 
 _VARIABLES = ("prev_action", "prev_reward", "prev_action_x_reward", "value")

@@ -261,6 +261,10 @@ class TsutsuiTask(CuedChoiceTask):
         are held out.
     n_trials : (int, int)
         Episode length, uniform in this range of trials. Default (50, 100) (Wang 2018 Sim 1).
+    p0_change : float
+        Probability, after each completed trial, that ``p0(L)`` is drawn anew from the same distribution (a
+        block change within the episode, as in Tsutsui et al. 2016's sessions, whose reward probabilities changed
+        between blocks; the baits already set stay). Default 0: fixed for the episode (Wang 2018 Sim 1).
     **kwargs
         ``fixation_reward``, ``invalid_reward``, ``seed``, ``device``, ``check_actions`` of
         :class:`CuedChoiceTask`.
@@ -268,7 +272,7 @@ class TsutsuiTask(CuedChoiceTask):
     Raises
     ------
     ValueError
-        For a probability outside [0, 1], an empty range or a bad ``n_trials``.
+        For a probability outside [0, 1] (``p_sum``, ``p0_change``), an empty range or a bad ``n_trials``.
 
     Examples
     --------
@@ -291,8 +295,10 @@ class TsutsuiTask(CuedChoiceTask):
     )
 
     def __init__(self, batch_size: int, test: bool = False, p_sum: float = 0.5,
-                 train_ranges: tuple = TRAIN_RANGES, n_trials: tuple[int, int] = (50, 100), **kwargs):
+                 train_ranges: tuple = TRAIN_RANGES, n_trials: tuple[int, int] = (50, 100), p0_change: float = 0.0,
+                 **kwargs):
         self.p_sum = _check_prob("p_sum", p_sum)
+        self.p0_change = _check_prob("p0_change", p0_change)
         ranges = [(float(a), float(b)) for a, b in train_ranges]
         if not ranges or any(not 0.0 <= a <= b <= self.p_sum for a, b in ranges):
             raise ValueError(f"train_ranges must be intervals inside [0, p_sum={p_sum}], got {train_ranges}")
@@ -300,7 +306,8 @@ class TsutsuiTask(CuedChoiceTask):
         self.trial_range = _check_range("n_trials", n_trials)
         super().__init__(batch_size, **kwargs)
 
-    def _new_episodes(self, which):
+    def _draw_p0(self) -> torch.Tensor:
+        """``(B, 2)`` base probabilities ``p0(L), p0(R)``, drawn from the test or the training distribution."""
         u = self._rand(2)
         if self.test:
             left = u[:, 0] * self.p_sum
@@ -309,7 +316,10 @@ class TsutsuiTask(CuedChoiceTask):
             width = torch.tensor([b - a for a, b in self.train_ranges], device=self.device)
             k = (u[:, 1] * len(self.train_ranges)).long().clamp(max=len(self.train_ranges) - 1)
             left = lo[k] + u[:, 0] * width[k]
-        self._set("p0", torch.stack([left, self.p_sum - left], 1), which)
+        return torch.stack([left, self.p_sum - left], 1)
+
+    def _new_episodes(self, which):
+        self._set("p0", self._draw_p0(), which)
         self._set("unchosen", torch.zeros(self.batch_size, 2, device=self.device), which)
         self._set("n_trials", self._draw_trial_counts(*self.trial_range), which)
 
@@ -326,6 +336,8 @@ class TsutsuiTask(CuedChoiceTask):
         pay = (self._rand() < prob).float()
         picked = torch.nn.functional.one_hot(side, 2).bool() & chosen[:, None]
         self.unchosen = torch.where(picked, 0.0, torch.where(chosen[:, None], self.unchosen + 1.0, self.unchosen))
+        if self.p0_change > 0:  # a block change after this trial (no draw at 0: Wang 2018's streams stay as they were)
+            self._set("p0", self._draw_p0(), chosen & (self._rand() < self.p0_change))
         return pay
 
 

@@ -180,6 +180,29 @@ def test_tsutsui_baiting_probability():
     assert (task.unchosen[:, 0] == 0).all() and (task.unchosen[:, 1] == 1).all()
 
 
+def test_tsutsui_p0_changes_within_an_episode_only_when_asked():
+    """p0_change: after each trial p0(L) is drawn anew with that probability (a block change); at 0 (W18 Sim 1)
+    it holds for the episode and the task's random stream is the one it always was."""
+    fixed, same, changing = (TsutsuiTask(4000, seed=5, **kw) for kw in ({}, {"p0_change": 0.0}, {"p0_change": 0.25}))
+    for task in (fixed, same, changing):
+        task.reset()
+    within = {id(t): 0 for t in (fixed, changing)}
+    for _ in range(20):  # 20 trials: no episode ends (they last 50-100)
+        for task in (fixed, same, changing):
+            before = task.p0.clone()
+            task.step(full(4000, FIX))
+            _, r, done, log = task.step(full(4000, LEFT))
+            assert not done.any()
+            if task is not same:
+                within[id(task)] += int((task.p0[:, 0] != before[:, 0]).sum())
+        assert torch.equal(fixed.p0, same.p0) and torch.equal(fixed.unchosen, same.unchosen)
+    assert within[id(fixed)] == 0
+    assert abs(within[id(changing)] / (20 * 4000) - 0.25) < 0.01  # redrawn on a quarter of the trials
+    assert torch.allclose(changing.p0.sum(1), torch.full((4000,), 0.5))  # still from the training distribution
+    with pytest.raises(ValueError, match="p0_change"):
+        TsutsuiTask(2, p0_change=1.5)
+
+
 # ---------------------------------------------------------------- Behrens (Sim 2)
 def test_behrens_blocks_and_reversals():
     task = BehrensTask(400, block_trials=60, reversal_every=(5, 8), order="stable-first", seed=0)

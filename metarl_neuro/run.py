@@ -428,7 +428,8 @@ class Run:
                                   stage=k))
             offset += int(stage["episodes"])
         own = self.evaluations
-        fov = float(getattr(self.config, "fov", float("nan")))
+        # as recorded: the report also reads folders whose config.json holds fields of a lab's own
+        fov = float(self.meta["config"].get("fov", float("nan")))
         parts.append(own.assign(stage_episodes=own["episodes"], episodes=own["episodes"] + offset, fov=fov,
                                 stage=len(stages)) if len(own) else own)
         return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else own

@@ -30,7 +30,9 @@ NAMES = [pytest.param(n, marks=[pytest.mark.deepmind_lab, pytest.mark.slow]) if 
          for n in EXPERIMENTS]
 B, STEPS = 3, 320  # every task ends an episode within 300 random steps (two-step and bandit: 100)
 #: settings that bring a task's episodes under STEPS: Wang 2016's Harlow form lasts 3,600 steps (240 s)
-SHORT = {"harlow-w16": {"episode_seconds": 4.0}}
+SHORT = {"harlow-w16": {"episode_seconds": 4.0},
+         # a short curriculum: one stage of 4 episodes (the default's stages run up to 60,000)
+         "harlow-pixels": {"curriculum": "45:4", "curriculum_eval_every": 4}}
 
 
 def make(name: str, batch: int, seed: int):

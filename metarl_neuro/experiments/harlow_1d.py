@@ -272,8 +272,7 @@ def train_stages(config, out: Path, progress: bool = True) -> tuple[Path, list[d
         except FileNotFoundError:
             print(f"curriculum stage {view:g} degrees: at most {budget:,} episodes into {folder}", file=sys.stderr)
             run = Run.load(simulate_harlow(stage, folder, (folder / "config.json").exists(), progress))
-        evals = run.evaluations
-        met = len(evals) >= 2 and bool((evals["correct_2_6"].tail(2) >= 90).all())
+        met = stage.criterion().met(run.evaluations.to_dict("records"))  # the test that stops training, reread
         record.append({"fov": view, "folder": str(folder.relative_to(out)),
                        "episodes": int(run.training["episodes"].iloc[-1]),
                        "criterion_met": met, "checkpoint_sha256": run.checkpoint_sha256()})

@@ -430,9 +430,11 @@ class Run:
         own = self.evaluations
         # as recorded: the report also reads folders whose config.json holds fields of a lab's own
         fov = float(self.meta["config"].get("fov", float("nan")))
-        parts.append(own.assign(stage_episodes=own["episodes"], episodes=own["episodes"] + offset, fov=fov,
-                                stage=len(stages)) if len(own) else own)
-        return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else own
+        if len(own):
+            parts.append(own.assign(stage_episodes=own["episodes"], episodes=own["episodes"] + offset, fov=fov,
+                                    stage=len(stages)))
+        parts = [p for p in parts if len(p)]
+        return pd.concat(parts, ignore_index=True) if parts else own
 
     @cached_property
     def agent(self):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import os
 import platform
 import sys
@@ -96,9 +97,10 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         table = pd.concat(evals, ignore_index=True)
         metric = next((m for m in _CURVE_METRICS if m in table.columns), None)
         if metric is not None:
-            cfg = runs[0].meta["config"]
-            every = int((cfg.get("curriculum_eval_every") if runs[0].meta.get("curriculum") else None)
-                        or cfg.get("eval_every") or 0) or None
+            # one grid for every stage's tests: the greatest common spacing (a curriculum's stages may test more
+            # often than the run itself)
+            spacings = table["eval_every"].dropna().astype("int64").unique() if "eval_every" in table else []
+            every = math.gcd(*spacings) or None
             curve = (metric, curve_across_seeds(table, metric, every=every,
                                                 bounds=bounds_for(metric, exp.bounded)), table)
     config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}

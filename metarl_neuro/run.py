@@ -221,6 +221,13 @@ def convert_trusted_checkpoint(path: str | os.PathLike, out: str | os.PathLike |
     return target
 
 
+
+def _spacing(meta: dict) -> float:
+    """A run's spacing of tests during training in episodes (its config's ``eval_every``), as recorded; NaN where
+    the config has none or tests never (0)."""
+    every = meta["config"].get("eval_every")
+    return float(every) if every else float("nan")
+
 class RunFolderLocked(OSError):
     """Another process is writing the run folder (it holds its lock)."""
 
@@ -412,8 +419,9 @@ class Run:
         pandas.DataFrame
             The rows of :attr:`evaluations`, stage by stage, with ``episodes`` counted from the start of the first
             stage, ``stage_episodes`` (the episodes within its own stage), ``fov`` (the stage's view in degrees,
-            NaN for a config without one) and ``stage`` (0, 1, ...; this run's own rows last). A run without a
-            curriculum gives its own evaluations with ``stage`` 0.
+            NaN for a config without one), ``eval_every`` (the stage's spacing of tests in its own episodes, its
+            config's ``eval_every``; NaN for a config without one) and ``stage`` (0, 1, ...; this run's own rows
+            last). A run without a curriculum gives its own evaluations with ``stage`` 0.
 
         Raises
         ------
@@ -423,16 +431,17 @@ class Run:
         parts, offset = [], 0
         stages = self.meta.get("curriculum") or []
         for k, stage in enumerate(stages):
-            e = Run.load(self.path / stage["folder"]).evaluations
+            run = Run.load(self.path / stage["folder"])
+            e = run.evaluations
             parts.append(e.assign(stage_episodes=e["episodes"], episodes=e["episodes"] + offset, fov=stage["fov"],
-                                  stage=k))
+                                  eval_every=_spacing(run.meta), stage=k))
             offset += int(stage["episodes"])
         own = self.evaluations
         # as recorded: the report also reads folders whose config.json holds fields of a lab's own
         fov = float(self.meta["config"].get("fov", float("nan")))
         if len(own):
             parts.append(own.assign(stage_episodes=own["episodes"], episodes=own["episodes"] + offset, fov=fov,
-                                    stage=len(stages)))
+                                    eval_every=_spacing(self.meta), stage=len(stages)))
         parts = [p for p in parts if len(p)]
         return pd.concat(parts, ignore_index=True) if parts else own
 

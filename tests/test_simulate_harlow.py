@@ -132,6 +132,7 @@ def test_curriculum_trains_its_stages_as_separate_runs_would(tmp_path, capsys):
     curve = run.evaluations_by_stage()  # the learning curve through the stages, on one axis of episodes
     assert curve["stage"].tolist() == [0, 0, 1, 2] and curve["fov"].tolist() == [45.0, 45.0, 60.0, 90.0]
     assert curve["episodes"].tolist() == [4, 8, 12, 16] and curve["stage_episodes"].tolist() == [4, 8, 4, 4]
+    assert curve["eval_every"].tolist() == [4.0] * 4  # each stage's own spacing of tests: the report's grid
     first = Run.load(tmp_path / "cur" / "stages" / "fov45")
     assert first.config.until == "correct_2_6>=90" and first.config.eval_every == 4 and not first.config.init_from
     assert Run.load(tmp_path / "cur" / "stages" / "fov60").config.init_from == str(first.path)

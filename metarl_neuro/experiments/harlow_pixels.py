@@ -107,8 +107,9 @@ class HarlowPixelsConfig(GazeConfig):
     compiled: str = option("auto", "run the surrogate's frame loop and renderer through torch.compile: 'on', 'off', or "
                        "'auto' (on where training runs >= 2,000 episodes, so that compiling's one-time seconds pay "
                        "off). The same frames, rewards and logs bitwise as eager (tests/tasks/"
-                       "test_harlow_pixels_compiled.py), a step 2.8x faster (8.6 -> 3.1 ms at batch 32, one "
-                       "thread); needs a C++ compiler, else a warning and the eager code",
+                       "test_harlow_pixels_compiled.py), a step 1.7-2.6x faster (eager 5.1-7.8 ms, compiled 3.0 ms at "
+                       "batch 32, one thread, 45 and 90 deg alike: benchmarks/surrogate_step.py); needs a C++ "
+                       "compiler, else a warning and the eager code",
                        choices=("auto", "on", "off"))
     eval_every: int = option(4_000, "test the frozen network on eval_episodes / 5 held-out episodes every this many "
                          "training episodes (the learning curve by training stage, Wang 2018 Fig. 6c; "

@@ -1,0 +1,84 @@
+"""Wang et al. 2016's stacked-against-single LSTM result on its form of the pixel Harlow task (issue 29, item 3).
+
+W16 reports the share of seeds whose agents reached ceiling: 43% of 100 stacked-LSTM seeds, 26% of 100
+single-LSTM seeds. This reads two ``reproduce harlow-w16`` folders, one per form, and prints per seed the final
+test (trial 1, trials 2-10) and the first test during training at ceiling, then the share of seeds at ceiling
+(``correct_2_6 >= 90`` on the final test, the experiment's claim) with Wilson 95% intervals
+(``statsmodels.stats.proportion.proportion_confint``) and Fisher's exact test of the two forms
+(``scipy.stats.fisher_exact``), beside W16's::
+
+    python benchmarks/w16_stacked_vs_single.py runs/w16_stacked runs/w16_single
+
+Only finished seeds count; a folder's unfinished seeds are listed with their last test.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+from scipy.stats import fisher_exact
+from statsmodels.stats.proportion import proportion_confint
+
+from metarl_neuro.run import Run, read_seed_summary
+
+CEILING = 90.0  #: % correct on trials 2-10, the experiment's claim (harlow-w16's correct_2_6)
+W16 = {"stacked": (43, 100), "single": (26, 100)}  #: W16's seeds at ceiling, of seeds run
+
+
+def seeds(root: Path) -> tuple[str, pd.DataFrame]:
+    """The form (stacked or single, from the seeds' configs) and one row per seed folder under ``root``."""
+    rows, forms = [], set()
+    for folder in sorted((root / "harlow-w16").glob("seed*"), key=lambda p: int(p.name[4:])):
+        run = Run(folder)  # unfinished seeds too (Run.load wants a finished folder)
+        forms.add("stacked" if run.config.stacked else "single")
+        done = read_seed_summary(folder)
+        e = run.evaluations
+        at = e.loc[e["correct_2_6"] >= CEILING, "episodes"] if len(e) else pd.Series(dtype=float)
+        row = {"seed": int(folder.name[4:]), "finished": done is not None,
+               "tests": " / ".join(f"{v:.0f}" for v in e["correct_2_6"]) if len(e) else "",
+               "first_test_at_ceiling": int(at.iloc[0]) if len(at) else None,
+               "episodes": int(e["episodes"].iloc[-1]) if len(e) else 0}
+        if done is not None:
+            s = done["summary"]
+            row.update(trial_1=s["trial_1"], correct_2_10=s["correct_2_6"], ceiling=s["correct_2_6"] >= CEILING,
+                       cpu_s=done.get("cpu_s"))
+        rows.append(row)
+    if len(forms) != 1:
+        raise ValueError(f"{root}: expected the seeds of one form (stacked or single), found {sorted(forms) or 'none'}")
+    return forms.pop(), pd.DataFrame(rows)
+
+
+def share(k: int, n: int) -> str:
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    return f"{k} of {n}, {100 * k / n:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("folders", nargs=2, type=Path, help="the two reproduce --out folders (either order)")
+    args = p.parse_args(argv)
+    tables = dict(seeds(f) for f in args.folders)
+    if set(tables) != {"stacked", "single"}:
+        raise SystemExit(f"error: the folders hold {sorted(tables)}, not one stacked and one single form")
+    counts = {}
+    for form, t in tables.items():
+        print(f"\n## {form} LSTM\n")
+        print(t.to_markdown(index=False, floatfmt=".1f"))
+        done = t[t["finished"]]
+        counts[form] = (int(done["ceiling"].sum()) if len(done) else 0, len(done))
+    print("\n| form | ours: seeds at ceiling [Wilson 95%] | W16 |\n|---|---|---|")
+    for form in ("stacked", "single"):
+        k, n = counts[form]
+        print(f"| {form} | {share(k, n) if n else 'no finished seed'} | {share(*W16[form])} |")
+    (ks, ns), (k1, n1) = counts["stacked"], counts["single"]
+    if ns and n1:
+        _, ours = fisher_exact([[ks, ns - ks], [k1, n1 - k1]])
+        _, theirs = fisher_exact([[43, 57], [26, 74]])
+        print(f"\nFisher's exact test, stacked against single: ours p = {ours:.3g}; W16's counts p = {theirs:.3g}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from metarl_neuro import analysis
 from metarl_neuro.agents import Criterion
 from metarl_neuro.analysis.hybrid import VARIANTS, domain_of, simulate_hybrid
+from metarl_neuro.domains import OR_DEPENDENT_DEFAULT
 from metarl_neuro.experiments import EXPERIMENTS, check_config, parse_field
 from metarl_neuro.reproduce import parse_overrides
 from metarl_neuro.simulate import make_parser
@@ -64,6 +65,7 @@ texts = st.one_of(
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(field=st.sampled_from(FIELDS), text=texts)
+@example(field=("bandit", "batch"), text="-1")  # found by this property: -1 is the variant's batch (64), resolved
 def test_a_config_value_is_refused_the_same_way_wherever_it_enters(field, text):
     experiment, name = field
     cls = EXPERIMENTS[experiment].config
@@ -101,7 +103,9 @@ def test_a_config_value_is_refused_the_same_way_wherever_it_enters(field, text):
             assert str(err)
         else:
             check_config(config)
-            assert getattr(config, name) == direct[1] or (name in ("episodes", "entropy_coef") and direct[1] == -1)
+            # -1 in a field declared OR_DEPENDENT_DEFAULT is "the variant's default", resolved in the config
+            dependent = {f.name for f in dataclasses.fields(cls) if f.metadata.get("domain") == OR_DEPENDENT_DEFAULT}
+            assert getattr(config, name) == direct[1] or (name in dependent and direct[1] == -1)
 
 
 def _fit_data():

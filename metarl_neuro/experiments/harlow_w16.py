@@ -58,9 +58,16 @@ class HarlowW16Config(HarlowPixelsConfig):
     stacked: bool = option(False, "stacked two-LSTM agent (Wang 2016 Fig. 1d) instead of one LSTM: W16 compares "
                            "the two, so the stacked one is asked for by name here (harlow-pixels' default is "
                            "stacked)")
-    value_coef: float = option(0.5, "weight beta_V of the value loss (departure from W18's 0.05: harlow-pixels' "
-                               "measured recipe, for both forms, so that they are compared under one setting)",
+    value_coef: float = option(2.5, "weight beta_V of the value loss (departure from W18's 0.05: harlow-pixels' "
+                               "measured 0.5 at its rewards of +-5, rescaled to this form's +-1; scaling the rewards "
+                               "by 5 scales the policy term by 5 and the value term by 25, so the same balance is 5 x "
+                               "0.5 here), for both forms, so that they are compared under one setting",
                                domain=NON_NEGATIVE)
+    entropy_coef: float = option(0.01, "weight beta_e of the entropy bonus (departure from W18's 0.05: the level "
+                                 "form's 0.05 at rewards of +-5, rescaled to this form's +-1 as --value-coef; at 0.05 "
+                                 "the policy's entropy stayed at 1.49-1.56 nats of ln 5 = 1.61 through 12,000 "
+                                 "episodes and neither form left chance, see docs/measurements.md)",
+                                 domain=NON_NEGATIVE)
     lr: float = option(5e-4, "RMSProp learning rate (departure from W18's 7e-4: harlow-pixels' measured recipe, for both "
                        "forms)", domain=LEARNING_RATE)
 

@@ -68,10 +68,14 @@ class HarlowW16Config(HarlowPixelsConfig):
                                  "the policy's entropy stayed at 1.49-1.56 nats of ln 5 = 1.61 through 12,000 "
                                  "episodes and neither form left chance, see docs/measurements.md)",
                                  domain=NON_NEGATIVE)
-    unroll: int = option(100, "BPTT unroll in steps per update (W18 Methods: 100-300; harlow-pixels' 20 spans four "
-                         "of its trials of about 4 steps, but a trial here is about 21 steps, its 10-step gap "
-                         "included, so 20 never holds a choice and the last trial's outcome together: at 20 neither "
-                         "form left chance in 10,000-12,000 episodes, see docs/measurements.md)", domain=AT_LEAST_ONE)
+    unroll: int = option(40, "BPTT unroll in steps per update (our choice; W18 Methods: 100-300): harlow-pixels' 20 "
+                         "spans four of its trials of about 4 steps, but a trial here is about 21 steps, its 10-step "
+                         "gap included, so 20 seldom holds a choice and the last trial's outcome together; 40 holds "
+                         "about half of them. At 20, neither form left chance in 10,000-12,000 episodes; at 100 and "
+                         "batch 32 (a fifth of the updates per step), neither had learned to fixate after 700 episodes. "
+                         "See docs/measurements.md", domain=AT_LEAST_ONE)
+    batch: int = option(16, "episodes simulated in parallel per update (our choice: with --unroll 40, the 640 steps per "
+                        "update of harlow-pixels' 32 x 20, so as many updates per step)", domain=AT_LEAST_ONE)
     lr: float = option(5e-4, "RMSProp learning rate (departure from W18's 7e-4: harlow-pixels' measured recipe, for both "
                        "forms)", domain=LEARNING_RATE)
 

@@ -181,14 +181,16 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
     Returns
     -------
     list of dict
-        ``experiment``, ``seed``, ``values`` (config fields), ``folder``, ``config_hash``, ``state``, ``summary``
-        (the finished seed's :func:`read_seed_summary`, else None) and ``after`` (the experiment whose seed this
-        one tests frozen, or ``""``). ``state`` is one of
+        ``experiment``, ``seed``, ``values`` (the config fields set: budget and overrides), ``folder``,
+        ``config_hash``, ``state``, ``summary`` (the finished seed's :func:`read_seed_summary`, else None),
+        ``after`` (the experiment whose seed this one tests frozen, or ``""``) and ``episodes`` (the config's
+        training length, set or default). ``state`` is one of
 
         - ``"finished"``: its ``seed_summary.json`` is there, with the same config hash;
         - ``"resume"``: a run folder of this config without it (a killed seed);
-        - ``"extend"``: a run folder whose config differs only in fewer ``episodes`` (it trains on,
-          :func:`~metarl_neuro.experiments.extend_run`);
+        - ``"extend"``: a run folder whose config differs only in fewer ``episodes`` (it trains on to
+          ``episodes``, :func:`~metarl_neuro.experiments.extend_run`), whether the longer length was set or is a
+          default that grew;
         - ``"retest"``: a frozen test of a network that has changed since, or will (its seed is not finished, or
           its checkpoint's SHA-256 is not the one the test recorded): the test is run again, the old one kept in
           ``OUT/<experiment>/superseded/``;
@@ -234,7 +236,7 @@ def plan(experiments: list[str], seeds: list[int], budget: str, overrides: dict[
                                      "choose another --out for other settings")
             tasks.append({"experiment": name, "seed": seed, "values": {**values, "seed": seed}, "folder": str(folder),
                           "config_hash": chash, "state": state, "summary": summary if state == "finished" else None,
-                          "after": source})
+                          "after": source, "episodes": config.episodes})
     by_seed = {(t["experiment"], t["seed"]): t for t in tasks}
     for t in tasks:  # a frozen test of a network that changed (or will) is run again
         tested = by_seed.get((t["after"], t["seed"]))
@@ -377,8 +379,8 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
     for t in todo:
         if t["state"] == "extend":
             before = Run(t["folder"]).config.episodes
-            extend_run(Path(t["folder"]), t["values"]["episodes"])
-            print(f"{t['experiment']} seed {t['seed']}: training on from {before} to {t['values']['episodes']} "
+            extend_run(Path(t["folder"]), t["episodes"])  # from --set, or from a default that grew
+            print(f"{t['experiment']} seed {t['seed']}: training on from {before} to {t['episodes']} "
                   f"episodes ({t['folder']}; its earlier end kept in extended_from_{before}/)", file=sys.stderr)
         elif t["state"] == "retest":
             old = _supersede(Path(t["folder"]))

@@ -18,7 +18,7 @@ import pytest
 from scipy import stats
 
 from metarl_neuro.analysis import across_seeds, curve_across_seeds
-from metarl_neuro.experiments import EXPERIMENTS, TwoStepConfig
+from metarl_neuro.experiments import EXPERIMENTS, HarlowPixelsConfig, TwoStepConfig
 from metarl_neuro.report import write_report
 from metarl_neuro.reproduce import main as reproduce_main
 from metarl_neuro.reproduce import parse_overrides, plan, reproduce, sigterm_interrupts
@@ -135,6 +135,11 @@ def test_a_longer_budget_extends_finished_seeds_and_retests_their_frozen_tests(t
     assert [(t["experiment"], t["state"]) for t in longer] == [("harlow-pixels", "extend")] * 2 + [
         ("psychlab-harlow", "retest")] * 2
     assert all(t["summary"] is None for t in longer)
+    assert [t["episodes"] for t in longer] == [1200, 1200, 0, 0]
+    # a default that grew extends as a larger --set does (harlow-pixels' default is longer than 600 episodes)
+    grown = plan(pair[:1], [0, 1], "full", {}, tmp_path)
+    assert [(t["state"], t["episodes"]) for t in grown] == [("extend", HarlowPixelsConfig().episodes)] * 2
+    assert all("episodes" not in t["values"] for t in grown)
     for other in ({"episodes": 300}, {"episodes": 1200, "lr": 1e-3}):  # shorter, or another setting too
         with pytest.raises(ValueError, match="another config.*a larger episodes extends it"):
             plan(pair, [0], "full", {"harlow-pixels": other}, tmp_path)

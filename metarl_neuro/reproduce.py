@@ -380,8 +380,10 @@ def reproduce(experiments: list[str], seeds: list[int], out: Path, budget: str =
         if t["state"] == "extend":
             before = Run(t["folder"]).config.episodes
             extend_run(Path(t["folder"]), t["episodes"])  # from --set, or from a default that grew
-            print(f"{t['experiment']} seed {t['seed']}: training on from {before} to {t['episodes']} "
-                  f"episodes ({t['folder']}; its earlier end kept in extended_from_{before}/)", file=sys.stderr)
+            kept = Path(t["folder"]) / f"extended_from_{before}"  # only where that end had been tested
+            print(f"{t['experiment']} seed {t['seed']}: training on from {before} to {t['episodes']} episodes "
+                  f"({t['folder']}" + (f"; its earlier end kept in {kept.name}/)" if kept.exists() else ")"),
+                  file=sys.stderr)
         elif t["state"] == "retest":
             old = _supersede(Path(t["folder"]))
             print(f"{t['experiment']} seed {t['seed']}: testing again, its network changed (the earlier test moved to "

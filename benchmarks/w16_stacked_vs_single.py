@@ -9,7 +9,8 @@ test (trial 1, trials 2-10) and the first test during training at ceiling, then 
 
     python benchmarks/w16_stacked_vs_single.py runs/w16_stacked runs/w16_single
 
-Only finished seeds count; a folder's unfinished seeds are listed with their last test.
+Only finished seeds count; a folder's unfinished seeds are listed with their tests so far. ``cpu_s`` sums the
+recorded calls of a seed (an extended seed's earlier end included; a call that was stopped records none).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def seeds(root: Path) -> tuple[str, pd.DataFrame]:
                "episodes": int(e["episodes"].iloc[-1]) if len(e) else 0}
         if done is not None:
             s = done["summary"]
-            row.update(trial_1=s["trial_1"], correct_2_10=s["correct_2_6"], ceiling=s["correct_2_6"] >= CEILING,
-                       cpu_s=done.get("cpu_s"))
+            # the CPU time of every recorded call: an extended seed's earlier end keeps its own summary (a call
+            # that was stopped records none)
+            earlier = [read_seed_summary(f) for f in folder.glob("extended_from_*")]
+            row.update(trial_1=s["trial_1"], correct_2_10=s["correct_2_6"], ceiling=bool(s["correct_2_6"] >= CEILING),
+                       cpu_s=sum(d.get("cpu_s") or 0.0 for d in [done, *earlier] if d))
         rows.append(row)
     if len(forms) != 1:
         raise ValueError(f"{root}: expected the seeds of one form (stacked or single), found {sorted(forms) or 'none'}")
@@ -65,7 +69,7 @@ def main(argv=None) -> int:
     counts = {}
     for form, t in tables.items():
         print(f"\n## {form} LSTM\n")
-        print(t.to_markdown(index=False, floatfmt=".1f"))
+        print(t.astype({"first_test_at_ceiling": "Int64"}).to_markdown(index=False, floatfmt=".1f"))
         done = t[t["finished"]]
         counts[form] = (int(done["ceiling"].sum()) if len(done) else 0, len(done))
     print("\n| form | ours: seeds at ceiling [Wilson 95%] | W16 |\n|---|---|---|")

@@ -31,13 +31,13 @@ W16 = {"stacked": (43, 100), "single": (26, 100)}  #: W16's seeds at ceiling, of
 def seeds(root: Path) -> tuple[str, pd.DataFrame]:
     """The form (stacked or single, from the seeds' configs) and one row per seed folder under ``root``."""
     rows, forms = [], set()
-    for folder in sorted((root / "harlow-w16").glob("seed*"), key=lambda p: int(p.name[4:])):
+    for seed, folder in sorted((int(f.name[4:]), f) for f in (root / "harlow-w16").glob("seed*")):
         run = Run(folder)  # unfinished seeds too (Run.load wants a finished folder)
         forms.add("stacked" if run.config.stacked else "single")
         done = read_seed_summary(folder)
         e = run.evaluations
         at = e.loc[e["correct_2_6"] >= CEILING, "episodes"] if len(e) else pd.Series(dtype=float)
-        row = {"seed": int(folder.name[4:]), "finished": done is not None,
+        row = {"seed": seed, "finished": done is not None,
                "tests": " / ".join(f"{v:.0f}" for v in e["correct_2_6"]) if len(e) else "",
                "first_test_at_ceiling": int(at.iloc[0]) if len(at) else None,
                "episodes": int(e["episodes"].iloc[-1]) if len(e) else 0}
@@ -59,6 +59,11 @@ def share(k: int, n: int) -> str:
     return f"{k} of {n}, {100 * k / n:.0f}% [{100 * lo:.0f}, {100 * hi:.0f}]"
 
 
+def fisher_p(counts: dict) -> float:
+    """Fisher's exact test (two-sided p) of the shares at ceiling, ``{"stacked": (k, n), "single": (k, n)}``."""
+    return fisher_exact([[k, n - k] for k, n in (counts["stacked"], counts["single"])])[1]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs=2, type=Path, help="the two reproduce --out folders (either order)")
@@ -76,10 +81,8 @@ def main(argv=None) -> int:
     for form in ("stacked", "single"):
         k, n = counts[form]
         print(f"| {form} | {share(k, n) if n else 'no finished seed'} | {share(*W16[form])} |")
-    (ks, ns), (k1, n1) = counts["stacked"], counts["single"]
-    if ns and n1:
-        _, ours = fisher_exact([[ks, ns - ks], [k1, n1 - k1]])
-        _, theirs = fisher_exact([[43, 57], [26, 74]])
+    if all(n for _, n in counts.values()):
+        ours, theirs = fisher_p(counts), fisher_p(W16)
         print(f"\nFisher's exact test, stacked against single: ours p = {ours:.3g}; W16's counts p = {theirs:.3g}")
     return 0
 

@@ -99,8 +99,7 @@ def aggregate(out: Path, experiment: str, seeds: list[int]) -> dict | None:
         if metric is not None:
             # one grid for every stage's tests: the greatest common spacing (a curriculum's stages may test more
             # often than the run itself)
-            spacings = table["eval_every"].dropna().astype("int64").unique() if "eval_every" in table else []
-            every = math.gcd(*spacings) or None
+            every = math.gcd(*table["eval_every"].dropna().astype("int64").unique()) or None
             curve = (metric, curve_across_seeds(table, metric, every=every,
                                                 bounds=bounds_for(metric, exp.bounded)), table)
     config = {k: v for k, v in runs[0].meta["config"].items() if k != "seed"}

@@ -221,12 +221,12 @@ def convert_trusted_checkpoint(path: str | os.PathLike, out: str | os.PathLike |
     return target
 
 
-
 def _spacing(meta: dict) -> float:
     """A run's spacing of tests during training in episodes (its config's ``eval_every``), as recorded; NaN where
     the config has none or tests never (0)."""
     every = meta["config"].get("eval_every")
     return float(every) if every else float("nan")
+
 
 class RunFolderLocked(OSError):
     """Another process is writing the run folder (it holds its lock)."""

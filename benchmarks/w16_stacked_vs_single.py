@@ -7,8 +7,9 @@ test (trial 1, trials 2-10) and the first test during training at ceiling, then 
 (``statsmodels.stats.proportion.proportion_confint``) and Fisher's exact test of the two forms
 (``scipy.stats.fisher_exact``), beside W16's::
 
-    python benchmarks/w16_stacked_vs_single.py runs/w16_stacked runs/w16_single
+    python benchmarks/w16_stacked_vs_single.py runs/w16_stacked runs/w16_single [--figure curves.png]
 
+``--figure`` also draws each seed's held-out trials 2-10 per test against episodes, one panel per form.
 Only finished seeds count; a folder's unfinished seeds are listed with their tests so far. ``cpu_s`` sums the
 recorded calls of a seed (an extended seed's earlier end included; a call that was stopped records none).
 """
@@ -48,6 +49,7 @@ def seeds(root: Path) -> tuple[str, pd.DataFrame]:
             earlier = [read_seed_summary(f) for f in folder.glob("extended_from_*")]
             row.update(trial_1=s["trial_1"], correct_2_10=s["correct_2_6"], ceiling="yes" if s["correct_2_6"] >= CEILING else "no",
                        cpu_s=sum(d.get("cpu_s") or 0.0 for d in [done, *earlier] if d))
+        row["curve"] = e[["episodes", "correct_2_6"]] if len(e) else None
         rows.append(row)
     if len(forms) != 1:
         raise ValueError(f"{root}: expected the seeds of one form (stacked or single), found {sorted(forms) or 'none'}")
@@ -64,9 +66,37 @@ def fisher_p(counts: dict) -> float:
     return fisher_exact([[k, n - k] for k, n in (counts["stacked"], counts["single"])])[1]
 
 
+def draw(tables: dict, path: Path) -> None:
+    """Each seed's tests (held-out trials 2-10, %) against episodes, a panel per form, saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharex=True, sharey=True, constrained_layout=True)
+    for ax, form in zip(axes, ("stacked", "single")):
+        t = tables[form]
+        for row in t.itertuples():
+            if row.curve is None:
+                continue
+            ax.plot(row.curve["episodes"] / 1000, row.curve["correct_2_6"], marker=".", lw=1,
+                    ls="-" if row.finished else ":", label=f"seed {row.seed}")
+        done = t[t["finished"]]
+        ax.axhline(CEILING, color="k", lw=0.6, ls="--")
+        ax.axhline(50, color="0.6", lw=0.6)
+        ax.set_title(f"{form} LSTM: {int((done['ceiling'] == 'yes').sum())} of {len(done)} finished seeds at ceiling",
+                     fontsize=9)
+        ax.set_xlabel("training episodes (thousands)")
+        ax.legend(fontsize=6, ncol=2, loc="lower right")
+    axes[0].set_ylabel("held-out trials 2-10 correct (%)")
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("folders", nargs=2, type=Path, help="the two reproduce --out folders (either order)")
+    p.add_argument("--figure", type=Path, help="also save the learning curves here (PNG, SVG, PDF)")
     args = p.parse_args(argv)
     tables = dict(seeds(f) for f in args.folders)
     if set(tables) != {"stacked", "single"}:
@@ -74,7 +104,7 @@ def main(argv=None) -> int:
     counts = {}
     for form, t in tables.items():
         print(f"\n## {form} LSTM\n")
-        print(t.astype({"first_test_at_ceiling": "Int64"}).to_markdown(index=False, floatfmt=".1f"))
+        print(t.drop(columns="curve").astype({"first_test_at_ceiling": "Int64"}).to_markdown(index=False, floatfmt=".1f"))
         done = t[t["finished"]]
         counts[form] = (int((done["ceiling"] == "yes").sum()), len(done))
     print("\n| form | ours: seeds at ceiling [Wilson 95%] | W16 |\n|---|---|---|")
@@ -84,6 +114,9 @@ def main(argv=None) -> int:
     if all(n for _, n in counts.values()):
         ours, theirs = fisher_p(counts), fisher_p(W16)
         print(f"\nFisher's exact test, stacked against single: ours p = {ours:.3g}; W16's counts p = {theirs:.3g}")
+    if args.figure:
+        draw(tables, args.figure)
+        print(f"\nlearning curves: {args.figure}")
     return 0
 
 

@@ -104,7 +104,8 @@ EXPERIMENT = Experiment(
     ),
     figure=figure, evaluation=harlow_evaluate, score=score, resources={"num_cpus": 2, "num_gpus": 0.25},
     reduced={"episodes": 3000, "eval_every": 1500, "eval_episodes": 50,
-             "why": "3,000 training episodes instead of 36,000: the pipeline end to end, not the binding"},
+             "why": f"3,000 training episodes instead of at most {HarlowW16Config.episodes:,}: the pipeline end to end, "
+                    "not the binding"},
     bounded=HARLOW_BOUNDED,
 )
 

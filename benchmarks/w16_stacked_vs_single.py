@@ -95,8 +95,7 @@ def draw(tables: dict, path: Path) -> None:
         ax.axhline(CEILING, color="k", lw=0.6, ls="--")
         ax.axhline(50, color="0.6", lw=0.6)
         at = int((done["rule"] == "yes").sum()) if len(done) else 0
-        ax.set_title(f"{form} LSTM: {at} of {len(done)} finished seeds at ceiling "
-                     f"in training", fontsize=9)
+        ax.set_title(f"{form} LSTM: {at} of {len(done)} finished seeds at ceiling in training", fontsize=9)
         ax.set_xlabel("training episodes (thousands)")
         ax.legend(fontsize=6, ncol=2, loc="lower right")
     axes[0].set_ylabel("held-out trials 2-10 correct (%)")
@@ -129,16 +128,15 @@ def main(argv=None) -> int:
         print(f"\nFisher's exact test, stacked against single: ours p = {rule:.3g} (in training), {final:.3g} (final "
               f"test); W16's counts p = {theirs:.3g}")
     # where both shares are near all, the forms differ (if at all) in how soon: the episodes at which the rule was
-    # met, a seed that never met it ranked after every seed that did (its budget + 1: Mann-Whitney uses ranks only)
-    soon = {}
-    for form, t in tables.items():
-        done = t[t["finished"]]
-        soon[form] = [m if m == m and m is not None else e + 1 for m, e in zip(done["rule_met_at"], done["episodes"])]
+    # met, every seed that never met it tied after every seed that did (Mann-Whitney uses ranks only)
+    met_at = {form: t.loc[t["finished"], "rule_met_at"] for form, t in tables.items()}
+    never = 1 + max((int(t["episodes"].max()) for t in tables.values()), default=0)
+    soon = {form: [int(m) if pd.notna(m) else never for m in v] for form, v in met_at.items()}
     if all(soon.values()):
         print("\n| form | episodes to ceiling in training: median [range] of the seeds that met the rule | seeds that "
               "never met it |\n|---|---|---|")
         for form in ("stacked", "single"):
-            met = tables[form].loc[tables[form]["finished"], "rule_met_at"].dropna()
+            met = met_at[form].dropna()
             span = f"{met.median():,.0f} [{met.min():,.0f}, {met.max():,.0f}]" if len(met) else "none met it"
             print(f"| {form} | {span} | {len(soon[form]) - len(met)} |")
         p_soon = mannwhitneyu(soon["stacked"], soon["single"], alternative="two-sided").pvalue

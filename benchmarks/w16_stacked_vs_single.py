@@ -76,8 +76,9 @@ def fisher_p(counts: dict) -> float:
     return fisher_exact([[k, n - k] for k, n in (counts["stacked"], counts["single"])])[1]
 
 
-def draw(tables: dict, path: Path) -> None:
-    """Each seed's tests (held-out trials 2-10, %) against episodes, a panel per form, saved to ``path``."""
+def draw(tables: dict, at_ceiling: dict, path: Path) -> None:
+    """Each seed's tests (held-out trials 2-10, %) against episodes, a panel per form, saved to ``path``;
+    ``at_ceiling`` is ``{form: (seeds that met the rule, finished seeds)}``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,11 +92,10 @@ def draw(tables: dict, path: Path) -> None:
                 continue
             ax.plot(row.curve["episodes"] / 1000, row.curve["correct_2_6"], marker=".", lw=1,
                     ls="-" if row.finished else ":", label=f"seed {row.seed}")
-        done = t[t["finished"]]
         ax.axhline(CEILING, color="k", lw=0.6, ls="--")
         ax.axhline(50, color="0.6", lw=0.6)
-        at = int((done["rule"] == "yes").sum()) if len(done) else 0
-        ax.set_title(f"{form} LSTM: {at} of {len(done)} finished seeds at ceiling in training", fontsize=9)
+        k, n = at_ceiling[form]
+        ax.set_title(f"{form} LSTM: {k} of {n} finished seeds at ceiling in training", fontsize=9)
         ax.set_xlabel("training episodes (thousands)")
         ax.legend(fontsize=6, ncol=2, loc="lower right")
     axes[0].set_ylabel("held-out trials 2-10 correct (%)")
@@ -143,7 +143,7 @@ def main(argv=None) -> int:
         print(f"\nMann-Whitney U test of the episodes to ceiling (a seed that never met the rule ranks last), stacked "
               f"against single: p = {p_soon:.3g}")
     if args.figure:
-        draw(tables, args.figure)
+        draw(tables, counts["rule"], args.figure)
         print(f"\nlearning curves: {args.figure}")
     return 0
 

@@ -8,7 +8,10 @@ held-out episodes: trial 1, trials 2-10). Then, for both readings of "at ceiling
 final test's trials 2-10 >= 90%, the experiment's claim), the share of seeds with Wilson 95% intervals
 (``statsmodels.stats.proportion.proportion_confint``) and Fisher's exact test of the two forms
 (``scipy.stats.fisher_exact``), beside W16's; and the episodes each form took to meet the rule, with a Mann-Whitney
-U test (``scipy.stats.mannwhitneyu``; a seed that never met it ranks last)::
+U test (``scipy.stats.mannwhitneyu``; a seed that never met it ranks last). Two more lines say what the seeds can
+tell: each form's count against W16's share for that form (exact binomial test, ``scipy.stats.binomtest``: is this
+setting's share W16's?), and the power of Fisher's test at these seed counts were the true shares W16's 43% and 26%
+(exact, summed over every outcome of two binomials)::
 
     python benchmarks/w16_stacked_vs_single.py runs/w16_stacked runs/w16_single [--figure curves.png]
 
@@ -25,7 +28,7 @@ import argparse
 from pathlib import Path
 
 import pandas as pd
-from scipy.stats import fisher_exact, mannwhitneyu
+from scipy.stats import binom, binomtest, fisher_exact, mannwhitneyu
 from statsmodels.stats.proportion import proportion_confint
 
 from metarl_neuro.agents import Criterion
@@ -74,6 +77,16 @@ def share(k: int, n: int) -> str:
 def fisher_p(counts: dict) -> float:
     """Fisher's exact test (two-sided p) of the shares at ceiling, ``{"stacked": (k, n), "single": (k, n)}``."""
     return fisher_exact([[k, n - k] for k, n in (counts["stacked"], counts["single"])])[1]
+
+
+def fisher_power(n_stacked: int, n_single: int, alpha: float = 0.05) -> float:
+    """The chance that Fisher's exact test (two-sided) finds the forms differ at ``alpha`` with these many seeds,
+    were each form's true share of seeds at ceiling W16's (43% stacked, 26% single): the probability of every
+    outcome (k stacked, j single at ceiling) of two independent binomials, summed where the test's p < ``alpha``."""
+    (ks, ns), (kj, nj) = W16["stacked"], W16["single"]
+    return float(sum(binom.pmf(k, n_stacked, ks / ns) * binom.pmf(j, n_single, kj / nj)
+                     for k in range(n_stacked + 1) for j in range(n_single + 1)
+                     if fisher_exact([[k, n_stacked - k], [j, n_single - j]])[1] < alpha))
 
 
 def draw(tables: dict, at_ceiling: dict, path: Path) -> None:
@@ -127,6 +140,13 @@ def main(argv=None) -> int:
         rule, final, theirs = fisher_p(counts["rule"]), fisher_p(counts["final"]), fisher_p(W16)
         print(f"\nFisher's exact test, stacked against single: ours p = {rule:.3g} (in training), {final:.3g} (final "
               f"test); W16's counts p = {theirs:.3g}")
+        n = {form: counts["rule"][form][1] for form in ("stacked", "single")}
+        print(f"Its power at {n['stacked']} + {n['single']} seeds, were the true shares W16's (43%, 26%): "
+              f"{fisher_power(n['stacked'], n['single']):.2f}")
+        for form in ("stacked", "single"):
+            ps = [binomtest(*counts[r][form], W16[form][0] / W16[form][1]).pvalue for r in counts]
+            print(f"{form}: is the share W16's {W16[form][0]}%? Exact binomial test p = {ps[0]:.2g} (in training), "
+                  f"{ps[1]:.2g} (final test)")
     # where both shares are near all, the forms differ (if at all) in how soon: the episodes at which the rule was
     # met, every seed that never met it tied after every seed that did (Mann-Whitney uses ranks only)
     met_at = {form: t.loc[t["finished"], "rule_met_at"] for form, t in tables.items()}

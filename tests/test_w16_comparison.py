@@ -3,11 +3,13 @@
 Two tiny ``harlow-w16`` seeds, one per form, each trained by ``reproduce`` on a real local Ray cluster into its own
 ``--out`` folder, as the guide runs the comparison, without a stopping rule (``until=''``, on which the script
 once failed: it read the seed's own rule). The script must read each folder's form from its config, count neither
-untrained seed at ceiling on either reading, draw the curves, and refuse two folders of one form.
+untrained seed at ceiling on either reading, draw the curves, and refuse two folders of one form. The power of
+Fisher's test at W16's shares, which the script prints, is checked alone (fast) against the normal approximation.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "w16_stacked_vs_si
 TINY = {"episodes": 24, "batch": 4, "episode_seconds": 20, "eval_every": 8, "eval_episodes": 20, "threads": 1,
         "until": ""}
 
-pytestmark = pytest.mark.slow  # two Ray clusters and two short pixel trainings, about a minute
+slow = pytest.mark.slow  # two Ray clusters and two short pixel trainings, about a minute
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,7 @@ def script(*args):
     return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, timeout=120)
 
 
+@slow
 def test_the_shares_count_each_reading_of_ceiling_per_form_and_draw_the_curves(folders, tmp_path):
     figure = tmp_path / "curves.png"
     out = script(folders / "single", folders / "stacked", "--figure", figure)
@@ -58,7 +61,26 @@ def test_the_shares_count_each_reading_of_ceiling_per_form_and_draw_the_curves(f
     assert figure.stat().st_size > 10_000
 
 
+@slow
 def test_two_folders_of_one_form_are_refused(folders):
     out = script(folders / "stacked", folders / "stacked")
     assert out.returncode != 0
     assert "not one stacked and one single form" in out.stderr
+
+
+def test_fishers_power_at_w16s_shares_is_the_exact_sum_and_near_the_normal_approximation():
+    from statsmodels.stats.power import NormalIndPower
+    from statsmodels.stats.proportion import proportion_effectsize
+
+    spec = importlib.util.spec_from_file_location("w16_stacked_vs_single", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    power = module.fisher_power
+    # one seed a form: no outcome reaches p < 0.05; more seeds, more power
+    assert power(1, 1) == 0.0
+    assert power(5, 5) < power(8, 8) < power(16, 16) < power(60, 60) < 1
+    # exact at 8 + 8: the outcomes with p < 0.05 are few, and their probability small
+    assert power(8, 8) == pytest.approx(0.0434, abs=5e-4)
+    # Fisher's test is conservative: below the normal approximation's power, and near it with many seeds
+    normal = NormalIndPower().power(proportion_effectsize(0.43, 0.26), 60, 0.05)
+    assert normal - 0.1 < power(60, 60) < normal

@@ -2,9 +2,10 @@
 
 W16 reports the share of seeds whose agents reached ceiling: 43% of 100 stacked-LSTM seeds, 26% of 100
 single-LSTM seeds. This reads two ``reproduce harlow-w16`` folders, one per form, and prints per seed its tests
-during training, the episodes at which the ceiling rule was met (held-out trials 2-10 >= 90% on ``--until-held``,
-two, 40-episode tests in a row: harlow-w16's default ``--until``, which stops training) and its final test (200
-held-out episodes: trial 1, trials 2-10). Then, for both readings of "at ceiling" (the rule met in training; the
+during training, the episodes from which it stayed off chance (that test and every later one above 65%), the
+episodes at which the ceiling rule was met (held-out trials 2-10 >= 90% on ``--until-held``, two, 40-episode tests
+in a row: harlow-w16's default ``--until``, which stops training) and its final test (200 held-out episodes: trial
+1, trials 2-10). Then, for both readings of "at ceiling" (the rule met in training; the
 final test's trials 2-10 >= 90%, the experiment's claim), the share of seeds with Wilson 95% intervals
 (``statsmodels.stats.proportion.proportion_confint``) and Fisher's exact test of the two forms
 (``scipy.stats.fisher_exact``), beside W16's; and the episodes each form took to meet the rule, with a Mann-Whitney
@@ -35,6 +36,7 @@ from metarl_neuro.agents import Criterion
 from metarl_neuro.run import Run, read_seed_summary
 
 CEILING = 90.0  #: % correct on trials 2-10, the experiment's claim (harlow-w16's correct_2_6)
+LEFT_CHANCE = 65.0  #: % on trials 2-10: chance is 50%, and a 40-episode test's 360 choices have a SE of 2.6 points
 W16 = {"stacked": (43, 100), "single": (26, 100)}  #: W16's seeds at ceiling, of seeds run
 
 
@@ -50,9 +52,12 @@ def seeds(root: Path) -> tuple[str, pd.DataFrame]:
         rule = Criterion.parse(f"correct_2_6>={CEILING:g}", ("correct_2_6",), run.config.until_held)
         curve = e.to_dict("records")
         met = next((int(curve[i - 1]["episodes"]) for i in range(1, len(curve) + 1) if rule.met(curve[:i])), None)
+        # left chance for good: the first test from which every test is above LEFT_CHANCE
+        above = list(e["correct_2_6"] > LEFT_CHANCE) if len(e) else []
+        left = next((int(e["episodes"].iloc[i]) for i in range(len(above)) if all(above[i:])), None)
         row = {"seed": seed, "finished": done is not None,
                "tests": " / ".join(f"{v:.0f}" for v in e["correct_2_6"]) if len(e) else "",
-               "rule_met_at": met,
+               "left_chance_at": left, "rule_met_at": met,
                "episodes": int(e["episodes"].iloc[-1]) if len(e) else 0}
         if done is not None:
             s = done["summary"]
@@ -127,7 +132,7 @@ def main(argv=None) -> int:
     counts = {"rule": {}, "final": {}}
     for form, t in tables.items():
         print(f"\n## {form} LSTM\n")
-        print(t.drop(columns="curve").astype({"rule_met_at": "Int64"}).to_markdown(index=False, floatfmt=".1f"))
+        print(t.drop(columns="curve").astype({"left_chance_at": "Int64", "rule_met_at": "Int64"}).to_markdown(index=False, floatfmt=".1f"))
         done = t[t["finished"]]
         for reading in counts:
             counts[reading][form] = (int((done[reading] == "yes").sum()) if len(done) else 0, len(done))

@@ -132,7 +132,8 @@ def main(argv=None) -> int:
     counts = {"rule": {}, "final": {}}
     for form, t in tables.items():
         print(f"\n## {form} LSTM\n")
-        print(t.drop(columns="curve").astype({"left_chance_at": "Int64", "rule_met_at": "Int64"}).to_markdown(index=False, floatfmt=".1f"))
+        table = t.drop(columns="curve").astype({"left_chance_at": "Int64", "rule_met_at": "Int64"})
+        print(table.to_markdown(index=False, floatfmt=".1f"))
         done = t[t["finished"]]
         for reading in counts:
             counts[reading][form] = (int((done[reading] == "yes").sum()) if len(done) else 0, len(done))

@@ -58,7 +58,7 @@ def test_the_shares_count_each_reading_of_ceiling_per_form_and_draw_the_curves(f
         # (seed, finished, tests, left_chance_at, rule_met_at, episodes, rule, trial_1, correct_2_10, final, cpu_s)
         assert cells[1] == "True" and len(cells[2].split(" / ")) == 3 and cells[5] == "24"
         assert cells[4] == "<NA>" and cells[6] == "no" and cells[9] == "no"
-        # off chance for good (every test from there above 65%) only if its last test was: untrained, it was not
+        # left_chance_at (the test from which every test is above 65%) is set only where the last test is above 65%
         assert cells[3] == "<NA>" or float(cells[2].split(" / ")[-1]) > 65
     assert "| stacked | none met it | 1 |" in out.stdout and "| single | none met it | 1 |" in out.stdout
     assert figure.stat().st_size > 10_000

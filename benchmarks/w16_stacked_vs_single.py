@@ -84,12 +84,17 @@ def fisher_p(counts: dict) -> float:
     return fisher_exact([[k, n - k] for k, n in (counts["stacked"], counts["single"])])[1]
 
 
+def w16_share(form: str) -> float:
+    """W16's share of seeds at ceiling for ``form`` ("stacked" or "single"), from :data:`W16`."""
+    k, n = W16[form]
+    return k / n
+
+
 def fisher_power(n_stacked: int, n_single: int, alpha: float = 0.05) -> float:
     """The chance that Fisher's exact test (two-sided) finds the forms differ at ``alpha`` with these many seeds,
     were each form's true share of seeds at ceiling W16's (43% stacked, 26% single): the probability of every
     outcome (k stacked, j single at ceiling) of two independent binomials, summed where the test's p < ``alpha``."""
-    (ks, ns), (kj, nj) = W16["stacked"], W16["single"]
-    return float(sum(binom.pmf(k, n_stacked, ks / ns) * binom.pmf(j, n_single, kj / nj)
+    return float(sum(binom.pmf(k, n_stacked, w16_share("stacked")) * binom.pmf(j, n_single, w16_share("single"))
                      for k in range(n_stacked + 1) for j in range(n_single + 1)
                      if fisher_exact([[k, n_stacked - k], [j, n_single - j]])[1] < alpha))
 
@@ -147,12 +152,13 @@ def main(argv=None) -> int:
         print(f"\nFisher's exact test, stacked against single: ours p = {rule:.3g} (in training), {final:.3g} (final "
               f"test); W16's counts p = {theirs:.3g}")
         n = {form: counts["rule"][form][1] for form in ("stacked", "single")}
-        print(f"Its power at {n['stacked']} + {n['single']} seeds, were the true shares W16's (43%, 26%): "
+        print(f"Its power at {n['stacked']} + {n['single']} seeds, were the true shares W16's "
+              f"({100 * w16_share('stacked'):.0f}%, {100 * w16_share('single'):.0f}%): "
               f"{fisher_power(n['stacked'], n['single']):.2f}")
         for form in ("stacked", "single"):
-            ps = [binomtest(*counts[r][form], W16[form][0] / W16[form][1]).pvalue for r in counts]
-            print(f"{form}: is the share W16's {W16[form][0]}%? Exact binomial test p = {ps[0]:.2g} (in training), "
-                  f"{ps[1]:.2g} (final test)")
+            ps = [binomtest(*counts[r][form], w16_share(form)).pvalue for r in counts]
+            print(f"{form}: is the share W16's {100 * w16_share(form):.0f}%? Exact binomial test p = {ps[0]:.2g} "
+                  f"(in training), {ps[1]:.2g} (final test)")
     # where both shares are near all, the forms differ (if at all) in how soon: the episodes at which the rule was
     # met, every seed that never met it tied after every seed that did (Mann-Whitney uses ranks only)
     met_at = {form: t.loc[t["finished"], "rule_met_at"] for form, t in tables.items()}
